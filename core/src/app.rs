@@ -1,0 +1,469 @@
+//! The Application interface: PEP 3333 in Rust.
+//!
+//! | PEP 3333 / wsgiref | here |
+//! |---|---|
+//! | `app(environ, start_response)` | [`Application::call`]; any `Fn(&mut Environ, &mut StartResponse) -> Result<B, AppError>` is one |
+//! | `start_response(status, headers)` | [`StartResponse::start`] |
+//! | `start_response(status, headers, exc_info)` | [`StartResponse::start_with_exc_info`] |
+//! | the legacy `write` it returns | [`Write`] (also [`StartResponse::write`]) |
+//! | the iterable body, `len(result)`, `result.close()` | [`Body::next_chunk`], [`Body::length`], [`Body::close`] |
+//! | raising an exception | returning `Err(`[`AppError`]`)` |
+//!
+//! The body is pulled one chunk at a time, so a large response never has to sit in memory; a
+//! body that knows its exact length gets a `Content-Length` (and so keeps HTTP/1.1 connections
+//! alive without chunking). The handler calls [`Body::close`] exactly once, on success, on
+//! errors and on client disconnects alike.
+//!
+//! ```
+//! use wsgiref_core::app::{app_fn, StartResponse};
+//! use wsgiref_core::{AppError, Environ};
+//!
+//! let hello = app_fn(|_environ: &mut Environ<'_>, start_response: &mut StartResponse<'_>| {
+//!     start_response.start("200 OK", &[("Content-Type", "text/plain")])?;
+//!     Ok::<_, AppError>(&b"Hello, world!"[..])
+//! });
+//! # let _ = hello;
+//! ```
+
+use core::fmt;
+
+use crate::environ::Environ;
+use crate::error::AppError;
+use crate::headers::HeaderError;
+
+/// A WSGI-style application. See the [module docs](self).
+///
+/// `call` takes `&self`, so one application value serves many requests (and, when it is
+/// `Sync`, many threads). Closures implement it; annotate their parameter types, or wrap them
+/// in [`app_fn`], so Rust infers the right lifetimes.
+pub trait Application {
+    /// The response body type.
+    type Body: Body;
+
+    /// Handle one request: inspect `environ`, call `start_response`, return the body.
+    fn call(
+        &self,
+        environ: &mut Environ<'_>,
+        start_response: &mut StartResponse<'_>,
+    ) -> Result<Self::Body, AppError>;
+}
+
+impl<F, B> Application for F
+where
+    F: Fn(&mut Environ<'_>, &mut StartResponse<'_>) -> Result<B, AppError>,
+    B: Body,
+{
+    type Body = B;
+
+    fn call(
+        &self,
+        environ: &mut Environ<'_>,
+        start_response: &mut StartResponse<'_>,
+    ) -> Result<B, AppError> {
+        self(environ, start_response)
+    }
+}
+
+/// Turn a closure into an [`Application`], fixing its parameter types so that Rust infers
+/// lifetimes that work for every request (an unannotated closure passed straight to a
+/// generic function often does not).
+pub fn app_fn<F, B>(f: F) -> F
+where
+    F: Fn(&mut Environ<'_>, &mut StartResponse<'_>) -> Result<B, AppError>,
+    B: Body,
+{
+    f
+}
+
+/// A response body, pulled one chunk at a time.
+///
+/// This is the iterable of PEP 3333. Implementations exist for `&'static [u8]`,
+/// `&'static str`, [`Empty`], [`Once`] (one owned buffer), [`Chunks`] (any iterator of
+/// byte buffers), [`Either`] (two body types, for routing without allocation),
+/// [`FileWrapper`](crate::util::FileWrapper) and, with `alloc`, `Box<dyn Body>`.
+pub trait Body {
+    /// The next chunk, `Ok(None)` at the end. Empty chunks are allowed and skipped.
+    fn next_chunk(&mut self) -> Result<Option<&[u8]>, AppError>;
+
+    /// The exact number of bytes the remaining chunks hold, if known. The handler then sends
+    /// `Content-Length` (Python only knows this for a one-element list).
+    fn length(&self) -> Option<u64> {
+        None
+    }
+
+    /// Release resources. The handler calls it exactly once, whatever happened.
+    fn close(&mut self) {}
+}
+
+impl Body for &'static [u8] {
+    fn next_chunk(&mut self) -> Result<Option<&[u8]>, AppError> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(core::mem::take(self)))
+    }
+
+    fn length(&self) -> Option<u64> {
+        Some(self.len() as u64)
+    }
+}
+
+impl Body for &'static str {
+    fn next_chunk(&mut self) -> Result<Option<&[u8]>, AppError> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(core::mem::take(self).as_bytes()))
+    }
+
+    fn length(&self) -> Option<u64> {
+        Some(self.len() as u64)
+    }
+}
+
+/// An empty body (Python's `[]`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Empty;
+
+impl Body for Empty {
+    fn next_chunk(&mut self) -> Result<Option<&[u8]>, AppError> {
+        Ok(None)
+    }
+
+    fn length(&self) -> Option<u64> {
+        Some(0)
+    }
+}
+
+/// A body of one owned buffer: a `heapless::String`, a `heapless::Vec<u8, N>`, a `Vec<u8>`, a
+/// `String`, an array... (Python's one-element list, so it gets a `Content-Length`).
+///
+/// ```
+/// use wsgiref_core::app::{Body, Once};
+/// let mut text = heapless::String::<32>::new();
+/// text.push_str("hi").unwrap();
+/// let mut body = Once::new(text);
+/// assert_eq!(body.length(), Some(2));
+/// assert_eq!(body.next_chunk().unwrap(), Some(&b"hi"[..]));
+/// assert_eq!(body.next_chunk().unwrap(), None);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Once<T> {
+    data: T,
+    done: bool,
+}
+
+impl<T: AsRef<[u8]>> Once<T> {
+    /// Wrap one buffer.
+    pub fn new(data: T) -> Self {
+        Once { data, done: false }
+    }
+}
+
+impl<T: AsRef<[u8]>> Body for Once<T> {
+    fn next_chunk(&mut self) -> Result<Option<&[u8]>, AppError> {
+        if self.done {
+            return Ok(None);
+        }
+        self.done = true;
+        Ok(Some(self.data.as_ref()))
+    }
+
+    fn length(&self) -> Option<u64> {
+        Some(if self.done {
+            0
+        } else {
+            self.data.as_ref().len() as u64
+        })
+    }
+}
+
+/// A body from an iterator of byte buffers; its length is unknown (Python's generator, or a
+/// list of several chunks).
+///
+/// ```
+/// use wsgiref_core::app::{Body, Chunks};
+/// let mut body = Chunks::new(["a", "", "bc"].into_iter());
+/// assert_eq!(body.length(), None);
+/// assert_eq!(body.next_chunk().unwrap(), Some(&b"a"[..]));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Chunks<I: Iterator> {
+    iter: I,
+    current: Option<I::Item>,
+}
+
+impl<I> Chunks<I>
+where
+    I: Iterator,
+    I::Item: AsRef<[u8]>,
+{
+    /// Wrap an iterator.
+    pub fn new(iter: I) -> Self {
+        Chunks {
+            iter,
+            current: None,
+        }
+    }
+}
+
+impl<I> Body for Chunks<I>
+where
+    I: Iterator,
+    I::Item: AsRef<[u8]>,
+{
+    fn next_chunk(&mut self) -> Result<Option<&[u8]>, AppError> {
+        self.current = self.iter.next();
+        Ok(self.current.as_ref().map(|c| c.as_ref()))
+    }
+}
+
+/// One of two body types: lets a router return different bodies without allocating.
+#[derive(Clone, Debug)]
+pub enum Either<A, B> {
+    /// The first kind.
+    Left(A),
+    /// The second kind.
+    Right(B),
+}
+
+impl<A: Body, B: Body> Body for Either<A, B> {
+    fn next_chunk(&mut self) -> Result<Option<&[u8]>, AppError> {
+        match self {
+            Either::Left(a) => a.next_chunk(),
+            Either::Right(b) => b.next_chunk(),
+        }
+    }
+
+    fn length(&self) -> Option<u64> {
+        match self {
+            Either::Left(a) => a.length(),
+            Either::Right(b) => b.length(),
+        }
+    }
+
+    fn close(&mut self) {
+        match self {
+            Either::Left(a) => a.close(),
+            Either::Right(b) => b.close(),
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<B: Body + ?Sized> Body for alloc::boxed::Box<B> {
+    fn next_chunk(&mut self) -> Result<Option<&[u8]>, AppError> {
+        (**self).next_chunk()
+    }
+
+    fn length(&self) -> Option<u64> {
+        (**self).length()
+    }
+
+    fn close(&mut self) {
+        (**self).close()
+    }
+}
+
+/// Why `start_response` refused a call. Messages match CPython's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum StartResponseError {
+    /// A second call without `exc_info`: "Headers already set!".
+    HeadersAlreadySet,
+    /// "Status must be at least 4 characters".
+    StatusTooShort,
+    /// "Status message must begin w/3-digit code".
+    StatusNoCode,
+    /// "Status message must have a space after code".
+    StatusNoSpace,
+    /// "Control characters are not allowed in status" (newest CPython).
+    StatusControlCharacter,
+    /// The status is longer than the handler's status buffer.
+    StatusTooLong,
+    /// A hop-by-hop header (`Connection`, `Transfer-Encoding`...), which only the server may
+    /// set: "Hop-by-hop header, 'name: value', not allowed". Holds `name: value`, truncated to
+    /// fit.
+    HopByHop(heapless::String<96>),
+    /// A header name or value was refused, or the header storage is full.
+    Header(HeaderError),
+}
+
+impl fmt::Display for StartResponseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartResponseError::HeadersAlreadySet => f.write_str("Headers already set!"),
+            StartResponseError::StatusTooShort => {
+                f.write_str("Status must be at least 4 characters")
+            }
+            StartResponseError::StatusNoCode => {
+                f.write_str("Status message must begin w/3-digit code")
+            }
+            StartResponseError::StatusNoSpace => {
+                f.write_str("Status message must have a space after code")
+            }
+            StartResponseError::StatusControlCharacter => {
+                f.write_str("Control characters are not allowed in status")
+            }
+            StartResponseError::StatusTooLong => {
+                f.write_str("Status longer than the handler allows")
+            }
+            StartResponseError::HopByHop(h) => write!(f, "Hop-by-hop header, '{h}', not allowed"),
+            StartResponseError::Header(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl core::error::Error for StartResponseError {}
+
+impl From<HeaderError> for StartResponseError {
+    fn from(e: HeaderError) -> Self {
+        StartResponseError::Header(e)
+    }
+}
+
+/// Check a status line the way CPython's `start_response` does (newest CPython: control
+/// characters first, then length, digits, space).
+///
+/// ```
+/// use wsgiref_core::app::{check_status, StartResponseError};
+/// assert_eq!(check_status("200 OK"), Ok(200));
+/// assert_eq!(check_status("200"), Err(StartResponseError::StatusTooShort));
+/// assert_eq!(check_status("20X OK"), Err(StartResponseError::StatusNoCode));
+/// assert_eq!(check_status("200OK"), Err(StartResponseError::StatusNoSpace));
+/// ```
+pub fn check_status(status: &str) -> Result<u16, StartResponseError> {
+    let b = status.as_bytes();
+    if b.iter().any(|&c| c < 0x20 || c == 0x7f) {
+        return Err(StartResponseError::StatusControlCharacter);
+    }
+    if status.chars().count() < 4 {
+        return Err(StartResponseError::StatusTooShort);
+    }
+    if !b[..3].iter().all(u8::is_ascii_digit) {
+        return Err(StartResponseError::StatusNoCode);
+    }
+    if b[3] != b' ' {
+        return Err(StartResponseError::StatusNoSpace);
+    }
+    Ok(u16::from(b[0] - b'0') * 100 + u16::from(b[1] - b'0') * 10 + u16::from(b[2] - b'0'))
+}
+
+/// The handler side of `start_response`: implemented by handlers (and by middleware such as
+/// the validator, which wraps another `StartResponse`).
+pub trait Respond {
+    /// Record status and headers. `replace` is true for a call with `exc_info` before headers
+    /// were sent (it replaces an earlier status and headers); false for a first call.
+    fn start_response(
+        &mut self,
+        status: &str,
+        headers: &[(&str, &str)],
+        exc_info: bool,
+    ) -> Result<(), StartResponseError>;
+
+    /// The legacy `write(data)`: send headers if not yet sent, then `data`.
+    fn write(&mut self, data: &[u8]) -> Result<(), AppError>;
+
+    /// True once the response head has gone out (or started to).
+    fn headers_sent(&self) -> bool;
+}
+
+/// The `start_response` callable handed to an application. See the [module docs](self).
+pub struct StartResponse<'r> {
+    inner: &'r mut dyn Respond,
+}
+
+impl<'r> StartResponse<'r> {
+    /// Wrap a handler's (or middleware's) [`Respond`] implementation.
+    pub fn new(inner: &'r mut dyn Respond) -> Self {
+        StartResponse { inner }
+    }
+
+    /// `start_response(status, headers)`: set the status (`"200 OK"`) and headers.
+    ///
+    /// A second call is refused with [`StartResponseError::HeadersAlreadySet`]; so are an
+    /// invalid status and hop-by-hop headers. Returns the legacy [`Write`].
+    pub fn start(
+        &mut self,
+        status: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Write<'_>, StartResponseError> {
+        self.inner.start_response(status, headers, false)?;
+        Ok(Write {
+            inner: &mut *self.inner,
+        })
+    }
+
+    /// `start_response(status, headers, exc_info)`: called from an error path with the
+    /// error being handled.
+    ///
+    /// Before any header was sent it replaces the earlier status and headers (the error is
+    /// dropped, as CPython drops `exc_info`); after that it "re-raises": `Err(error)` comes
+    /// back and the application should return it.
+    pub fn start_with_exc_info(
+        &mut self,
+        status: &str,
+        headers: &[(&str, &str)],
+        error: AppError,
+    ) -> Result<Write<'_>, AppError> {
+        if self.inner.headers_sent() {
+            return Err(error);
+        }
+        self.inner.start_response(status, headers, true)?;
+        Ok(Write {
+            inner: &mut *self.inner,
+        })
+    }
+
+    /// The legacy `write(data)`, without keeping the [`Write`] handle around.
+    pub fn write(&mut self, data: &[u8]) -> Result<(), AppError> {
+        self.inner.write(data)
+    }
+
+    /// True once the response head has been sent.
+    pub fn headers_sent(&self) -> bool {
+        self.inner.headers_sent()
+    }
+}
+
+/// The legacy `write` callable that `start_response` returns: unbuffered body output for
+/// applications ported from pre-WSGI code. Prefer returning a [`Body`].
+pub struct Write<'s> {
+    inner: &'s mut dyn Respond,
+}
+
+impl Write<'_> {
+    /// Send `data` as body bytes (headers first, if not yet sent).
+    pub fn write(&mut self, data: &[u8]) -> Result<(), AppError> {
+        self.inner.write(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_rules() {
+        assert_eq!(check_status("000 x"), Ok(0));
+        assert_eq!(check_status("999 x"), Ok(999));
+        assert_eq!(
+            check_status("200\tOK"),
+            Err(StartResponseError::StatusControlCharacter)
+        );
+        assert_eq!(check_status("2000"), Err(StartResponseError::StatusNoSpace));
+        assert_eq!(check_status("é00 x"), Err(StartResponseError::StatusNoCode));
+        assert_eq!(check_status(""), Err(StartResponseError::StatusTooShort));
+    }
+
+    #[test]
+    fn bodies_report_lengths() {
+        let mut b: &'static [u8] = b"abc";
+        assert_eq!(b.length(), Some(3));
+        assert_eq!(b.next_chunk().unwrap(), Some(&b"abc"[..]));
+        assert_eq!(b.next_chunk().unwrap(), None);
+        let mut e: Either<Empty, &'static str> = Either::Right("xy");
+        assert_eq!(e.length(), Some(2));
+        assert_eq!(e.next_chunk().unwrap(), Some(&b"xy"[..]));
+    }
+}

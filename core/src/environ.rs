@@ -1,0 +1,498 @@
+//! [`Environ`]: the CGI/WSGI variables of one request.
+//!
+//! PEP 3333 keeps request variables in a dict of "native strings" that really hold bytes
+//! (latin-1 decoded). Here that is made honest: every CGI variable's value is a byte string
+//! (`&[u8]`), with [`Environ::get_str`] as a `&str` view when the bytes are UTF-8. The `wsgi.*`
+//! entries are not strings at all, so they are typed: [`WsgiVars`] for the scalar ones, and the
+//! two streams ([`Environ::input`], [`Environ::errors`]) as trait objects.
+//!
+//! # Memory
+//!
+//! An `Environ` stores names and values in one arena (see [`crate::storage`]):
+//!
+//! * [`Environ::fixed`] uses memory the caller owns and never allocates; when it is full,
+//!   [`EnvironError::Capacity`] says so and nothing changes;
+//! * [`Environ::new`] (feature `alloc`) grows on demand up to [`Environ::DEFAULT_BYTE_LIMIT`].
+//!
+//! Values are copied into the arena rather than borrowed from the request buffer: a request head
+//! is parsed once, and the receive buffer can be reused for the body and the next pipelined
+//! request while the application still holds its environ.
+//!
+//! # Example
+//!
+//! ```
+//! use wsgiref_core::environ::{Environ, EnvironBuf};
+//!
+//! let mut buf = EnvironBuf::<512, 16>::new();
+//! let mut environ = buf.environ();
+//! environ.set("REQUEST_METHOD", "GET")?;
+//! environ.set("PATH_INFO", b"/caf\xe9")?; // latin-1 bytes are fine
+//! assert_eq!(environ.get_str("REQUEST_METHOD"), Some("GET"));
+//! assert_eq!(environ.get("PATH_INFO"), Some(&b"/caf\xe9"[..]));
+//! assert_eq!(environ.get_str("PATH_INFO"), None); // not UTF-8
+//! # Ok::<(), wsgiref_core::environ::EnvironError>(())
+//! ```
+
+use core::fmt;
+
+use crate::storage::{CapacityError, Slot, Table};
+use crate::stream::{ErrorStream, Errors, Input, InputStream};
+
+/// The URL scheme of a request, the typed `wsgi.url_scheme`.
+///
+/// Only `http` and `https` exist: they are the two values the validator accepts, and the only
+/// ones [`guess_scheme`](crate::util::guess_scheme) can produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum UrlScheme {
+    /// Plain HTTP.
+    #[default]
+    Http,
+    /// HTTP over TLS.
+    Https,
+}
+
+impl UrlScheme {
+    /// The scheme as it appears in a URL: `"http"` or `"https"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UrlScheme::Http => "http",
+            UrlScheme::Https => "https",
+        }
+    }
+
+    /// The port a URL of this scheme implies when it names none (`"80"` or `"443"`).
+    pub const fn default_port(self) -> &'static str {
+        match self {
+            UrlScheme::Http => "80",
+            UrlScheme::Https => "443",
+        }
+    }
+}
+
+impl fmt::Display for UrlScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The scalar `wsgi.*` entries of an environ.
+///
+/// A server sets all of them at once, so they live together: an environ either has the whole
+/// group (`Some`) or none of it (`None`, as in an environ a test builds by hand before
+/// [`setup_testing_defaults`](crate::util::setup_testing_defaults)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct WsgiVars {
+    /// `wsgi.version`: always `(1, 0)` for PEP 3333.
+    pub version: (u8, u8),
+    /// `wsgi.url_scheme`.
+    pub url_scheme: UrlScheme,
+    /// `wsgi.multithread`: other threads may run the application at the same time.
+    pub multithread: bool,
+    /// `wsgi.multiprocess`: other processes may run the application at the same time.
+    pub multiprocess: bool,
+    /// `wsgi.run_once`: the process will handle only this request (CGI).
+    pub run_once: bool,
+    /// `wsgi.file_wrapper`: the server turns a [`FileWrapper`](crate::util::FileWrapper) body
+    /// into an efficient transfer (sendfile) when it can.
+    pub file_wrapper: bool,
+}
+
+impl WsgiVars {
+    /// The values [`setup_testing_defaults`](crate::util::setup_testing_defaults) uses:
+    /// version 1.0, the given scheme, all flags false, a file wrapper available.
+    pub const fn testing(url_scheme: UrlScheme) -> Self {
+        WsgiVars {
+            version: (1, 0),
+            url_scheme,
+            multithread: false,
+            multiprocess: false,
+            run_once: false,
+            file_wrapper: true,
+        }
+    }
+}
+
+/// Why an environ operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum EnvironError {
+    /// The environ's storage is full; the environ is unchanged.
+    Capacity(CapacityError),
+    /// `wsgi.*` names are typed fields ([`WsgiVars`], the streams), not string variables.
+    ReservedKey,
+    /// A key was empty or contained `=` or NUL, which no CGI variable name can.
+    InvalidKey,
+}
+
+impl From<CapacityError> for EnvironError {
+    fn from(e: CapacityError) -> Self {
+        EnvironError::Capacity(e)
+    }
+}
+
+impl fmt::Display for EnvironError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnvironError::Capacity(e) => write!(f, "environ {e}"),
+            EnvironError::ReservedKey => {
+                f.write_str("wsgi.* keys are typed fields, not string variables")
+            }
+            EnvironError::InvalidKey => f.write_str("environ key is empty or contains '=' or NUL"),
+        }
+    }
+}
+
+impl core::error::Error for EnvironError {}
+
+/// The CGI/WSGI variables of one request: PEP 3333's `environ` dict.
+///
+/// See the [module docs](self) for the memory model. Keys are case-sensitive `&str`; values are
+/// bytes. Insertion order is kept, and replacing a value keeps the key's position, as a Python
+/// dict does.
+pub struct Environ<'a> {
+    vars: Table<'a>,
+    /// The typed `wsgi.*` scalars; `None` until a server or
+    /// [`setup_testing_defaults`](crate::util::setup_testing_defaults) sets them.
+    pub wsgi: Option<WsgiVars>,
+    input: Option<&'a mut dyn InputStream>,
+    errors: Option<&'a mut dyn ErrorStream>,
+}
+
+impl fmt::Debug for Environ<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Vars<'t, 'a>(&'t Table<'a>);
+        impl fmt::Debug for Vars<'_, '_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map()
+                    .entries(
+                        self.0
+                            .iter()
+                            .map(|(k, v)| (crate::bytes::Latin1(k), crate::bytes::Latin1(v))),
+                    )
+                    .finish()
+            }
+        }
+        f.debug_struct("Environ")
+            .field("vars", &Vars(&self.vars))
+            .field("wsgi", &self.wsgi)
+            .field("input", &self.input.is_some())
+            .field("errors", &self.errors.is_some())
+            .finish()
+    }
+}
+
+fn check_key(key: &str) -> Result<(), EnvironError> {
+    if key.starts_with("wsgi.") {
+        return Err(EnvironError::ReservedKey);
+    }
+    if key.is_empty() || key.bytes().any(|b| b == b'=' || b == 0) {
+        return Err(EnvironError::InvalidKey);
+    }
+    Ok(())
+}
+
+impl<'a> Environ<'a> {
+    /// Byte limit of [`Environ::new`]: generous for any real request, finite for a hostile one.
+    pub const DEFAULT_BYTE_LIMIT: usize = 1 << 20;
+    /// Entry limit of [`Environ::new`].
+    pub const DEFAULT_ENTRY_LIMIT: usize = 4096;
+
+    /// An empty environ over caller-owned memory; it never allocates.
+    ///
+    /// `bytes` holds every key and value; `slots` holds one [`Slot`] per variable. A typical
+    /// HTTP request with ten headers needs about 600 bytes and 25 slots.
+    pub fn fixed(bytes: &'a mut [u8], slots: &'a mut [Slot]) -> Self {
+        Environ {
+            vars: Table::fixed(bytes, slots),
+            wsgi: None,
+            input: None,
+            errors: None,
+        }
+    }
+
+    /// An empty, growable environ (feature `alloc`), limited to
+    /// [`DEFAULT_BYTE_LIMIT`](Self::DEFAULT_BYTE_LIMIT) bytes and
+    /// [`DEFAULT_ENTRY_LIMIT`](Self::DEFAULT_ENTRY_LIMIT) entries.
+    #[cfg(feature = "alloc")]
+    pub fn new() -> Environ<'static> {
+        Self::with_limits(Self::DEFAULT_BYTE_LIMIT, Self::DEFAULT_ENTRY_LIMIT)
+    }
+
+    /// An empty, growable environ that never holds more than `max_bytes` of keys and values or
+    /// more than `max_entries` variables (feature `alloc`).
+    #[cfg(feature = "alloc")]
+    pub fn with_limits(max_bytes: usize, max_entries: usize) -> Environ<'static> {
+        Environ {
+            vars: Table::growable(max_bytes, max_entries),
+            wsgi: None,
+            input: None,
+            errors: None,
+        }
+    }
+
+    /// Number of CGI variables (the typed `wsgi.*` entries are not counted).
+    pub fn len(&self) -> usize {
+        self.vars.len()
+    }
+
+    /// True when there are no CGI variables.
+    pub fn is_empty(&self) -> bool {
+        self.vars.len() == 0
+    }
+
+    /// Bytes of keys and values stored: what a fixed arena must at least hold.
+    pub fn bytes_used(&self) -> usize {
+        self.vars.bytes_used()
+    }
+
+    fn index(&self, key: &str) -> Option<usize> {
+        self.vars.position(|k| k == key.as_bytes())
+    }
+
+    /// The value of `key`, or `None` when it is absent.
+    pub fn get(&self, key: &str) -> Option<&[u8]> {
+        self.index(key).map(|i| self.vars.value(i))
+    }
+
+    /// The value of `key` as `&str`: `None` when it is absent **or** not valid UTF-8 (use
+    /// [`get`](Self::get) for the raw bytes).
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(|v| core::str::from_utf8(v).ok())
+    }
+
+    /// True when `key` is present (even with an empty value).
+    pub fn contains(&self, key: &str) -> bool {
+        self.index(key).is_some()
+    }
+
+    /// Set `key` to `value`, replacing an existing value in place (its position is kept) or
+    /// appending a new variable.
+    ///
+    /// Fails without changing anything when the storage is full, for a `wsgi.*` key (those are
+    /// typed fields), or for a key that is empty or contains `=` or NUL.
+    pub fn set(&mut self, key: &str, value: impl AsRef<[u8]>) -> Result<(), EnvironError> {
+        check_key(key)?;
+        let value = value.as_ref();
+        match self.index(key) {
+            Some(i) => self.vars.replace_value(i, value)?,
+            None => {
+                self.vars.push(key.as_bytes(), value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Python's `environ.setdefault(key, value)`: set `key` only if it is absent, and return
+    /// its value either way.
+    pub fn setdefault(
+        &mut self,
+        key: &str,
+        value: impl AsRef<[u8]>,
+    ) -> Result<&[u8], EnvironError> {
+        check_key(key)?;
+        let i = match self.index(key) {
+            Some(i) => i,
+            None => self.vars.push(key.as_bytes(), value.as_ref())?,
+        };
+        Ok(self.vars.value(i))
+    }
+
+    /// Append `sep` and `extra` to an existing value, or set it when absent. This is how a
+    /// server joins repeated request headers (`HTTP_X = "a,b"`) without a temporary buffer.
+    pub fn append(
+        &mut self,
+        key: &str,
+        sep: &[u8],
+        extra: impl AsRef<[u8]>,
+    ) -> Result<(), EnvironError> {
+        check_key(key)?;
+        match self.index(key) {
+            Some(i) => self.vars.extend_value(i, sep, extra.as_ref())?,
+            None => {
+                self.vars.push(key.as_bytes(), extra.as_ref())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Remove `key`; returns whether it was present.
+    pub fn remove(&mut self, key: &str) -> bool {
+        match self.index(key) {
+            Some(i) => {
+                self.vars.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Remove every variable and the `wsgi.*` group; the streams stay attached.
+    pub fn clear(&mut self) {
+        self.vars.clear();
+        self.wsgi = None;
+    }
+
+    /// All CGI variables in insertion order, as `(key, value)`.
+    ///
+    /// Keys are `&str` because [`set`](Self::set) only takes `&str` keys.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.vars
+            .iter()
+            .map(|(k, v)| (core::str::from_utf8(k).unwrap_or(""), v))
+    }
+
+    /// Copy every variable of `other` that this environ lacks (`setdefault` for each), in
+    /// `other`'s order. Handlers use it to lay an `os_environ` base under the request's own
+    /// variables.
+    pub fn fill_from(&mut self, other: &Environ<'_>) -> Result<(), EnvironError> {
+        for (k, v) in other.iter() {
+            if !self.contains(k) {
+                self.vars.push(k.as_bytes(), v)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The `wsgi.url_scheme`, when the `wsgi.*` group is set.
+    pub fn url_scheme(&self) -> Option<UrlScheme> {
+        self.wsgi.map(|w| w.url_scheme)
+    }
+
+    /// Attach `wsgi.input`: the request body stream.
+    pub fn set_input(&mut self, input: &'a mut dyn InputStream) {
+        self.input = Some(input);
+    }
+
+    /// Attach `wsgi.errors`: where applications and the handler write diagnostics.
+    pub fn set_errors(&mut self, errors: &'a mut dyn ErrorStream) {
+        self.errors = Some(errors);
+    }
+
+    /// True when a `wsgi.input` stream is attached.
+    pub fn has_input(&self) -> bool {
+        self.input.is_some()
+    }
+
+    /// True when a `wsgi.errors` stream is attached.
+    pub fn has_errors(&self) -> bool {
+        self.errors.is_some()
+    }
+
+    /// `wsgi.input`: read the request body. With no stream attached it reads as empty, like
+    /// the `BytesIO()` that `setup_testing_defaults` installs.
+    pub fn input(&mut self) -> Input<'_> {
+        Input::new(match &mut self.input {
+            Some(s) => Some(&mut **s),
+            None => None,
+        })
+    }
+
+    /// `wsgi.errors`: a text sink for diagnostics (`write!(environ.errors(), ...)`). With no
+    /// stream attached, what is written is dropped.
+    pub fn errors(&mut self) -> Errors<'_> {
+        Errors::new(match &mut self.errors {
+            Some(s) => Some(&mut **s),
+            None => None,
+        })
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Default for Environ<'static> {
+    fn default() -> Self {
+        Environ::new()
+    }
+}
+
+/// Fixed storage for an [`Environ`] of up to `BYTES` bytes and `SLOTS` variables, in one value
+/// that can live in a `static`, on the stack or inside a connection struct.
+///
+/// ```
+/// use wsgiref_core::environ::EnvironBuf;
+/// let mut buf = EnvironBuf::<1024, 32>::new();
+/// let environ = buf.environ();
+/// assert!(environ.is_empty());
+/// ```
+pub struct EnvironBuf<const BYTES: usize, const SLOTS: usize> {
+    bytes: [u8; BYTES],
+    slots: [Slot; SLOTS],
+}
+
+impl<const BYTES: usize, const SLOTS: usize> EnvironBuf<BYTES, SLOTS> {
+    /// Zeroed storage; `const` so it can initialise a `static`.
+    pub const fn new() -> Self {
+        EnvironBuf {
+            bytes: [0; BYTES],
+            slots: [Slot::EMPTY; SLOTS],
+        }
+    }
+
+    /// An empty environ over this storage.
+    pub fn environ(&mut self) -> Environ<'_> {
+        Environ::fixed(&mut self.bytes, &mut self.slots)
+    }
+}
+
+impl<const BYTES: usize, const SLOTS: usize> Default for EnvironBuf<BYTES, SLOTS> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_keeps_position_and_get_views() {
+        let mut buf = EnvironBuf::<256, 8>::new();
+        let mut env = buf.environ();
+        env.set("A", "1").unwrap();
+        env.set("B", "2").unwrap();
+        env.set("A", "one").unwrap();
+        {
+            let keys: heapless::Vec<&str, 8> = env.iter().map(|(k, _)| k).collect();
+            assert_eq!(keys[..], ["A", "B"]);
+        }
+        assert_eq!(env.get("A"), Some(&b"one"[..]));
+        assert_eq!(env.setdefault("A", "x").unwrap(), b"one");
+        assert_eq!(env.setdefault("C", "3").unwrap(), b"3");
+        assert!(env.remove("B"));
+        assert!(!env.remove("B"));
+        assert_eq!(env.len(), 2);
+    }
+
+    #[test]
+    fn reserved_and_invalid_keys_are_refused() {
+        let mut buf = EnvironBuf::<64, 4>::new();
+        let mut env = buf.environ();
+        assert_eq!(env.set("wsgi.input", "x"), Err(EnvironError::ReservedKey));
+        assert_eq!(env.set("", "x"), Err(EnvironError::InvalidKey));
+        assert_eq!(env.set("A=B", "x"), Err(EnvironError::InvalidKey));
+        assert!(env.is_empty());
+    }
+
+    #[test]
+    fn full_storage_is_an_error_and_changes_nothing() {
+        let mut buf = EnvironBuf::<8, 4>::new();
+        let mut env = buf.environ();
+        env.set("AB", "cd").unwrap();
+        let err = env.set("EF", "ghijk").unwrap_err();
+        assert!(matches!(err, EnvironError::Capacity(_)));
+        assert_eq!(env.len(), 1);
+        assert_eq!(env.get("AB"), Some(&b"cd"[..]));
+    }
+
+    #[test]
+    fn append_joins_repeated_values() {
+        let mut buf = EnvironBuf::<64, 4>::new();
+        let mut env = buf.environ();
+        env.append("HTTP_X", b",", "a").unwrap();
+        env.set("Y", "y").unwrap();
+        env.append("HTTP_X", b",", "b").unwrap();
+        assert_eq!(env.get("HTTP_X"), Some(&b"a,b"[..]));
+        assert_eq!(env.get("Y"), Some(&b"y"[..]));
+    }
+}

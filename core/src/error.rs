@@ -1,0 +1,353 @@
+//! [`AppError`]: what an application (or the handler on its behalf) reports when a request
+//! cannot be completed.
+//!
+//! PEP 3333 applications raise exceptions; here they return `Err(AppError)`. The handler logs
+//! it to `wsgi.errors` (the error chain, as deep as `traceback_limit` allows) and, when no
+//! header has been sent yet, answers with the error page (`500 Internal Server Error`). A
+//! client disconnect is the exception: like CPython, it ends the request quietly.
+//!
+//! Without an allocator an error is a static message, a reference to a static error value, or
+//! one of this crate's typed errors. With `alloc`, any `core::error::Error` converts with `?`
+//! (it is boxed), which is why `AppError` itself does not implement `Error` (the same choice
+//! `anyhow::Error` makes: a blanket `From<E: Error>` and `impl Error for AppError` conflict).
+
+use core::fmt;
+
+use crate::app::StartResponseError;
+use crate::environ::EnvironError;
+use crate::headers::HeaderError;
+use crate::stream::InputError;
+
+/// The error an application returns instead of a body. See the [module docs](self).
+pub struct AppError {
+    repr: Repr,
+}
+
+#[cfg_attr(feature = "alloc", allow(dead_code))] // with `alloc` these arrive boxed instead
+enum Repr {
+    Message(&'static str),
+    Static(&'static (dyn core::error::Error + Send + Sync)),
+    Input(InputError),
+    StartResponse(StartResponseError),
+    Header(HeaderError),
+    Environ(EnvironError),
+    Output(OutputError),
+    #[cfg(feature = "alloc")]
+    Boxed(alloc::boxed::Box<dyn core::error::Error + Send + Sync>),
+}
+
+/// Writing the response to the client failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum OutputError {
+    /// The client closed the connection (CPython's `BrokenPipeError`,
+    /// `ConnectionResetError`, `ConnectionAbortedError`): ended quietly.
+    Disconnected,
+    /// `write()` was called before `start_response`.
+    WriteBeforeStartResponse,
+    /// The response head did not fit the handler's output buffer.
+    HeadTooLarge,
+    /// The body was longer than the `Content-Length` the application declared.
+    LengthExceeded,
+    /// The transport failed in another way.
+    Io(embedded_io::ErrorKind),
+}
+
+impl fmt::Display for OutputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutputError::Disconnected => f.write_str("client disconnected"),
+            OutputError::WriteBeforeStartResponse => f.write_str("write() before start_response()"),
+            OutputError::HeadTooLarge => f.write_str("response head larger than the output buffer"),
+            OutputError::LengthExceeded => {
+                f.write_str("response body longer than its Content-Length")
+            }
+            OutputError::Io(kind) => write!(f, "output I/O error: {kind:?}"),
+        }
+    }
+}
+
+impl core::error::Error for OutputError {}
+
+impl AppError {
+    /// An error with a fixed message; needs no allocator.
+    ///
+    /// ```
+    /// use wsgiref_core::AppError;
+    /// let e = AppError::msg("database unavailable");
+    /// assert_eq!(e.to_string(), "database unavailable");
+    /// ```
+    pub const fn msg(message: &'static str) -> Self {
+        AppError {
+            repr: Repr::Message(message),
+        }
+    }
+
+    /// Wrap a `'static` error value (a `static` of your own error type); needs no allocator.
+    pub const fn from_static(error: &'static (dyn core::error::Error + Send + Sync)) -> Self {
+        AppError {
+            repr: Repr::Static(error),
+        }
+    }
+
+    /// Box any error (feature `alloc`). `?` does this for you.
+    #[cfg(feature = "alloc")]
+    pub fn new<E: core::error::Error + Send + Sync + 'static>(error: E) -> Self {
+        AppError {
+            repr: Repr::Boxed(alloc::boxed::Box::new(error)),
+        }
+    }
+
+    /// An error with a message built at run time (feature `alloc`).
+    #[cfg(feature = "alloc")]
+    pub fn text(message: impl Into<alloc::string::String>) -> Self {
+        #[derive(Debug)]
+        struct Text(alloc::string::String);
+        impl fmt::Display for Text {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl core::error::Error for Text {}
+        AppError::new(Text(message.into()))
+    }
+
+    /// The response could not be written.
+    pub const fn output(error: OutputError) -> Self {
+        AppError {
+            repr: Repr::Output(error),
+        }
+    }
+
+    /// The error seen as `core::error::Error`, for its `source()` chain; `None` for a plain
+    /// message.
+    pub fn as_error(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        Some(match &self.repr {
+            Repr::Message(_) => return None,
+            Repr::Static(e) => *e,
+            Repr::Input(e) => e,
+            Repr::StartResponse(e) => e,
+            Repr::Header(e) => e,
+            Repr::Environ(e) => e,
+            Repr::Output(e) => e,
+            #[cfg(feature = "alloc")]
+            Repr::Boxed(e) => &**e,
+        })
+    }
+
+    /// Downcast to a concrete error type.
+    pub fn downcast_ref<E: core::error::Error + 'static>(&self) -> Option<&E> {
+        self.as_error().and_then(|e| e.downcast_ref::<E>())
+    }
+
+    /// True when this error means the client went away: the handler then ends the request
+    /// without logging and without an error page, as CPython does for `BrokenPipeError` and
+    /// its siblings.
+    pub fn is_disconnect(&self) -> bool {
+        matches!(
+            self.downcast_ref::<OutputError>(),
+            Some(OutputError::Disconnected)
+        ) || matches!(
+            self.downcast_ref::<InputError>(),
+            Some(InputError::Disconnected)
+        )
+    }
+
+    /// The input error behind this one, if the request body could not be read (a malformed
+    /// chunk, a body over the limit): the server then answers 400/413 rather than 500.
+    pub fn input_error(&self) -> Option<InputError> {
+        self.downcast_ref::<InputError>().copied()
+    }
+
+    /// A short name for the kind of error, used as the first word of the logged "traceback"
+    /// line (CPython prints the exception class there).
+    pub fn kind_name(&self) -> &'static str {
+        match &self.repr {
+            Repr::Message(_) | Repr::Static(_) => "Error",
+            Repr::Input(_) => "InputError",
+            Repr::StartResponse(_) => "AssertionError",
+            Repr::Header(_) => "ValueError",
+            Repr::Environ(_) => "EnvironError",
+            Repr::Output(_) => "OutputError",
+            #[cfg(feature = "alloc")]
+            Repr::Boxed(e) => {
+                if e.is::<InputError>() {
+                    "InputError"
+                } else if e.is::<StartResponseError>() {
+                    "AssertionError"
+                } else if e.is::<HeaderError>() {
+                    "ValueError"
+                } else if e.is::<OutputError>() {
+                    "OutputError"
+                } else {
+                    "Error"
+                }
+            }
+        }
+    }
+
+    /// Write the error and its `source()` chain, at most `limit` causes deep (`None`: all), in
+    /// the shape the handler logs: `Error: message` then `  caused by: ...` lines.
+    pub fn write_chain(&self, out: &mut dyn fmt::Write, limit: Option<usize>) -> fmt::Result {
+        writeln!(out, "{}: {}", self.kind_name(), self)?;
+        let mut next = self.as_error().and_then(|e| e.source());
+        let mut depth = 0;
+        while let Some(cause) = next {
+            if limit.is_some_and(|l| depth >= l) {
+                writeln!(out, "  ... (more causes not shown)")?;
+                break;
+            }
+            writeln!(out, "  caused by: {cause}")?;
+            next = cause.source();
+            depth += 1;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Message(m) => f.write_str(m),
+            Repr::Static(e) => fmt::Display::fmt(e, f),
+            Repr::Input(e) => fmt::Display::fmt(e, f),
+            Repr::StartResponse(e) => fmt::Display::fmt(e, f),
+            Repr::Header(e) => fmt::Display::fmt(e, f),
+            Repr::Environ(e) => fmt::Display::fmt(e, f),
+            Repr::Output(e) => fmt::Display::fmt(e, f),
+            #[cfg(feature = "alloc")]
+            Repr::Boxed(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl fmt::Debug for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AppError({:?})", format_args!("{self}"))
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for AppError {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "AppError({=str})", self.kind_name());
+    }
+}
+
+// Without an allocator, this crate's own errors convert into `AppError` one by one. With
+// `alloc`, one blanket conversion boxes any error (these included), so `?` works on
+// `std::io::Error` and friends too.
+#[cfg(not(feature = "alloc"))]
+mod conversions {
+    use super::*;
+
+    impl From<InputError> for AppError {
+        fn from(e: InputError) -> Self {
+            AppError {
+                repr: Repr::Input(e),
+            }
+        }
+    }
+
+    impl From<StartResponseError> for AppError {
+        fn from(e: StartResponseError) -> Self {
+            AppError {
+                repr: Repr::StartResponse(e),
+            }
+        }
+    }
+
+    impl From<HeaderError> for AppError {
+        fn from(e: HeaderError) -> Self {
+            AppError {
+                repr: Repr::Header(e),
+            }
+        }
+    }
+
+    impl From<EnvironError> for AppError {
+        fn from(e: EnvironError) -> Self {
+            AppError {
+                repr: Repr::Environ(e),
+            }
+        }
+    }
+
+    impl From<OutputError> for AppError {
+        fn from(e: OutputError) -> Self {
+            AppError {
+                repr: Repr::Output(e),
+            }
+        }
+    }
+
+    impl From<crate::storage::CapacityError> for AppError {
+        fn from(e: crate::storage::CapacityError) -> Self {
+            AppError {
+                repr: Repr::Header(HeaderError::Capacity(e)),
+            }
+        }
+    }
+
+    impl From<core::fmt::Error> for AppError {
+        fn from(_: core::fmt::Error) -> Self {
+            AppError::msg("formatting error (buffer full?)")
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<E: core::error::Error + Send + Sync + 'static> From<E> for AppError {
+    fn from(e: E) -> Self {
+        AppError::new(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Outer(Inner);
+    #[derive(Debug)]
+    struct Inner;
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("outer")
+        }
+    }
+    impl fmt::Display for Inner {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("inner")
+        }
+    }
+    impl core::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    impl core::error::Error for Inner {}
+    static OUTER: Outer = Outer(Inner);
+
+    #[test]
+    fn chain_respects_the_limit() {
+        let e = AppError::from_static(&OUTER);
+        let mut s = heapless::String::<128>::new();
+        e.write_chain(&mut s, None).unwrap();
+        assert_eq!(s.as_str(), "Error: outer\n  caused by: inner\n");
+        s.clear();
+        e.write_chain(&mut s, Some(0)).unwrap();
+        assert_eq!(s.as_str(), "Error: outer\n  ... (more causes not shown)\n");
+    }
+
+    #[test]
+    fn disconnects_are_recognised() {
+        assert!(AppError::from(InputError::Disconnected).is_disconnect());
+        assert!(AppError::output(OutputError::Disconnected).is_disconnect());
+        assert!(!AppError::msg("x").is_disconnect());
+        assert_eq!(
+            AppError::from(InputError::TooLarge).input_error(),
+            Some(InputError::TooLarge)
+        );
+    }
+}

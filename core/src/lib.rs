@@ -1,0 +1,47 @@
+//! # wsgiref-core
+//!
+//! The `no_std` core of [wsgiref for Rust]: everything a WSGI-style gateway needs that does
+//! not touch an operating system.
+//!
+//! * [`environ`]: [`Environ`], the CGI/WSGI variables of a request, with byte-string values;
+//! * [`headers`]: [`Headers`], response headers with Python's mapping-like API;
+//! * [`util`]: `guess_scheme`, `request_uri`, `application_uri`, `shift_path_info`,
+//!   `setup_testing_defaults`, `is_hop_by_hop`, `FileWrapper`;
+//! * [`app`]: the Application interface (PEP 3333 in Rust);
+//! * [`stream`]: `wsgi.input` and `wsgi.errors`.
+//!
+//! Nothing here allocates unless the `alloc` feature is on, and even then every growable
+//! structure has a limit. Storage that runs out is an error value, never a panic.
+//!
+//! ## Features
+//!
+//! | feature | effect |
+//! |---|---|
+//! | `alloc` | growable `Environ`/`Headers`, `Box<dyn Body>`, any error converts into [`AppError`] |
+//! | `std` | `alloc`, plus `std::io` impls on the streams |
+//! | `defmt` | `defmt::Format` on public data and error types |
+//!
+//! [wsgiref for Rust]: https://docs.rs/wsgiref
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod app;
+mod bytes;
+pub mod environ;
+pub mod error;
+pub mod headers;
+pub mod storage;
+pub mod stream;
+pub mod util;
+
+pub use app::{Application, Body, StartResponse};
+pub use environ::{Environ, UrlScheme, WsgiVars};
+pub use error::AppError;
+pub use headers::Headers;

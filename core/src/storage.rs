@@ -1,0 +1,438 @@
+//! Memory behind [`Environ`](crate::environ::Environ) and
+//! [`Headers`](crate::headers::Headers): an ordered list of name/value byte strings kept in
+//! one byte arena.
+//!
+//! Two kinds of backing exist and behave the same:
+//!
+//! * **fixed**: a byte slice and a slot slice that the caller owns (a `static`, the stack, a
+//!   connection struct). Nothing is allocated; running out of room is a [`CapacityError`].
+//! * **growable** (feature `alloc`): `Vec`s that grow on demand, up to limits the caller sets,
+//!   so a hostile peer still cannot make memory unbounded.
+//!
+//! Entries keep their insertion order (Python dicts and header lists both do). Removing an entry
+//! compacts the arena, so a long-lived table never leaks bytes to churn.
+
+#[cfg(feature = "alloc")]
+use alloc::vec::Vec;
+
+/// Where one name/value pair lives inside the arena.
+///
+/// Users only meet this type to size fixed storage (`[Slot::EMPTY; N]`); its fields are private
+/// because an out-of-range span would be a bug, not a state a caller should be able to build.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Slot {
+    start: u32,
+    name_len: u32,
+    value_len: u32,
+}
+
+impl Slot {
+    /// An unused slot, for initialising fixed storage: `[Slot::EMPTY; 32]`.
+    pub const EMPTY: Slot = Slot {
+        start: 0,
+        name_len: 0,
+        value_len: 0,
+    };
+
+    fn len(&self) -> usize {
+        self.name_len as usize + self.value_len as usize
+    }
+}
+
+/// The arena is full: either its bytes or its slots ran out.
+///
+/// Returned instead of panicking or allocating past a limit. A server maps it to `431 Request
+/// Header Fields Too Large` while building an environ from a request, or to a 500 while an
+/// application sets response headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct CapacityError {
+    /// Which resource ran out.
+    pub kind: CapacityKind,
+    /// How many bytes (or slots) the failed operation needed in total.
+    pub needed: usize,
+    /// How many bytes (or slots) the storage can hold at most.
+    pub capacity: usize,
+}
+
+/// The resource a [`CapacityError`] ran out of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CapacityKind {
+    /// The byte arena that holds names and values.
+    Bytes,
+    /// The slot list: one slot per entry.
+    Slots,
+}
+
+impl core::fmt::Display for CapacityError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let what = match self.kind {
+            CapacityKind::Bytes => "bytes",
+            CapacityKind::Slots => "entries",
+        };
+        write!(
+            f,
+            "storage full: needs {} {what}, capacity is {}",
+            self.needed, self.capacity
+        )
+    }
+}
+
+impl core::error::Error for CapacityError {}
+
+/// A backing store: caller-owned slice, or (with `alloc`) a growable vector with a hard limit.
+#[derive(Debug)]
+enum Store<'a, T> {
+    Fixed(&'a mut [T]),
+    #[cfg(feature = "alloc")]
+    Grow {
+        vec: Vec<T>,
+        limit: usize,
+    },
+}
+
+impl<T: Copy + Default> Store<'_, T> {
+    fn capacity_limit(&self) -> usize {
+        match self {
+            Store::Fixed(s) => s.len(),
+            #[cfg(feature = "alloc")]
+            Store::Grow { limit, .. } => *limit,
+        }
+    }
+
+    /// Make sure `needed` elements fit; grows a vector (never past its limit).
+    fn ensure(&mut self, needed: usize, kind: CapacityKind) -> Result<(), CapacityError> {
+        let capacity = self.capacity_limit();
+        if needed > capacity {
+            return Err(CapacityError {
+                kind,
+                needed,
+                capacity,
+            });
+        }
+        #[cfg(feature = "alloc")]
+        if let Store::Grow { vec, .. } = self {
+            if vec.len() < needed {
+                let target = needed.max(vec.len() * 2).min(capacity);
+                vec.resize(target, T::default());
+            }
+        }
+        Ok(())
+    }
+
+    fn as_slice(&self) -> &[T] {
+        match self {
+            Store::Fixed(s) => s,
+            #[cfg(feature = "alloc")]
+            Store::Grow { vec, .. } => vec,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        match self {
+            Store::Fixed(s) => s,
+            #[cfg(feature = "alloc")]
+            Store::Grow { vec, .. } => vec,
+        }
+    }
+}
+
+/// An ordered list of `(name, value)` byte strings in one arena.
+#[derive(Debug)]
+pub(crate) struct Table<'a> {
+    bytes: Store<'a, u8>,
+    used: usize,
+    slots: Store<'a, Slot>,
+    count: usize,
+}
+
+impl<'a> Table<'a> {
+    /// A table over caller-owned memory.
+    pub(crate) fn fixed(bytes: &'a mut [u8], slots: &'a mut [Slot]) -> Self {
+        Table {
+            bytes: Store::Fixed(bytes),
+            used: 0,
+            slots: Store::Fixed(slots),
+            count: 0,
+        }
+    }
+
+    /// A growable table that never holds more than the given limits.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn growable(byte_limit: usize, slot_limit: usize) -> Table<'static> {
+        Table {
+            bytes: Store::Grow {
+                vec: Vec::new(),
+                limit: byte_limit,
+            },
+            used: 0,
+            slots: Store::Grow {
+                vec: Vec::new(),
+                limit: slot_limit,
+            },
+            count: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Bytes of names and values currently stored.
+    pub(crate) fn bytes_used(&self) -> usize {
+        self.used
+    }
+
+    /// Fail unless a table of `bytes` bytes and `slots` entries fits in this storage.
+    pub(crate) fn check_room(&self, bytes: usize, slots: usize) -> Result<(), CapacityError> {
+        for (needed, capacity, kind) in [
+            (bytes, self.bytes.capacity_limit(), CapacityKind::Bytes),
+            (slots, self.slots.capacity_limit(), CapacityKind::Slots),
+        ] {
+            if needed > capacity {
+                return Err(CapacityError {
+                    kind,
+                    needed,
+                    capacity,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.used = 0;
+        self.count = 0;
+    }
+
+    fn slot(&self, index: usize) -> Slot {
+        self.slots.as_slice()[..self.count][index]
+    }
+
+    pub(crate) fn name(&self, index: usize) -> &[u8] {
+        let s = self.slot(index);
+        let start = s.start as usize;
+        &self.bytes.as_slice()[start..start + s.name_len as usize]
+    }
+
+    pub(crate) fn value(&self, index: usize) -> &[u8] {
+        let s = self.slot(index);
+        let start = s.start as usize + s.name_len as usize;
+        &self.bytes.as_slice()[start..start + s.value_len as usize]
+    }
+
+    /// The first index whose name satisfies `eq`.
+    pub(crate) fn position(&self, mut eq: impl FnMut(&[u8]) -> bool) -> Option<usize> {
+        (0..self.count).find(|&i| eq(self.name(i)))
+    }
+
+    /// Append an entry whose value is written by `fill` into exactly `value_len` bytes.
+    ///
+    /// Capacity is checked before anything changes, so a failed push leaves the table as it
+    /// was.
+    pub(crate) fn push_with(
+        &mut self,
+        name: &[u8],
+        value_len: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<usize, CapacityError> {
+        let total = name.len() + value_len;
+        let needed = self.used + total;
+        if u32::try_from(needed).is_err() {
+            return Err(CapacityError {
+                kind: CapacityKind::Bytes,
+                needed,
+                capacity: u32::MAX as usize,
+            });
+        }
+        self.slots.ensure(self.count + 1, CapacityKind::Slots)?;
+        self.bytes.ensure(needed, CapacityKind::Bytes)?;
+        let start = self.used;
+        let arena = self.bytes.as_mut_slice();
+        arena[start..start + name.len()].copy_from_slice(name);
+        fill(&mut arena[start + name.len()..needed]);
+        self.used = needed;
+        let index = self.count;
+        self.slots.as_mut_slice()[index] = Slot {
+            start: start as u32,
+            name_len: name.len() as u32,
+            value_len: value_len as u32,
+        };
+        self.count += 1;
+        Ok(index)
+    }
+
+    pub(crate) fn push(&mut self, name: &[u8], value: &[u8]) -> Result<usize, CapacityError> {
+        self.push_with(name, value.len(), |dst| dst.copy_from_slice(value))
+    }
+
+    /// Remove the entry at `index`, compacting the arena and keeping the order of the rest.
+    pub(crate) fn remove(&mut self, index: usize) {
+        let gone = self.slot(index);
+        let (start, len) = (gone.start as usize, gone.len());
+        self.bytes
+            .as_mut_slice()
+            .copy_within(start + len..self.used, start);
+        self.used -= len;
+        let count = self.count;
+        let slots = self.slots.as_mut_slice();
+        slots.copy_within(index + 1..count, index);
+        self.count -= 1;
+        for s in &mut slots[..self.count] {
+            if s.start as usize > start {
+                s.start -= len as u32;
+            }
+        }
+    }
+
+    /// Remove every entry whose name satisfies `eq`; returns how many went.
+    pub(crate) fn remove_all(&mut self, mut eq: impl FnMut(&[u8]) -> bool) -> usize {
+        let mut removed = 0;
+        let mut i = 0;
+        while i < self.count {
+            if eq(self.name(i)) {
+                self.remove(i);
+                removed += 1;
+            } else {
+                i += 1;
+            }
+        }
+        removed
+    }
+
+    /// Replace the value at `index`, keeping the entry's position in the order.
+    ///
+    /// On a capacity error the table is unchanged.
+    pub(crate) fn replace_value(
+        &mut self,
+        index: usize,
+        value: &[u8],
+    ) -> Result<(), CapacityError> {
+        self.resize_value(index, value.len(), |v| v.copy_from_slice(value))
+    }
+
+    /// Append `sep` and `extra` to the value at `index` (comma-joining repeated headers).
+    ///
+    /// On a capacity error the table is unchanged.
+    pub(crate) fn extend_value(
+        &mut self,
+        index: usize,
+        sep: &[u8],
+        extra: &[u8],
+    ) -> Result<(), CapacityError> {
+        let old_len = self.slot(index).value_len as usize;
+        let new_len = old_len + sep.len() + extra.len();
+        self.resize_value(index, new_len, |v| {
+            v[old_len..old_len + sep.len()].copy_from_slice(sep);
+            v[old_len + sep.len()..].copy_from_slice(extra);
+        })
+    }
+
+    /// Resize the value at `index` in place to `new_len` bytes, moving the bytes after it, then
+    /// let `fill` write the value. The value's start does not move, so bytes of the old value
+    /// that `fill` does not touch are still there (that is how `extend_value` appends).
+    fn resize_value(
+        &mut self,
+        index: usize,
+        new_len: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<(), CapacityError> {
+        let old = self.slot(index);
+        let value_start = old.start as usize + old.name_len as usize;
+        let old_end = value_start + old.value_len as usize;
+        let new_end = value_start + new_len;
+        let new_used = self.used - old.value_len as usize + new_len;
+        if u32::try_from(new_used).is_err() {
+            return Err(CapacityError {
+                kind: CapacityKind::Bytes,
+                needed: new_used,
+                capacity: u32::MAX as usize,
+            });
+        }
+        self.bytes.ensure(new_used, CapacityKind::Bytes)?;
+        let arena = self.bytes.as_mut_slice();
+        arena.copy_within(old_end..self.used, new_end);
+        fill(&mut arena[value_start..new_end]);
+        self.used = new_used;
+        let count = self.count;
+        let slots = self.slots.as_mut_slice();
+        for s in &mut slots[..count] {
+            if s.start > old.start {
+                s.start = (s.start as usize + new_end - old_end) as u32;
+            }
+        }
+        slots[index].value_len = new_len as u32;
+        Ok(())
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        (0..self.count).map(move |i| (self.name(i), self.value(i)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_invariants(t: &Table<'_>) {
+        // Spans are disjoint, inside `used`, and cover it exactly (no leaked bytes).
+        let total: usize = (0..t.len()).map(|i| t.slot(i).len()).sum();
+        assert_eq!(total, t.bytes_used());
+    }
+
+    #[test]
+    fn push_remove_replace_keep_order_and_compact() {
+        let mut bytes = [0u8; 64];
+        let mut slots = [Slot::EMPTY; 4];
+        let mut t = Table::fixed(&mut bytes, &mut slots);
+        t.push(b"A", b"1").unwrap();
+        t.push(b"B", b"22").unwrap();
+        t.push(b"C", b"333").unwrap();
+        t.replace_value(0, b"xxxx").unwrap();
+        check_invariants(&t);
+        assert_eq!(
+            t.iter().collect::<heapless::Vec<_, 4>>()[..],
+            [(&b"A"[..], &b"xxxx"[..]), (b"B", b"22"), (b"C", b"333")]
+        );
+        t.extend_value(1, b",", b"z").unwrap();
+        check_invariants(&t);
+        assert_eq!(t.value(1), b"22,z");
+        t.remove(0);
+        check_invariants(&t);
+        assert_eq!(t.name(0), b"B");
+        assert_eq!(t.value(1), b"333");
+        assert_eq!(t.remove_all(|n| n == b"C"), 1);
+        check_invariants(&t);
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn failed_operations_change_nothing() {
+        let mut bytes = [0u8; 8];
+        let mut slots = [Slot::EMPTY; 2];
+        let mut t = Table::fixed(&mut bytes, &mut slots);
+        t.push(b"AB", b"cd").unwrap();
+        let err = t.push(b"EF", b"ghijk").unwrap_err();
+        assert_eq!(err.kind, CapacityKind::Bytes);
+        assert_eq!((err.needed, err.capacity), (11, 8));
+        assert!(t.replace_value(0, b"0123456").is_err());
+        assert!(t.extend_value(0, b",", b"01").is_ok());
+        assert_eq!(t.value(0), b"cd,01");
+        assert!(t.extend_value(0, b",", b"x").is_err());
+        assert_eq!(t.value(0), b"cd,01");
+        check_invariants(&t);
+        t.push(b"", b"").unwrap();
+        let err = t.push(b"", b"").unwrap_err();
+        assert_eq!(err.kind, CapacityKind::Slots);
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn growable_respects_its_limit() {
+        let mut t = Table::growable(10, 100);
+        t.push(b"K", b"123456789").unwrap();
+        assert!(t.push(b"", b"x").is_err());
+        assert_eq!(t.len(), 1);
+    }
+}

@@ -1,0 +1,1 @@
+//! Environ utilities: Python's `wsgiref.util`.
