@@ -37,6 +37,7 @@ mod bytes;
 pub mod environ;
 pub mod error;
 pub mod headers;
+pub mod proto;
 pub mod storage;
 pub mod stream;
 pub mod util;

@@ -1,0 +1,1 @@
+//! The sans-IO HTTP/1.x protocol machine (request parsing, body framing, date formatting).
