@@ -156,8 +156,8 @@ pub struct Environ<'a> {
     /// The typed `wsgi.*` scalars; `None` until a server or
     /// [`setup_testing_defaults`](crate::util::setup_testing_defaults) sets them.
     pub wsgi: Option<WsgiVars>,
-    input: Option<&'a mut dyn InputStream>,
-    errors: Option<&'a mut dyn ErrorStream>,
+    input: Option<&'a dyn InputStream>,
+    errors: Option<&'a dyn ErrorStream>,
 }
 
 impl fmt::Debug for Environ<'_> {
@@ -361,12 +361,12 @@ impl<'a> Environ<'a> {
     }
 
     /// Attach `wsgi.input`: the request body stream.
-    pub fn set_input(&mut self, input: &'a mut dyn InputStream) {
+    pub fn set_input(&mut self, input: &'a dyn InputStream) {
         self.input = Some(input);
     }
 
     /// Attach `wsgi.errors`: where applications and the handler write diagnostics.
-    pub fn set_errors(&mut self, errors: &'a mut dyn ErrorStream) {
+    pub fn set_errors(&mut self, errors: &'a dyn ErrorStream) {
         self.errors = Some(errors);
     }
 
@@ -382,20 +382,14 @@ impl<'a> Environ<'a> {
 
     /// `wsgi.input`: read the request body. With no stream attached it reads as empty, like
     /// the `BytesIO()` that `setup_testing_defaults` installs.
-    pub fn input(&mut self) -> Input<'_> {
-        Input::new(match &mut self.input {
-            Some(s) => Some(&mut **s),
-            None => None,
-        })
+    pub fn input(&self) -> Input<'_> {
+        Input::new(self.input)
     }
 
     /// `wsgi.errors`: a text sink for diagnostics (`write!(environ.errors(), ...)`). With no
     /// stream attached, what is written is dropped.
-    pub fn errors(&mut self) -> Errors<'_> {
-        Errors::new(match &mut self.errors {
-            Some(s) => Some(&mut **s),
-            None => None,
-        })
+    pub fn errors(&self) -> Errors<'_> {
+        Errors::new(self.errors)
     }
 }
 
@@ -495,4 +489,13 @@ mod tests {
         assert_eq!(env.get("HTTP_X"), Some(&b"a,b"[..]));
         assert_eq!(env.get("Y"), Some(&b"y"[..]));
     }
+}
+
+/// `Environ` must stay covariant in its lifetime (streams are shared references for that
+/// reason): a long-lived environ can be passed where a shorter one is expected.
+#[allow(dead_code)]
+fn environ_is_covariant<'long: 'short, 'short>(
+    e: &'short Environ<'long>,
+) -> &'short Environ<'short> {
+    e
 }

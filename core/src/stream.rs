@@ -52,14 +52,18 @@ impl embedded_io::Error for InputError {
 ///
 /// Reading returns `Ok(0)` at the end of the body (never past `CONTENT_LENGTH` or the final
 /// chunk), so an application cannot read into the next pipelined request.
+///
+/// Methods take `&self` (implementations keep their position in a `Cell`/`RefCell`): that keeps
+/// [`Environ`](crate::environ::Environ) covariant in its lifetime, so an environ borrowed for a
+/// long time can be used where a shorter one is expected.
 pub trait InputStream {
     /// Read up to `buf.len()` body bytes; `Ok(0)` means the body is complete.
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, InputError>;
+    fn read(&self, buf: &mut [u8]) -> Result<usize, InputError>;
 
     /// Read up to and including the next `\n`, or until `buf` is full or the body ends.
     ///
     /// The default reads one byte at a time; buffered implementations should override it.
-    fn read_line(&mut self, buf: &mut [u8]) -> Result<usize, InputError> {
+    fn read_line(&self, buf: &mut [u8]) -> Result<usize, InputError> {
         let mut n = 0;
         while n < buf.len() {
             let got = self.read(&mut buf[n..n + 1])?;
@@ -75,48 +79,82 @@ pub trait InputStream {
     }
 }
 
-/// An in-memory body: `&[u8]` is an input stream, handy in tests and for CGI buffers.
-impl InputStream for &[u8] {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, InputError> {
-        let n = buf.len().min(self.len());
-        buf[..n].copy_from_slice(&self[..n]);
-        *self = &self[n..];
+/// An in-memory body: handy in tests, and for CGI bodies already read into a buffer.
+///
+/// ```
+/// use wsgiref_core::stream::{InputStream, SliceInput};
+/// let input = SliceInput::new(b"a=1&b=2");
+/// let mut buf = [0u8; 16];
+/// assert_eq!(input.read(&mut buf).unwrap(), 7);
+/// assert_eq!(input.read(&mut buf).unwrap(), 0);
+/// ```
+#[derive(Debug, Default)]
+pub struct SliceInput<'d> {
+    rest: core::cell::Cell<&'d [u8]>,
+}
+
+impl<'d> SliceInput<'d> {
+    /// A stream over `data`.
+    pub fn new(data: &'d [u8]) -> Self {
+        SliceInput {
+            rest: core::cell::Cell::new(data),
+        }
+    }
+
+    /// What has not been read yet.
+    pub fn remaining(&self) -> &'d [u8] {
+        self.rest.get()
+    }
+}
+
+impl InputStream for SliceInput<'_> {
+    fn read(&self, buf: &mut [u8]) -> Result<usize, InputError> {
+        let rest = self.rest.get();
+        let n = buf.len().min(rest.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.rest.set(&rest[n..]);
         Ok(n)
     }
 
-    fn read_line(&mut self, buf: &mut [u8]) -> Result<usize, InputError> {
-        let limit = buf.len().min(self.len());
-        let n = match self[..limit].iter().position(|&b| b == b'\n') {
+    fn read_line(&self, buf: &mut [u8]) -> Result<usize, InputError> {
+        let rest = self.rest.get();
+        let limit = buf.len().min(rest.len());
+        let n = match rest[..limit].iter().position(|&b| b == b'\n') {
             Some(i) => i + 1,
             None => limit,
         };
-        buf[..n].copy_from_slice(&self[..n]);
-        *self = &self[n..];
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.rest.set(&rest[n..]);
         Ok(n)
     }
 }
 
 /// A text sink for diagnostics: what a server plugs in as `wsgi.errors`.
 ///
-/// It is `core::fmt::Write` plus `flush`, so `write!` works and nothing needs an allocator.
-pub trait ErrorStream: fmt::Write {
+/// Methods take `&self` for the same reason as [`InputStream`]'s. Applications write to it
+/// through [`Errors`], which implements `core::fmt::Write`, so `write!` works with no
+/// allocator.
+pub trait ErrorStream {
+    /// Append text.
+    fn write_str(&self, s: &str) -> fmt::Result;
+
     /// Push buffered text out. The default does nothing.
-    fn flush(&mut self) {}
+    fn flush(&self) {}
 }
 
 /// The application's handle on `wsgi.input` (see [`Environ::input`](crate::environ::Environ::input)).
 pub struct Input<'e> {
-    inner: Option<&'e mut dyn InputStream>,
+    inner: Option<&'e dyn InputStream>,
 }
 
 impl<'e> Input<'e> {
-    pub(crate) fn new(inner: Option<&'e mut dyn InputStream>) -> Self {
+    pub(crate) fn new(inner: Option<&'e dyn InputStream>) -> Self {
         Input { inner }
     }
 
     /// Read up to `buf.len()` bytes of the body; `Ok(0)` at its end.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, InputError> {
-        match &mut self.inner {
+        match self.inner {
             Some(s) => s.read(buf),
             None => Ok(0),
         }
@@ -124,7 +162,7 @@ impl<'e> Input<'e> {
 
     /// Read one line (up to and including `\n`), bounded by `buf.len()`.
     pub fn read_line(&mut self, buf: &mut [u8]) -> Result<usize, InputError> {
-        match &mut self.inner {
+        match self.inner {
             Some(s) => s.read_line(buf),
             None => Ok(0),
         }
@@ -202,17 +240,17 @@ impl std::io::Read for Input<'_> {
 /// The application's handle on `wsgi.errors` (see
 /// [`Environ::errors`](crate::environ::Environ::errors)).
 pub struct Errors<'e> {
-    inner: Option<&'e mut dyn ErrorStream>,
+    inner: Option<&'e dyn ErrorStream>,
 }
 
 impl<'e> Errors<'e> {
-    pub(crate) fn new(inner: Option<&'e mut dyn ErrorStream>) -> Self {
+    pub(crate) fn new(inner: Option<&'e dyn ErrorStream>) -> Self {
         Errors { inner }
     }
 
     /// Push buffered text out.
     pub fn flush(&mut self) {
-        if let Some(s) = &mut self.inner {
+        if let Some(s) = self.inner {
             s.flush();
         }
     }
@@ -220,7 +258,7 @@ impl<'e> Errors<'e> {
 
 impl fmt::Write for Errors<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        match &mut self.inner {
+        match self.inner {
             Some(inner) => inner.write_str(s),
             None => Ok(()),
         }
@@ -229,35 +267,43 @@ impl fmt::Write for Errors<'_> {
 
 /// A `wsgi.errors` that keeps what is written in a fixed buffer and drops what does not fit.
 ///
-/// Useful in tests and on targets with no console; [`as_str`](Self::as_str) reads it back.
+/// Useful in tests and on targets with no console.
+///
+/// ```
+/// use core::fmt::Write;
+/// use wsgiref_core::stream::{ErrorBuf, ErrorStream};
+/// let errors = ErrorBuf::<16>::new();
+/// errors.write_str("oops").unwrap();
+/// assert_eq!(errors.text().as_str(), "oops");
+/// ```
 pub struct ErrorBuf<const N: usize> {
-    text: heapless::String<N>,
-    dropped: usize,
+    text: core::cell::RefCell<heapless::String<N>>,
+    dropped: core::cell::Cell<usize>,
 }
 
 impl<const N: usize> ErrorBuf<N> {
     /// An empty buffer.
     pub const fn new() -> Self {
         ErrorBuf {
-            text: heapless::String::new(),
-            dropped: 0,
+            text: core::cell::RefCell::new(heapless::String::new()),
+            dropped: core::cell::Cell::new(0),
         }
     }
 
-    /// What was written and fitted.
-    pub fn as_str(&self) -> &str {
-        &self.text
+    /// A copy of what was written and fitted.
+    pub fn text(&self) -> heapless::String<N> {
+        self.text.borrow().clone()
     }
 
     /// How many bytes did not fit and were dropped.
     pub fn dropped(&self) -> usize {
-        self.dropped
+        self.dropped.get()
     }
 
     /// Forget what was written.
-    pub fn clear(&mut self) {
-        self.text.clear();
-        self.dropped = 0;
+    pub fn clear(&self) {
+        self.text.borrow_mut().clear();
+        self.dropped.set(0);
     }
 }
 
@@ -267,11 +313,12 @@ impl<const N: usize> Default for ErrorBuf<N> {
     }
 }
 
-impl<const N: usize> fmt::Write for ErrorBuf<N> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
+impl<const N: usize> ErrorStream for ErrorBuf<N> {
+    fn write_str(&self, s: &str) -> fmt::Result {
+        let mut text = self.text.borrow_mut();
         for (i, c) in s.char_indices() {
-            if self.text.push(c).is_err() {
-                self.dropped += s.len() - i;
+            if text.push(c).is_err() {
+                self.dropped.set(self.dropped.get() + s.len() - i);
                 break;
             }
         }
@@ -279,22 +326,24 @@ impl<const N: usize> fmt::Write for ErrorBuf<N> {
     }
 }
 
-impl<const N: usize> ErrorStream for ErrorBuf<N> {}
-
 /// A `wsgi.errors` that discards everything.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NullErrors;
 
-impl fmt::Write for NullErrors {
-    fn write_str(&mut self, _: &str) -> fmt::Result {
+impl ErrorStream for NullErrors {
+    fn write_str(&self, _: &str) -> fmt::Result {
         Ok(())
     }
 }
 
-impl ErrorStream for NullErrors {}
-
+/// Collects diagnostics in a growable string (feature `alloc`).
 #[cfg(feature = "alloc")]
-impl ErrorStream for alloc::string::String {}
+impl ErrorStream for core::cell::RefCell<alloc::string::String> {
+    fn write_str(&self, s: &str) -> fmt::Result {
+        self.borrow_mut().push_str(s);
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -303,8 +352,8 @@ mod tests {
 
     #[test]
     fn slice_input_reads_lines_and_ends() {
-        let mut body: &[u8] = b"ab\ncd";
-        let mut input = Input::new(Some(&mut body));
+        let body = SliceInput::new(b"ab\ncd");
+        let mut input = Input::new(Some(&body));
         let mut buf = [0u8; 8];
         assert_eq!(input.read_line(&mut buf).unwrap(), 3);
         assert_eq!(&buf[..3], b"ab\n");
@@ -316,9 +365,9 @@ mod tests {
     fn missing_input_is_empty_and_errors_buffer_bounds() {
         let mut input = Input::new(None);
         assert_eq!(input.drain().unwrap(), 0);
-        let mut eb = ErrorBuf::<4>::new();
-        write!(eb, "abcdef").unwrap();
-        assert_eq!(eb.as_str(), "abcd");
+        let eb = ErrorBuf::<4>::new();
+        write!(Errors::new(Some(&eb)), "abcdef").unwrap();
+        assert_eq!(eb.text().as_str(), "abcd");
         assert_eq!(eb.dropped(), 2);
     }
 }
