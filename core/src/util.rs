@@ -1,1 +1,0 @@
-//! Environ utilities: Python's `wsgiref.util`.
