@@ -81,8 +81,23 @@ pub(crate) fn check_value(value: &str) -> Result<(), HeaderError> {
     Ok(())
 }
 
+/// CPython's `a.lower() == b.lower()` for a stored name `a` and a queried name `b`, without
+/// allocating.
+///
+/// CPython lower-cases with the full Unicode mapping, so `"\u{212a}"` (KELVIN SIGN) matches `k`
+/// and `"\u{130}"` matches `"i\u{307}"`; so does this. ASCII-only names, the usual case, take a
+/// byte-wise path. One difference is left on purpose: `str.lower()` turns a capital sigma at the
+/// end of a word into `ς`, a rule that needs Unicode properties `core` does not expose; here `Σ`
+/// always lower-cases to `σ`. Header names are ASCII tokens on the wire, so only names made up
+/// by an application can meet it.
 fn eq_ignore_case(a: &[u8], b: &str) -> bool {
-    a.eq_ignore_ascii_case(b.as_bytes())
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b.as_bytes());
+    }
+    as_str(a)
+        .chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
 }
 
 fn as_str(bytes: &[u8]) -> &str {
@@ -139,12 +154,23 @@ impl<'a> Headers<'a> {
     }
 
     /// Python's `Headers(list)`: append each pair in order.
+    ///
+    /// All or nothing: if one pair is refused (a control character, or no room), the pairs
+    /// appended before it are taken out again, so the headers are as they were before the call,
+    /// just as CPython's constructor raises without giving an object.
     pub fn extend<'p>(
         &mut self,
         pairs: impl IntoIterator<Item = (&'p str, &'p str)>,
     ) -> Result<(), HeaderError> {
+        let before = self.table.len();
         for (n, v) in pairs {
-            self.append(n, v)?;
+            if let Err(e) = self.append(n, v) {
+                // Bounded: each step removes one of the entries this call added.
+                while self.table.len() > before {
+                    self.table.remove(self.table.len() - 1);
+                }
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -165,6 +191,10 @@ impl<'a> Headers<'a> {
     }
 
     /// The first value of `name` (case-insensitive), or `None` (`h[name]`, `h.get(name)`).
+    ///
+    /// A name holding a control character is simply not found: it can never be stored. (The
+    /// newest CPython raises `ValueError` for it instead; the same holds for
+    /// [`contains`](Self::contains), [`get_all`](Self::get_all) and [`remove`](Self::remove).)
     pub fn get(&self, name: &str) -> Option<&str> {
         self.table
             .position(|n| eq_ignore_case(n, name))
@@ -194,7 +224,9 @@ impl<'a> Headers<'a> {
 
     /// Remove every value of `name`, then append `(name, value)` at the end (`h[name] = value`).
     ///
-    /// If it fails for lack of room, the old values are kept.
+    /// If it fails, for lack of room or for a control character, the old values are kept.
+    /// (The newest CPython deletes them before it notices a control character in `value`; we
+    /// check first so that an error never leaves the headers half-changed.)
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), HeaderError> {
         check_name(name)?;
         check_value(value)?;
@@ -276,7 +308,8 @@ impl<'a> Headers<'a> {
             check_value(v)?;
         }
         for (k, v) in params {
-            check_value(k)?;
+            // A parameter name is checked as a name (TAB refused), as CPython does.
+            check_name(k)?;
             if let Some(v) = v {
                 check_value(v)?;
             }
@@ -496,6 +529,40 @@ mod tests {
             .unwrap();
         let all: heapless::Vec<_, 8> = h.values().collect();
         assert_eq!(all[..], ["", "; a=\"b\"", "-lead; k=\"a\\\\b\""]);
+    }
+
+    #[test]
+    fn extend_is_all_or_nothing() {
+        let mut buf = HeadersBuf::<256, 8>::new();
+        let mut h = buf.headers();
+        h.append("Keep", "1").unwrap();
+        let bad = h.extend([("A", "1"), ("B", "2"), ("C", "bad\r\n")]);
+        assert_eq!(bad, Err(HeaderError::ControlCharacter { in_name: false }));
+        assert_eq!(h.keys().collect::<heapless::Vec<_, 4>>()[..], ["Keep"]);
+        assert_eq!(h.to_string(), "Keep: 1\r\n\r\n");
+    }
+
+    #[test]
+    fn add_header_parameter_names_refuse_tab() {
+        let mut buf = HeadersBuf::<256, 8>::new();
+        let mut h = buf.headers();
+        assert_eq!(
+            h.add_header("X", None, &[("a\tb", Some("c"))]),
+            Err(HeaderError::ControlCharacter { in_name: true })
+        );
+        assert!(h.add_header("X", None, &[("ab", Some("c\td"))]).is_ok());
+    }
+
+    #[test]
+    fn names_compare_with_unicode_lower_casing() {
+        let mut buf = HeadersBuf::<256, 8>::new();
+        let mut h = buf.headers();
+        h.append("\u{212a}-Key", "kelvin").unwrap();
+        h.append("\u{130}d", "dotted").unwrap();
+        assert_eq!(h.get("k-KEY"), Some("kelvin"));
+        assert_eq!(h.get("i\u{307}D"), Some("dotted"));
+        assert_eq!(h.get("id"), None);
+        assert_eq!(h.remove("K-key"), 1);
     }
 
     #[test]
