@@ -260,13 +260,16 @@ fn setdefault_checks_the_value_only_when_it_would_store_it() {
     });
 }
 
+/// One operation on headers, for tables of cases.
+type HeaderOp<'t> = &'t dyn Fn(&mut Headers<'_>) -> Result<(), HeaderError>;
+
 #[test]
 fn add_header_checks_every_part() {
     for c in probe_chars() {
         on_both(|h| {
             let text = format!("a{c}b");
             let (bad_name, bad_value) = (is_name_ctl(c), is_value_ctl(c));
-            let cases: [(bool, &dyn Fn(&mut Headers<'_>) -> Result<(), HeaderError>); 4] = [
+            let cases: [(bool, HeaderOp<'_>); 4] = [
                 (bad_name, &|h| h.add_header(&text, None, &[])),
                 (bad_value, &|h| h.add_header("X", Some(&text), &[])),
                 // Parameter names follow the name rule (TAB refused) ...
