@@ -279,10 +279,10 @@ impl<'a> Table<'a> {
         let slots = self.slots.as_mut_slice();
         slots.copy_within(index + 1..count, index);
         self.count -= 1;
-        for s in &mut slots[..self.count] {
-            if s.start as usize > start {
-                s.start -= len as u32;
-            }
+        // The arena holds entries in slot order, so exactly the entries after `index` moved.
+        // (Comparing start offsets instead would miss zero-length entries that share one.)
+        for s in &mut slots[index..self.count] {
+            s.start -= len as u32;
         }
     }
 
@@ -357,10 +357,11 @@ impl<'a> Table<'a> {
         self.used = new_used;
         let count = self.count;
         let slots = self.slots.as_mut_slice();
-        for s in &mut slots[..count] {
-            if s.start > old.start {
-                s.start = (s.start as usize + new_end - old_end) as u32;
-            }
+        // The arena holds entries in slot order, so exactly the entries after `index` moved.
+        // Comparing start offsets instead would miss a zero-length entry that starts where
+        // this one does, leaving it pointing into the resized value.
+        for s in &mut slots[index + 1..count] {
+            s.start = (s.start as usize + new_end - old_end) as u32;
         }
         slots[index].value_len = new_len as u32;
         Ok(())
@@ -425,6 +426,36 @@ mod tests {
         t.push(b"", b"").unwrap();
         let err = t.push(b"", b"").unwrap_err();
         assert_eq!(err.kind, CapacityKind::Slots);
+    }
+
+    #[test]
+    fn zero_length_entries_keep_their_place() {
+        // Entries of zero length share their start offset with the next entry; resizing or
+        // removing one must move exactly the entries after it.
+        let mut bytes = [0u8; 32];
+        let mut slots = [Slot::EMPTY; 4];
+        let mut t = Table::fixed(&mut bytes, &mut slots);
+        t.push(b"", b"").unwrap();
+        t.push(b"", b"x").unwrap();
+        t.push(b"", b"").unwrap();
+        t.replace_value(0, b"abc").unwrap();
+        check_invariants(&t);
+        assert_eq!(
+            [t.value(0), t.value(1), t.value(2)],
+            [&b"abc"[..], b"x", b""]
+        );
+        t.extend_value(2, b",", b"z").unwrap();
+        t.replace_value(0, b"").unwrap();
+        check_invariants(&t);
+        assert_eq!(
+            [t.value(0), t.value(1), t.value(2)],
+            [&b""[..], b"x", b",z"]
+        );
+        t.remove(0);
+        check_invariants(&t);
+        assert_eq!([t.value(0), t.value(1)], [&b"x"[..], b",z"]);
+        t.remove(0);
+        assert_eq!(t.value(0), b",z");
     }
 
     #[cfg(feature = "alloc")]
