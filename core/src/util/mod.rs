@@ -158,3 +158,38 @@ impl From<UtilError> for crate::AppError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AppError;
+
+    #[test]
+    fn errors_say_what_was_wrong() {
+        let mut s = heapless::String::<128>::new();
+        fmt::write(
+            &mut s,
+            format_args!("{}", UtilError::MissingKey("SERVER_PORT")),
+        )
+        .unwrap();
+        assert_eq!(s, "environ lacks the required key SERVER_PORT");
+        s.clear();
+        let e = UtilError::ScratchTooSmall {
+            needed: 20,
+            capacity: 8,
+        };
+        fmt::write(&mut s, format_args!("{e}")).unwrap();
+        assert_eq!(
+            s,
+            "shift_path_info needs up to 20 bytes of scratch, the buffer holds 8"
+        );
+    }
+
+    #[test]
+    fn util_errors_convert_into_app_errors() {
+        let app = AppError::from(UtilError::PathWithoutSlash);
+        let mut s = heapless::String::<128>::new();
+        fmt::write(&mut s, format_args!("{app}")).unwrap();
+        assert_eq!(s, UtilError::PathWithoutSlash.as_str());
+    }
+}
