@@ -435,6 +435,15 @@ impl<const BYTES: usize, const SLOTS: usize> Default for EnvironBuf<BYTES, SLOTS
     }
 }
 
+/// `Environ` must stay covariant in its lifetime (streams are shared references for that
+/// reason): a long-lived environ can be passed where a shorter one is expected.
+#[allow(dead_code)]
+fn environ_is_covariant<'long: 'short, 'short>(
+    e: &'short Environ<'long>,
+) -> &'short Environ<'short> {
+    e
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,13 +498,4 @@ mod tests {
         assert_eq!(env.get("HTTP_X"), Some(&b"a,b"[..]));
         assert_eq!(env.get("Y"), Some(&b"y"[..]));
     }
-}
-
-/// `Environ` must stay covariant in its lifetime (streams are shared references for that
-/// reason): a long-lived environ can be passed where a shorter one is expected.
-#[allow(dead_code)]
-fn environ_is_covariant<'long: 'short, 'short>(
-    e: &'short Environ<'long>,
-) -> &'short Environ<'short> {
-    e
 }

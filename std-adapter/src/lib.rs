@@ -1,4 +1,14 @@
 //! # wsgiref-std
 //!
-//! The `std` side of wsgiref: sockets, threads, CGI's stdin/stdout and the OS environment.
+//! The `std` side of wsgiref: sockets, threads, CGI's stdin/stdout and the OS environment,
+//! plugged into the `no_std` core (`wsgiref-core`).
+//!
+//! * [`io`]: `std::io` streams as `embedded_io` ones;
+//! * [`clock`]: the `Date` header's time;
+//! * [`errors`]: `wsgi.errors` on stderr or in memory.
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod clock;
+pub mod errors;
+pub mod io;
