@@ -4,11 +4,11 @@
 //! plugged into the `no_std` core (`wsgiref-core`).
 //!
 //! * [`io`]: `std::io` streams as `embedded_io` ones;
-//! * [`clock`]: the `Date` header's time;
+
 //! * [`errors`]: `wsgi.errors` on stderr or in memory.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod clock;
+
 pub mod errors;
 pub mod io;
