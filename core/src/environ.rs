@@ -370,6 +370,53 @@ impl<'a> Environ<'a> {
         self.errors = Some(errors);
     }
 
+    /// The attached `wsgi.input` stream itself, for middleware that wraps it (see
+    /// [`with_input`](Self::with_input)).
+    pub fn input_stream(&self) -> Option<&'a dyn InputStream> {
+        self.input
+    }
+
+    /// Run `f` on this environ with `input` as its `wsgi.input`: how middleware (the
+    /// validator) wraps the stream for one application call.
+    ///
+    /// `input` may live shorter than the environ, so `f` gets the same variables and `wsgi.*`
+    /// group as an `Environ` of a shorter lifetime. Whatever `f` changes in them is kept;
+    /// afterwards the original stream is attached again (streams `f` attaches are dropped).
+    ///
+    /// ```
+    /// use wsgiref_core::environ::EnvironBuf;
+    /// use wsgiref_core::stream::SliceInput;
+    ///
+    /// let mut buf = EnvironBuf::<256, 8>::new();
+    /// let mut environ = buf.environ();
+    /// let body = SliceInput::new(b"wrapped");
+    /// let n = environ.with_input(&body, |env| {
+    ///     env.set("SEEN", "yes").unwrap();
+    ///     env.input().drain().unwrap()
+    /// });
+    /// assert_eq!(n, 7);
+    /// assert_eq!(environ.get_str("SEEN"), Some("yes"));
+    /// assert!(!environ.has_input());
+    /// ```
+    pub fn with_input<R>(
+        &mut self,
+        input: &dyn InputStream,
+        f: impl FnOnce(&mut Environ<'_>) -> R,
+    ) -> R {
+        let mut scoped = Environ {
+            vars: self.vars.lend(),
+            wsgi: self.wsgi,
+            input: Some(input),
+            errors: self.errors,
+        };
+        let result = f(&mut scoped);
+        let Environ { vars, wsgi, .. } = scoped;
+        self.wsgi = wsgi;
+        let returned = vars.give_back();
+        self.vars.take_back(returned);
+        result
+    }
+
     /// True when a `wsgi.input` stream is attached.
     pub fn has_input(&self) -> bool {
         self.input.is_some()

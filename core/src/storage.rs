@@ -136,6 +136,27 @@ impl<T: Copy + Default> Store<'_, T> {
             Store::Grow { vec, .. } => vec,
         }
     }
+
+    /// Lend the storage to a shorter-lived store: a reborrow of a fixed slice, or the moved-out
+    /// vector of a growable one (see [`Table::lend`]).
+    fn lend(&mut self) -> Store<'_, T> {
+        match self {
+            Store::Fixed(s) => Store::Fixed(&mut **s),
+            #[cfg(feature = "alloc")]
+            Store::Grow { vec, limit } => Store::Grow {
+                vec: core::mem::take(vec),
+                limit: *limit,
+            },
+        }
+    }
+
+    /// Put back what [`lend`](Self::lend) moved out (nothing, for a fixed slice).
+    #[cfg(feature = "alloc")]
+    fn take_back(&mut self, back: Vec<T>) {
+        if let Store::Grow { vec, .. } = self {
+            *vec = back;
+        }
+    }
 }
 
 /// An ordered list of `(name, value)` byte strings in one arena.
@@ -370,6 +391,55 @@ impl<'a> Table<'a> {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
         (0..self.count).map(move |i| (self.name(i), self.value(i)))
     }
+
+    /// Lend this table's entries to a shorter-lived table, so that an `Environ` can be
+    /// rebuilt around them with shorter-lived streams (`Environ::with_input`). Until
+    /// [`take_back`](Self::take_back) this table reads as empty, so if the borrower panics it
+    /// is left empty but consistent.
+    pub(crate) fn lend(&mut self) -> Table<'_> {
+        let (used, count) = (self.used, self.count);
+        self.clear();
+        Table {
+            bytes: self.bytes.lend(),
+            used,
+            slots: self.slots.lend(),
+            count,
+        }
+    }
+
+    /// Take back the entries of a table made by [`lend`](Self::lend), with whatever the
+    /// borrower changed. `lent` must come from this table's `lend`.
+    pub(crate) fn take_back(&mut self, lent: Returned) {
+        self.used = lent.used;
+        self.count = lent.count;
+        #[cfg(feature = "alloc")]
+        if let Some((bytes, slots)) = lent.vecs {
+            self.bytes.take_back(bytes);
+            self.slots.take_back(slots);
+        }
+    }
+
+    /// End a lent table's borrow, keeping what must go back to the lender.
+    pub(crate) fn give_back(self) -> Returned {
+        Returned {
+            used: self.used,
+            count: self.count,
+            #[cfg(feature = "alloc")]
+            vecs: match (self.bytes, self.slots) {
+                (Store::Grow { vec: b, .. }, Store::Grow { vec: s, .. }) => Some((b, s)),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// What a lent [`Table`] hands back to its lender: its counters and, for growable storage,
+/// its vectors. It owns no borrow, which is what lets the lender be written to again.
+pub(crate) struct Returned {
+    used: usize,
+    count: usize,
+    #[cfg(feature = "alloc")]
+    vecs: Option<(Vec<u8>, Vec<Slot>)>,
 }
 
 #[cfg(test)]
