@@ -142,6 +142,26 @@ pub trait ErrorStream {
     fn flush(&self) {}
 }
 
+impl<T: ErrorStream + ?Sized> ErrorStream for &T {
+    fn write_str(&self, s: &str) -> fmt::Result {
+        (**self).write_str(s)
+    }
+
+    fn flush(&self) {
+        (**self).flush()
+    }
+}
+
+impl<T: InputStream + ?Sized> InputStream for &T {
+    fn read(&self, buf: &mut [u8]) -> Result<usize, InputError> {
+        (**self).read(buf)
+    }
+
+    fn read_line(&self, buf: &mut [u8]) -> Result<usize, InputError> {
+        (**self).read_line(buf)
+    }
+}
+
 /// The application's handle on `wsgi.input` (see [`Environ::input`](crate::environ::Environ::input)).
 pub struct Input<'e> {
     inner: Option<&'e dyn InputStream>,
