@@ -11,4 +11,5 @@ extern crate std;
 
 pub use wsgiref_core::headers;
 pub use wsgiref_core::util;
+pub use wsgiref_core::validate;
 pub use wsgiref_core::{AppError, Application, Body, Environ, Headers, StartResponse};

@@ -287,6 +287,8 @@ pub enum StartResponseError {
     HopByHop(heapless::String<96>),
     /// A header name or value was refused, or the header storage is full.
     Header(HeaderError),
+    /// The [validator](crate::validate) found the call broke the contract.
+    Validation(crate::validate::ValidationError),
 }
 
 impl fmt::Display for StartResponseError {
@@ -310,6 +312,7 @@ impl fmt::Display for StartResponseError {
             }
             StartResponseError::HopByHop(h) => write!(f, "Hop-by-hop header, '{h}', not allowed"),
             StartResponseError::Header(e) => fmt::Display::fmt(e, f),
+            StartResponseError::Validation(e) => fmt::Display::fmt(e, f),
         }
     }
 }

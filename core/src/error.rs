@@ -17,6 +17,7 @@ use crate::app::StartResponseError;
 use crate::environ::EnvironError;
 use crate::headers::HeaderError;
 use crate::stream::InputError;
+use crate::validate::ValidationError;
 
 /// The error an application returns instead of a body. See the [module docs](self).
 pub struct AppError {
@@ -32,6 +33,7 @@ enum Repr {
     Header(HeaderError),
     Environ(EnvironError),
     Output(OutputError),
+    Validation(ValidationError),
     #[cfg(feature = "alloc")]
     Boxed(alloc::boxed::Box<dyn core::error::Error + Send + Sync>),
 }
@@ -130,6 +132,7 @@ impl AppError {
             Repr::Header(e) => e,
             Repr::Environ(e) => e,
             Repr::Output(e) => e,
+            Repr::Validation(e) => e,
             #[cfg(feature = "alloc")]
             Repr::Boxed(e) => &**e,
         })
@@ -169,11 +172,12 @@ impl AppError {
             Repr::Header(_) => "ValueError",
             Repr::Environ(_) => "EnvironError",
             Repr::Output(_) => "OutputError",
+            Repr::Validation(_) => "AssertionError",
             #[cfg(feature = "alloc")]
             Repr::Boxed(e) => {
                 if e.is::<InputError>() {
                     "InputError"
-                } else if e.is::<StartResponseError>() {
+                } else if e.is::<StartResponseError>() || e.is::<ValidationError>() {
                     "AssertionError"
                 } else if e.is::<HeaderError>() {
                     "ValueError"
@@ -215,6 +219,7 @@ impl fmt::Display for AppError {
             Repr::Header(e) => fmt::Display::fmt(e, f),
             Repr::Environ(e) => fmt::Display::fmt(e, f),
             Repr::Output(e) => fmt::Display::fmt(e, f),
+            Repr::Validation(e) => fmt::Display::fmt(e, f),
             #[cfg(feature = "alloc")]
             Repr::Boxed(e) => fmt::Display::fmt(e, f),
         }
@@ -277,6 +282,14 @@ mod conversions {
         fn from(e: OutputError) -> Self {
             AppError {
                 repr: Repr::Output(e),
+            }
+        }
+    }
+
+    impl From<ValidationError> for AppError {
+        fn from(e: ValidationError) -> Self {
+            AppError {
+                repr: Repr::Validation(e),
             }
         }
     }

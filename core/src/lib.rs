@@ -41,6 +41,7 @@ pub mod proto;
 pub mod storage;
 pub mod stream;
 pub mod util;
+pub mod validate;
 
 pub use app::{Application, Body, StartResponse};
 pub use environ::{Environ, UrlScheme, WsgiVars};

@@ -141,7 +141,7 @@ impl<T: Copy + Default> Store<'_, T> {
     /// vector of a growable one (see [`Table::lend`]).
     fn lend(&mut self) -> Store<'_, T> {
         match self {
-            Store::Fixed(s) => Store::Fixed(&mut **s),
+            Store::Fixed(s) => Store::Fixed(s),
             #[cfg(feature = "alloc")]
             Store::Grow { vec, limit } => Store::Grow {
                 vec: core::mem::take(vec),
