@@ -10,7 +10,10 @@ fn validation_errors_read_like_cpython_assertions() {
     assert_eq!(e.kind_name(), "AssertionError");
     let mut line = heapless::String::<96>::new();
     e.write_chain(&mut line, None).unwrap();
-    assert_eq!(line.as_str(), "AssertionError: Status code is invalid: 99\n");
+    assert_eq!(
+        line.as_str(),
+        "AssertionError: Status code is invalid: 99\n"
+    );
     assert_eq!(
         e.downcast_ref::<ValidationError>(),
         Some(&ValidationError::StatusCodeTooLow(99))
