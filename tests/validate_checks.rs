@@ -14,10 +14,13 @@ use wsgiref_core::stream::{InputError, InputStream, SliceInput};
 use wsgiref_core::util::setup_testing_defaults;
 use wsgiref_core::{AppError, Application, UrlScheme};
 
+/// One `start_response` call as the server saw it: status, headers, exc_info.
+type Start = (String, Vec<(String, String)>, bool);
+
 /// The server's side of `start_response`, recording what reached it.
 #[derive(Default)]
 struct Server {
-    starts: Vec<(String, Vec<(String, String)>, bool)>,
+    starts: Vec<Start>,
     written: Vec<u8>,
     sent: bool,
 }
@@ -654,7 +657,7 @@ fn the_application_sees_the_validation_error() {
         // Swallowing it does not help: the violation is still reported.
         Ok::<_, AppError>(&b"ignored"[..])
     });
-    let out = run(&app, |_| {});
+    let out = run(app, |_| {});
     assert_eq!(out.message(), "Status codes must be three characters: '99'");
     assert_eq!(
         seen.into_inner(),
