@@ -10,5 +10,6 @@
 #![deny(missing_docs)]
 
 
+pub mod cgi;
 pub mod errors;
 pub mod io;
