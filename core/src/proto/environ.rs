@@ -1,0 +1,420 @@
+//! From a request head to CGI variables: [`fill_environ`], by the rules of CPython's
+//! `wsgiref.simple_server.WSGIRequestHandler.get_environ`.
+//!
+//! What is set, in this order:
+//!
+//! * `SERVER_PROTOCOL`: `HTTP/0.9`, `HTTP/1.0` or `HTTP/1.1`;
+//! * `REQUEST_METHOD`: the method as sent (not upper-cased);
+//! * `PATH_INFO`: the target up to the first `?`, percent-decoded to bytes (`%XX` becomes the
+//!   byte `0xXX`, so `%2F` is `/`; a malformed escape such as `%zz` or a lone `%` stays as it
+//!   is; `+` stays `+`; raw bytes `0x80..=0xFF` pass through). As in CPython (gh-87389), a run
+//!   of leading slashes becomes one (`//evil.example/x` is `/evil.example/x`);
+//! * `QUERY_STRING`: the raw bytes after the first `?`, `""` when there is none;
+//! * `CONTENT_TYPE`: the first `Content-Type` value, **only when there is one**. CPython sets
+//!   `text/plain` (the e-mail default) when it is missing; we leave the variable out, because
+//!   a body-less request has no content type, and PEP 3333 allows an absent `CONTENT_TYPE`;
+//! * `CONTENT_LENGTH`: the first `Content-Length` value, when present and non-empty (the
+//!   parser has already checked it is a plain number);
+//! * `HTTP_<NAME>` for each header field: the name upper-cased with `-` turned into `_`, the
+//!   value without surrounding whitespace; repeated fields are joined with `,` (no space).
+//!   A field whose key without `HTTP_` is already a variable (CPython's rule) or is one of the
+//!   CGI names CPython's environ always holds at that point (`CONTENT_TYPE`, `CONTENT_LENGTH`,
+//!   `SCRIPT_NAME`, `PATH_INFO`, `SERVER_NAME`, ...) is skipped, so headers cannot spoof
+//!   CGI variables.
+//!
+//! Header names containing `_` are where we differ by default. `X_Forwarded_For` and
+//! `X-Forwarded-For` both map to `HTTP_X_FORWARDED_FOR`, so a client could smuggle a value
+//! past a proxy that filters only the dashed spelling. [`UnderscorePolicy::Drop`] (the
+//! default) ignores such fields, as Werkzeug, gunicorn, nginx and Apache do;
+//! [`UnderscorePolicy::Merge`] behaves as CPython does.
+//!
+//! `SERVER_NAME`, `SERVER_PORT`, `REMOTE_ADDR`, `SCRIPT_NAME` and the `wsgi.*` entries come
+//! from the server's base environ, not from the head.
+
+use super::request::trim_ows;
+use super::{ProtocolError, RequestHead};
+use crate::environ::Environ;
+
+/// What [`fill_environ`] does with header fields whose name contains `_`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum UnderscorePolicy {
+    /// Ignore them entirely (the default): they would be indistinguishable from their dashed
+    /// twins in the environ.
+    #[default]
+    Drop,
+    /// Treat `_` like `-`, as CPython's `simple_server` does.
+    Merge,
+}
+
+/// Longest `HTTP_<NAME>` key built from a header name. Longer names are refused with 431:
+/// no real header comes close, and the key is built in a stack buffer of this size.
+pub const MAX_ENVIRON_KEY: usize = 256;
+
+/// CGI variables that CPython's environ always holds before it looks at the header fields, so
+/// a header that maps to one of them is always skipped, whatever the base environ holds.
+const CGI_NAMES: &[&str] = &[
+    "CONTENT_LENGTH",
+    "CONTENT_TYPE",
+    "GATEWAY_INTERFACE",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "REMOTE_ADDR",
+    "REMOTE_HOST",
+    "REQUEST_METHOD",
+    "SCRIPT_NAME",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SERVER_PROTOCOL",
+    "SERVER_SOFTWARE",
+];
+
+const ENVIRON_FULL: ProtocolError =
+    ProtocolError::header_fields_too_large("request variables do not fit the environ storage");
+
+/// Fill `environ` from `head` by CPython's `simple_server` rules (see the [module
+/// docs](self)). It does not set `SERVER_NAME`, `SERVER_PORT`, `REMOTE_ADDR` or `SCRIPT_NAME`
+/// (the server's base environ does), and it looks at the base when it skips fields, so fill
+/// the base in first.
+///
+/// A full environ is `431 Request Header Fields Too Large`; what was set before stays set.
+///
+/// ```
+/// use wsgiref_core::environ::EnvironBuf;
+/// use wsgiref_core::proto::{fill_environ, parse_head, Limits, UnderscorePolicy};
+///
+/// let input = b"GET /p%61th/?query=test HTTP/1.0\r\nX-Test: a\r\nx-test: b\r\nX_Test: c\r\n\r\n";
+/// let mut headers = [httparse::EMPTY_HEADER; 8];
+/// let head = parse_head(input, &mut headers, &Limits::DEFAULT)?.unwrap();
+/// let mut buf = EnvironBuf::<512, 16>::new();
+/// let mut environ = buf.environ();
+/// fill_environ(&head, &mut environ, UnderscorePolicy::Drop)?;
+/// assert_eq!(environ.get("PATH_INFO"), Some(&b"/path/"[..]));
+/// assert_eq!(environ.get("QUERY_STRING"), Some(&b"query=test"[..]));
+/// assert_eq!(environ.get("HTTP_X_TEST"), Some(&b"a,b"[..]));
+/// assert_eq!(environ.get("CONTENT_TYPE"), None);
+/// # Ok::<(), wsgiref_core::proto::ProtocolError>(())
+/// ```
+pub fn fill_environ(
+    head: &RequestHead<'_>,
+    environ: &mut Environ<'_>,
+    policy: UnderscorePolicy,
+) -> Result<(), ProtocolError> {
+    let full = |_| ENVIRON_FULL;
+    environ
+        .set("SERVER_PROTOCOL", head.version.as_str())
+        .map_err(full)?;
+    environ.set("REQUEST_METHOD", head.method).map_err(full)?;
+
+    let target = collapse_leading_slashes(head.target);
+    let (path, query) = match target.iter().position(|&b| b == b'?') {
+        Some(q) => (&target[..q], &target[q + 1..]),
+        None => (target, &[][..]),
+    };
+    environ.set("PATH_INFO", b"").map_err(full)?;
+    percent_decode(path, |piece| environ.append("PATH_INFO", b"", piece)).map_err(full)?;
+    environ.set("QUERY_STRING", query).map_err(full)?;
+
+    if let Some(ct) = head.header("content-type") {
+        environ.set("CONTENT_TYPE", trim_ows(ct)).map_err(full)?;
+    }
+    if let Some(cl) = head.header("content-length").map(trim_ows) {
+        if !cl.is_empty() {
+            environ.set("CONTENT_LENGTH", cl).map_err(full)?;
+        }
+    }
+
+    let mut key_buf = [0u8; MAX_ENVIRON_KEY];
+    key_buf[..5].copy_from_slice(b"HTTP_");
+    for field in head.headers {
+        let name = field.name.as_bytes();
+        if policy == UnderscorePolicy::Drop && name.contains(&b'_') {
+            continue;
+        }
+        let Some(slot) = key_buf.get_mut(5..5 + name.len()) else {
+            return Err(ProtocolError::header_fields_too_large(
+                "header name too long for an environ key (MAX_ENVIRON_KEY)",
+            ));
+        };
+        for (out, &b) in slot.iter_mut().zip(name) {
+            *out = if b == b'-' {
+                b'_'
+            } else {
+                b.to_ascii_uppercase()
+            };
+        }
+        // Header names are tokens, hence ASCII, hence UTF-8.
+        let Ok(key) = core::str::from_utf8(&key_buf[..5 + name.len()]) else {
+            continue;
+        };
+        let bare = &key[5..];
+        if CGI_NAMES.contains(&bare) || environ.contains(bare) {
+            continue;
+        }
+        environ
+            .append(key, b",", trim_ows(field.value))
+            .map_err(full)?;
+    }
+    Ok(())
+}
+
+/// CPython (gh-87389): a target starting with `//` keeps one leading slash, so that the path
+/// cannot be mistaken for a network-path reference (`//host/...`).
+fn collapse_leading_slashes(target: &[u8]) -> &[u8] {
+    if target.starts_with(b"//") {
+        let slashes = target.iter().take_while(|&&b| b == b'/').count();
+        &target[slashes - 1..]
+    } else {
+        target
+    }
+}
+
+/// `urllib.parse.unquote(path, "iso-8859-1")` on bytes: `%XX` (either case) becomes one byte,
+/// every other byte stays. The result is handed to `emit` in pieces of at most 256 bytes, so
+/// no buffer of the path's size is needed.
+fn percent_decode<E>(path: &[u8], mut emit: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+    let mut buf = [0u8; 256];
+    let mut n = 0;
+    let mut i = 0;
+    while i < path.len() {
+        let b = match path[i] {
+            b'%' => match (
+                path.get(i + 1).and_then(|&h| hex(h)),
+                path.get(i + 2).and_then(|&l| hex(l)),
+            ) {
+                (Some(h), Some(l)) => {
+                    i += 2;
+                    h << 4 | l
+                }
+                _ => b'%',
+            },
+            b => b,
+        };
+        i += 1;
+        buf[n] = b;
+        n += 1;
+        if n == buf.len() {
+            emit(&buf)?;
+            n = 0;
+        }
+    }
+    if n > 0 {
+        emit(&buf[..n])?;
+    }
+    Ok(())
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environ::EnvironBuf;
+    use crate::proto::{parse_head, Limits};
+    use std::vec::Vec;
+
+    type Vars = Vec<(std::string::String, Vec<u8>)>;
+
+    fn environ_of(input: &[u8], policy: UnderscorePolicy) -> Result<Vars, ProtocolError> {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let head = parse_head(input, &mut headers, &Limits::DEFAULT)?.expect("complete head");
+        let mut buf = EnvironBuf::<4096, 64>::new();
+        let mut environ = buf.environ();
+        fill_environ(&head, &mut environ, policy)?;
+        Ok(environ
+            .iter()
+            .map(|(k, v)| (k.into(), v.to_vec()))
+            .collect())
+    }
+
+    fn get<'v>(vars: &'v Vars, key: &str) -> Option<&'v [u8]> {
+        vars.iter().find(|(k, _)| k == key).map(|(_, v)| &v[..])
+    }
+
+    #[test]
+    fn cpython_test_environ_case() {
+        // test_wsgiref IntegrationTests.test_environ
+        let vars = environ_of(
+            b"GET /p%61th/?query=test HTTP/1.0\nX-Test-Header: Python test \nX-Test-Header: Python test 2\nContent-Length: 0\n\n",
+            UnderscorePolicy::Drop,
+        )
+        .unwrap();
+        assert_eq!(get(&vars, "PATH_INFO"), Some(&b"/path/"[..]));
+        assert_eq!(get(&vars, "QUERY_STRING"), Some(&b"query=test"[..]));
+        assert_eq!(
+            get(&vars, "HTTP_X_TEST_HEADER"),
+            Some(&b"Python test,Python test 2"[..])
+        );
+        assert_eq!(get(&vars, "CONTENT_LENGTH"), Some(&b"0"[..]));
+        assert_eq!(get(&vars, "HTTP_CONTENT_LENGTH"), None);
+        assert_eq!(get(&vars, "SERVER_PROTOCOL"), Some(&b"HTTP/1.0"[..]));
+        assert_eq!(get(&vars, "REQUEST_METHOD"), Some(&b"GET"[..]));
+        let keys: Vec<&str> = vars.iter().map(|(k, _)| &k[..]).collect();
+        assert_eq!(
+            keys,
+            [
+                "SERVER_PROTOCOL",
+                "REQUEST_METHOD",
+                "PATH_INFO",
+                "QUERY_STRING",
+                "CONTENT_LENGTH",
+                "HTTP_X_TEST_HEADER"
+            ]
+        );
+    }
+
+    #[test]
+    fn paths_and_queries() {
+        let cases: &[(&[u8], &[u8], &[u8])] = &[
+            (b"/", b"/", b""),
+            (b"/\x80%80", b"/\x80\x80", b""),
+            (b"/x?a?b", b"/x", b"a?b"),
+            (b"/x?", b"/x", b""),
+            (b"/a%2Fb%2fc", b"/a/b/c", b""),
+            (b"/%zz%4%", b"/%zz%4%", b""),
+            (b"/a+b%20c", b"/a+b c", b""),
+            (b"/%E9?q=%E9", b"/\xe9", b"q=%E9"),
+            (b"//evil/x", b"/evil/x", b""),
+            (b"///", b"/", b""),
+            (b"//?q", b"/", b"q"),
+            (b"http://example.com/x", b"http://example.com/x", b""),
+            (b"*", b"*", b""),
+        ];
+        for (target, path, query) in cases {
+            let input = [&b"GET "[..], target, b" HTTP/1.1\r\n\r\n"].concat();
+            let vars = environ_of(&input, UnderscorePolicy::Drop).unwrap();
+            assert_eq!(get(&vars, "PATH_INFO"), Some(*path), "{target:?}");
+            assert_eq!(get(&vars, "QUERY_STRING"), Some(*query), "{target:?}");
+        }
+    }
+
+    #[test]
+    fn long_paths_decode_across_pieces() {
+        let target: Vec<u8> = b"/"
+            .iter()
+            .chain(b"%41".repeat(300).iter())
+            .copied()
+            .collect();
+        let input = [&b"GET "[..], &target, b" HTTP/1.1\r\n\r\n"].concat();
+        let vars = environ_of(&input, UnderscorePolicy::Drop).unwrap();
+        let want: Vec<u8> = b"/"
+            .iter()
+            .chain(b"A".repeat(300).iter())
+            .copied()
+            .collect();
+        assert_eq!(get(&vars, "PATH_INFO"), Some(&want[..]));
+    }
+
+    #[test]
+    fn content_type_only_when_sent() {
+        let vars = environ_of(b"GET / HTTP/1.1\r\n\r\n", UnderscorePolicy::Drop).unwrap();
+        assert_eq!(get(&vars, "CONTENT_TYPE"), None);
+        assert_eq!(get(&vars, "CONTENT_LENGTH"), None);
+        let vars = environ_of(
+            b"POST / HTTP/1.1\r\nContent-Type: a/b\r\ncontent-type: c/d\r\n\r\n",
+            UnderscorePolicy::Drop,
+        )
+        .unwrap();
+        assert_eq!(get(&vars, "CONTENT_TYPE"), Some(&b"a/b"[..]));
+        assert_eq!(get(&vars, "HTTP_CONTENT_TYPE"), None);
+    }
+
+    #[test]
+    fn cgi_names_cannot_be_spoofed() {
+        let vars = environ_of(
+            b"GET / HTTP/1.1\r\nScript-Name: /x\r\nPath-Info: /y\r\nRemote-Addr: 1.2.3.4\r\nServer-Name: s\r\nQuery-String: q\r\nHost: h\r\nHTTP-Host: evil\r\nHTTP-X: 1\r\n\r\n",
+            UnderscorePolicy::Merge,
+        )
+        .unwrap();
+        for key in [
+            "HTTP_SCRIPT_NAME",
+            "HTTP_PATH_INFO",
+            "HTTP_REMOTE_ADDR",
+            "HTTP_SERVER_NAME",
+            "HTTP_QUERY_STRING",
+        ] {
+            assert_eq!(get(&vars, key), None, "{key}");
+        }
+        assert_eq!(get(&vars, "PATH_INFO"), Some(&b"/"[..]));
+        assert_eq!(get(&vars, "HTTP_HOST"), Some(&b"h"[..]));
+        assert_eq!(get(&vars, "HTTP_HTTP_X"), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn underscore_policy() {
+        let input = b"GET / HTTP/1.1\r\nX_Foo: one\r\nX-Foo: two\r\nx-foo: three\r\nContent_Type: t\r\n\r\n";
+        let dropped = environ_of(input, UnderscorePolicy::Drop).unwrap();
+        assert_eq!(get(&dropped, "HTTP_X_FOO"), Some(&b"two,three"[..]));
+        let merged = environ_of(input, UnderscorePolicy::Merge).unwrap();
+        assert_eq!(get(&merged, "HTTP_X_FOO"), Some(&b"one,two,three"[..]));
+        // CPython always has CONTENT_TYPE by then, so Content_Type is skipped, not HTTP_*.
+        assert_eq!(get(&merged, "HTTP_CONTENT_TYPE"), None);
+        assert_eq!(get(&merged, "CONTENT_TYPE"), None);
+        assert_eq!(UnderscorePolicy::default(), UnderscorePolicy::Drop);
+    }
+
+    #[test]
+    fn base_environ_keys_are_respected() {
+        let mut headers = [httparse::EMPTY_HEADER; 4];
+        let head = parse_head(
+            b"GET / HTTP/1.1\r\nMy-Var: x\r\nX: 2\r\n\r\n",
+            &mut headers,
+            &Limits::DEFAULT,
+        )
+        .unwrap()
+        .unwrap();
+        let mut buf = EnvironBuf::<512, 16>::new();
+        let mut environ = buf.environ();
+        environ.set("MY_VAR", "base").unwrap();
+        environ.set("HTTP_X", "1").unwrap();
+        fill_environ(&head, &mut environ, UnderscorePolicy::Drop).unwrap();
+        assert_eq!(environ.get("HTTP_MY_VAR"), None);
+        assert_eq!(environ.get("HTTP_X"), Some(&b"1,2"[..]));
+    }
+
+    #[test]
+    fn full_environ_and_long_names_are_431() {
+        let mut headers = [httparse::EMPTY_HEADER; 4];
+        let head = parse_head(
+            b"GET /some/path HTTP/1.1\r\nHost: example\r\n\r\n",
+            &mut headers,
+            &Limits::DEFAULT,
+        )
+        .unwrap()
+        .unwrap();
+        let mut buf = EnvironBuf::<40, 8>::new();
+        let mut environ = buf.environ();
+        let e = fill_environ(&head, &mut environ, UnderscorePolicy::Drop).unwrap_err();
+        assert_eq!((e.status, e.detail), (431, ENVIRON_FULL.detail));
+        let mut buf = EnvironBuf::<512, 3>::new();
+        let mut environ = buf.environ();
+        let e = fill_environ(&head, &mut environ, UnderscorePolicy::Drop).unwrap_err();
+        assert_eq!(e.status, 431);
+
+        let long = [
+            &b"GET / HTTP/1.1\r\n"[..],
+            &[b'x'; MAX_ENVIRON_KEY - 4],
+            b": v\r\n\r\n",
+        ]
+        .concat();
+        let e = environ_of(&long, UnderscorePolicy::Drop).unwrap_err();
+        assert_eq!(e.status, 431);
+        let ok = [
+            &b"GET / HTTP/1.1\r\n"[..],
+            &[b'x'; MAX_ENVIRON_KEY - 5],
+            b": v\r\n\r\n",
+        ]
+        .concat();
+        assert!(environ_of(&ok, UnderscorePolicy::Drop).is_ok());
+    }
+
+    #[test]
+    fn http09_environ() {
+        let vars = environ_of(b"GET /x?y\r\n", UnderscorePolicy::Drop).unwrap();
+        assert_eq!(get(&vars, "SERVER_PROTOCOL"), Some(&b"HTTP/0.9"[..]));
+        assert_eq!(get(&vars, "PATH_INFO"), Some(&b"/x"[..]));
+        assert_eq!(get(&vars, "QUERY_STRING"), Some(&b"y"[..]));
+    }
+}

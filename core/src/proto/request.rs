@@ -1,0 +1,872 @@
+//! Request heads: [`parse_head`] turns the first bytes of a request into a [`RequestHead`].
+//!
+//! The request line is scanned here byte by byte (so that HTTP/0.9 lines, Latin-1 targets and
+//! the exact status of each refusal are ours to decide); the header fields go through
+//! [`httparse::parse_headers`], whose coarse errors are then explained by re-reading the
+//! offending line. The [parsing policy](super) lists what is accepted and refused.
+//!
+//! Every decision depends only on bytes already seen, read left to right, and on a window of
+//! at most [`Limits::max_head_bytes`]: a prefix of a request either needs more bytes, or gives
+//! the very answer the whole request gives. That is what lets a server re-parse from the start
+//! of its receive buffer after every read.
+
+use httparse::Header;
+
+use super::{Framing, Limits, ProtocolError, Version};
+
+/// A parsed request head, borrowing from the input and the caller's header array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestHead<'b> {
+    /// The method, a token (`GET`, `POST`, `BREW`, also lower case: not normalised).
+    pub method: &'b str,
+    /// The request-target bytes as sent, possibly including bytes `0x80..=0xFF`.
+    pub target: &'b [u8],
+    /// The protocol version.
+    pub version: Version,
+    /// The header fields in order, values without surrounding whitespace (empty for HTTP/0.9).
+    pub headers: &'b [Header<'b>],
+    /// How the body is delimited.
+    pub framing: Framing,
+    /// Whether the client lets the connection stay open after this exchange: HTTP/1.1 unless
+    /// `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`; never HTTP/0.9.
+    pub keep_alive: bool,
+    /// `Expect: 100-continue` on HTTP/1.1: the client waits for `100 Continue` (or a final
+    /// status) before it sends the body.
+    pub expect_continue: bool,
+    /// Bytes of input the head occupied, including leading empty lines and the empty line
+    /// that ends it; the body (or the next request) starts here.
+    pub head_len: usize,
+}
+
+impl<'b> RequestHead<'b> {
+    /// The value of the first header field named `name` (ASCII case-insensitive).
+    ///
+    /// ```
+    /// use wsgiref_core::proto::{parse_head, Limits};
+    /// let mut headers = [httparse::EMPTY_HEADER; 4];
+    /// let head = parse_head(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &mut headers, &Limits::DEFAULT)
+    ///     .unwrap()
+    ///     .unwrap();
+    /// assert_eq!(head.header("host"), Some(&b"a"[..]));
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&'b [u8]> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+}
+
+/// Parse one request head from the start of `input`.
+///
+/// * `Ok(Some(head))`: a complete head; the body starts at `input[head.head_len..]`.
+/// * `Ok(None)`: the head is incomplete, feed more bytes and call again with the whole
+///   buffer (unless a limit is already exceeded, in which case this is an `Err`).
+/// * `Err(e)`: refuse the request with `e.status` and close the connection.
+///
+/// At most `min(headers.len(), limits.max_headers)` header fields are accepted.
+///
+/// The header array borrows from `input` for as long as the head is used, so declare it
+/// where each parse attempt can have its own (it is a cheap array of empty slices):
+///
+/// ```
+/// use wsgiref_core::proto::{parse_head, Limits};
+/// let mut buf = heapless::Vec::<u8, 256>::new();
+/// for piece in [&b"GET /a HT"[..], b"TP/1.1\r\nHost: x\r", b"\n\r\n"] {
+///     buf.extend_from_slice(piece).unwrap();
+///     let mut headers = [httparse::EMPTY_HEADER; 8];
+///     if let Some(head) = parse_head(&buf, &mut headers, &Limits::DEFAULT)? {
+///         assert_eq!(head.target, b"/a");
+///         assert_eq!(head.head_len, buf.len());
+///     }
+/// }
+/// # Ok::<(), wsgiref_core::proto::ProtocolError>(())
+/// ```
+pub fn parse_head<'h, 'b: 'h>(
+    input: &'b [u8],
+    headers: &'h mut [Header<'b>],
+    limits: &Limits,
+) -> Result<Option<RequestHead<'h>>, ProtocolError> {
+    let truncated = input.len() > limits.max_head_bytes;
+    let window = &input[..input.len().min(limits.max_head_bytes)];
+    // Incomplete within the window: if bytes lie beyond it, the head cannot fit any more.
+    let incomplete = || {
+        if truncated {
+            Err(HEAD_TOO_LARGE)
+        } else {
+            Ok(None)
+        }
+    };
+
+    let start = match skip_empty_lines(window)? {
+        Some(start) => start,
+        None => return incomplete(),
+    };
+    let line = match scan_request_line(window, start, limits.max_request_line)? {
+        Some(line) => line,
+        None => return incomplete(),
+    };
+    let method = core::str::from_utf8(line.method).map_err(|_| BAD_METHOD)?;
+    let version = match line.version {
+        None if method == "GET" => Version::Http09,
+        None => {
+            return Err(ProtocolError::bad_request(
+                "request line without an HTTP version (HTTP/0.9) with a method other than GET",
+            ))
+        }
+        Some(v) => parse_version(v)?,
+    };
+    if version == Version::Http09 {
+        return Ok(Some(RequestHead {
+            method,
+            target: line.target,
+            version,
+            headers: &headers[..0],
+            framing: Framing::None,
+            keep_alive: false,
+            expect_continue: false,
+            head_len: line.end,
+        }));
+    }
+
+    let fields = &window[line.end..];
+    let cap = headers.len().min(limits.max_headers);
+    let (len, headers) = match httparse::parse_headers(fields, &mut headers[..cap]) {
+        Ok(httparse::Status::Complete((len, headers))) => (len, headers),
+        Ok(httparse::Status::Partial) => return incomplete(),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(ProtocolError::header_fields_too_large(
+                if cap < limits.max_headers {
+                    "more header fields than the header array holds"
+                } else {
+                    "more header fields than max_headers"
+                },
+            ))
+        }
+        Err(_) => return Err(explain_field_error(fields)),
+    };
+    let semantics = interpret(version, headers, limits)?;
+    Ok(Some(RequestHead {
+        method,
+        target: line.target,
+        version,
+        headers,
+        framing: semantics.framing,
+        keep_alive: semantics.keep_alive,
+        expect_continue: semantics.expect_continue,
+        head_len: line.end + len,
+    }))
+}
+
+const HEAD_TOO_LARGE: ProtocolError =
+    ProtocolError::header_fields_too_large("request head larger than max_head_bytes");
+const BAD_METHOD: ProtocolError =
+    ProtocolError::bad_request("invalid character in the request method");
+
+/// `tchar` of RFC 9110 §5.6.2: the characters of methods, header names and codings.
+pub(crate) fn is_tchar(b: u8) -> bool {
+    matches!(b,
+        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
+        | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+'
+        | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+}
+
+/// Skip the empty lines RFC 9112 §2.2 lets a server ignore before a request line. `None` when
+/// the window holds nothing else yet.
+fn skip_empty_lines(w: &[u8]) -> Result<Option<usize>, ProtocolError> {
+    let mut i = 0;
+    loop {
+        match w.get(i) {
+            None => return Ok(None),
+            Some(b'\n') => i += 1,
+            Some(b'\r') => match w.get(i + 1) {
+                None => return Ok(None),
+                Some(b'\n') => i += 2,
+                Some(_) => {
+                    return Err(ProtocolError::bad_request(
+                        "bare CR before the request line",
+                    ))
+                }
+            },
+            Some(_) => return Ok(Some(i)),
+        }
+    }
+}
+
+/// The three (or two) parts of a request line, and where the line ends.
+struct RequestLine<'b> {
+    method: &'b [u8],
+    target: &'b [u8],
+    /// `None` for a two-word (HTTP/0.9) line.
+    version: Option<&'b [u8]>,
+    /// Index just after the line end.
+    end: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Method,
+    Target,
+    Version,
+}
+
+/// Scan the request line that starts at `w[start]`, one byte at a time.
+fn scan_request_line(
+    w: &[u8],
+    start: usize,
+    max_len: usize,
+) -> Result<Option<RequestLine<'_>>, ProtocolError> {
+    let mut part = Part::Method;
+    let mut target_start = start;
+    let mut version_start = start;
+    let mut i = start;
+    let (content_end, end) = loop {
+        let Some(&b) = w.get(i) else {
+            return Ok(None);
+        };
+        match b {
+            b'\n' => break (i, i + 1),
+            b'\r' => match w.get(i + 1) {
+                None => return Ok(None),
+                Some(b'\n') => break (i, i + 2),
+                Some(_) => return Err(ProtocolError::bad_request("bare CR in the request line")),
+            },
+            _ => {}
+        }
+        if i - start >= max_len {
+            return Err(ProtocolError::uri_too_long(
+                "request line longer than max_request_line",
+            ));
+        }
+        match (part, b) {
+            (Part::Method, b' ') => {
+                part = Part::Target;
+                target_start = i + 1;
+            }
+            (Part::Method, b) if is_tchar(b) => {}
+            (Part::Method, _) => return Err(BAD_METHOD),
+            (Part::Target, b' ') if i == target_start => {
+                return Err(ProtocolError::bad_request(
+                    "empty request target (two spaces after the method)",
+                ))
+            }
+            (Part::Target, b' ') => {
+                part = Part::Version;
+                version_start = i + 1;
+            }
+            (Part::Target, 0x21..=0x7e | 0x80..=0xff) => {}
+            (Part::Target, _) => {
+                return Err(ProtocolError::bad_request(
+                    "control character in the request target",
+                ))
+            }
+            (Part::Version, b' ') => {
+                return Err(ProtocolError::bad_request(
+                    "request line has more than three space-separated parts",
+                ))
+            }
+            (Part::Version, 0x21..=0x7e) => {}
+            (Part::Version, _) => {
+                return Err(ProtocolError::bad_request(
+                    "invalid character in the HTTP version",
+                ))
+            }
+        }
+        i += 1;
+    };
+    match part {
+        Part::Method => Err(ProtocolError::bad_request(
+            "request line has no request target",
+        )),
+        Part::Target if content_end == target_start => Err(ProtocolError::bad_request(
+            "empty request target (request line ends after a space)",
+        )),
+        Part::Target => Ok(Some(RequestLine {
+            method: &w[start..target_start - 1],
+            target: &w[target_start..content_end],
+            version: None,
+            end,
+        })),
+        Part::Version if content_end == version_start => Err(ProtocolError::bad_request(
+            "empty HTTP version (request line ends after a space)",
+        )),
+        Part::Version => Ok(Some(RequestLine {
+            method: &w[start..target_start - 1],
+            target: &w[target_start..version_start - 1],
+            version: Some(&w[version_start..content_end]),
+            end,
+        })),
+    }
+}
+
+/// `HTTP/1.0` and `HTTP/1.1` are ours; any other `HTTP/<digit>.<digit>` is a version we do
+/// not speak (505); anything else is not a version at all (400).
+fn parse_version(v: &[u8]) -> Result<Version, ProtocolError> {
+    match v {
+        b"HTTP/1.1" => Ok(Version::Http11),
+        b"HTTP/1.0" => Ok(Version::Http10),
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            Err(ProtocolError::version_not_supported(
+                "HTTP version other than 1.0 and 1.1",
+            ))
+        }
+        _ => Err(ProtocolError::bad_request(
+            "malformed HTTP version (expected HTTP/<digit>.<digit>)",
+        )),
+    }
+}
+
+/// httparse says only which class of error it met; find the first faulty field line in
+/// `fields` and say exactly what is wrong with it. Runs only on the error path, over a
+/// window of at most `max_head_bytes`.
+fn explain_field_error(fields: &[u8]) -> ProtocolError {
+    let bad = ProtocolError::bad_request;
+    let mut lines = fields;
+    loop {
+        let (line, rest) = match lines.iter().position(|&b| b == b'\n') {
+            Some(n) => (&lines[..n], &lines[n + 1..]),
+            None => (lines, &[][..]),
+        };
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line[0] == b'\r' {
+            break;
+        }
+        if matches!(line[0], b' ' | b'\t') {
+            return bad("obsolete line folding (a header line starting with whitespace)");
+        }
+        let name_len = line.iter().take_while(|&&b| is_tchar(b)).count();
+        match line.get(name_len) {
+            None => return bad("header line without a colon"),
+            Some(b':') if name_len == 0 => return bad("empty header name"),
+            Some(b':') => {}
+            Some(b' ' | b'\t') => {
+                if line[name_len..].contains(&b':') {
+                    return bad("whitespace between a header name and its colon");
+                }
+                return bad("header line without a colon");
+            }
+            Some(_) if !line.contains(&b':') => return bad("header line without a colon"),
+            Some(_) => return bad("invalid character in a header name"),
+        }
+        for &b in &line[name_len + 1..] {
+            match b {
+                0 => return bad("NUL byte in a header value"),
+                b'\r' => return bad("bare CR in a header value"),
+                b'\t' | 0x20..=0x7e | 0x80..=0xff => {}
+                _ => return bad("control character in a header value"),
+            }
+        }
+        if rest.is_empty() {
+            break;
+        }
+        lines = rest;
+    }
+    bad("bare CR at the end of the header section")
+}
+
+/// What the header fields say about the message, once they are all known.
+struct Semantics {
+    framing: Framing,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
+fn interpret(
+    version: Version,
+    headers: &[Header<'_>],
+    limits: &Limits,
+) -> Result<Semantics, ProtocolError> {
+    let mut transfer_encoding: Option<&[u8]> = None;
+    let mut content_length: Option<(&[u8], u64)> = None;
+    let mut close = false;
+    let mut keep_alive_token = false;
+    let mut expect_continue = false;
+    let mut hosts = 0u32;
+    for h in headers {
+        let name = h.name;
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            if transfer_encoding.is_some() {
+                return Err(ProtocolError::bad_request(
+                    "more than one Transfer-Encoding header",
+                ));
+            }
+            transfer_encoding = Some(h.value);
+        } else if name.eq_ignore_ascii_case("content-length") {
+            let n = parse_content_length(h.value)?;
+            if let Some((first, _)) = content_length {
+                if first != h.value {
+                    return Err(ProtocolError::bad_request(
+                        "several Content-Length headers with different values",
+                    ));
+                }
+            }
+            content_length = Some((h.value, n));
+        } else if name.eq_ignore_ascii_case("connection") {
+            for token in h.value.split(|&b| b == b',').map(trim_ows) {
+                close |= token.eq_ignore_ascii_case(b"close");
+                keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if name.eq_ignore_ascii_case("expect") {
+            expect_continue |= h.value.eq_ignore_ascii_case(b"100-continue");
+        } else if name.eq_ignore_ascii_case("host") {
+            hosts += 1;
+            if hosts > 1 {
+                return Err(ProtocolError::bad_request("more than one Host header"));
+            }
+        }
+    }
+    let framing = match (transfer_encoding, content_length) {
+        (Some(_), _) if version != Version::Http11 => {
+            return Err(ProtocolError::bad_request(
+                "Transfer-Encoding in an HTTP/1.0 request",
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(ProtocolError::bad_request(
+                "Content-Length and Transfer-Encoding both present",
+            ))
+        }
+        (Some(te), None) => {
+            check_transfer_encoding(te)?;
+            Framing::Chunked
+        }
+        (None, Some((_, n))) if n > limits.max_body => {
+            return Err(ProtocolError::content_too_large(
+                "Content-Length larger than max_body",
+            ))
+        }
+        (None, Some((_, n))) => Framing::Length(n),
+        (None, None) => Framing::None,
+    };
+    let keep_alive = match version {
+        Version::Http11 => !close,
+        Version::Http10 => keep_alive_token && !close,
+        Version::Http09 => false,
+    };
+    Ok(Semantics {
+        framing,
+        keep_alive,
+        expect_continue: expect_continue && version == Version::Http11,
+    })
+}
+
+/// Optional whitespace (SP / HTAB) trimmed from both ends.
+pub(crate) fn trim_ows(v: &[u8]) -> &[u8] {
+    let start = v.iter().position(|&b| b != b' ' && b != b'\t');
+    let end = v.iter().rposition(|&b| b != b' ' && b != b'\t');
+    match (start, end) {
+        (Some(s), Some(e)) => &v[s..=e],
+        _ => &[],
+    }
+}
+
+/// `Content-Length = 1*DIGIT`, as a u64. httparse has already trimmed the surrounding
+/// whitespace, so anything but digits is refused.
+fn parse_content_length(v: &[u8]) -> Result<u64, ProtocolError> {
+    if v.is_empty() {
+        return Err(ProtocolError::bad_request("empty Content-Length"));
+    }
+    if v.contains(&b',') {
+        return Err(ProtocolError::bad_request(
+            "Content-Length is a comma-separated list",
+        ));
+    }
+    let mut n: u64 = 0;
+    for &b in v {
+        if !b.is_ascii_digit() {
+            return Err(ProtocolError::bad_request(
+                "Content-Length is not a plain decimal number",
+            ));
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .ok_or(ProtocolError::bad_request(
+                "Content-Length does not fit in 64 bits",
+            ))?;
+    }
+    Ok(n)
+}
+
+/// Accept exactly `chunked`; explain everything else (RFC 9112 §6.1).
+fn check_transfer_encoding(v: &[u8]) -> Result<(), ProtocolError> {
+    if v.eq_ignore_ascii_case(b"chunked") {
+        return Ok(());
+    }
+    let mut chunked = 0u32;
+    let mut chunked_last = false;
+    let mut other = false;
+    for coding in v.split(|&b| b == b',').map(trim_ows) {
+        if coding.is_empty() {
+            return Err(ProtocolError::bad_request(
+                "empty element in the Transfer-Encoding list",
+            ));
+        }
+        if !coding.iter().all(|&b| is_tchar(b)) {
+            return Err(ProtocolError::bad_request(
+                "malformed transfer coding (not a token)",
+            ));
+        }
+        chunked_last = coding.eq_ignore_ascii_case(b"chunked");
+        if chunked_last {
+            chunked += 1;
+        } else {
+            other = true;
+        }
+    }
+    if chunked > 1 {
+        return Err(ProtocolError::bad_request(
+            "chunked transfer coding applied more than once",
+        ));
+    }
+    if chunked == 1 && !chunked_last {
+        return Err(ProtocolError::bad_request(
+            "chunked is not the final transfer coding",
+        ));
+    }
+    if !other {
+        // Only reachable for a lone `chunked` that the fast path above did not see because of
+        // whitespace httparse left in place; it is still exactly `chunked`.
+        return Ok(());
+    }
+    Err(ProtocolError::not_implemented(
+        "transfer coding other than chunked",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(input: &[u8]) -> Result<Option<RequestHead<'_>>, ProtocolError> {
+        // The header array is leaked (a few hundred bytes per call, tests only) so that the
+        // helper can return a head that borrows from it.
+        let headers = std::boxed::Box::leak(std::boxed::Box::new([httparse::EMPTY_HEADER; 32]));
+        parse_head(input, headers, &Limits::DEFAULT)
+    }
+
+    fn status(input: &[u8]) -> u16 {
+        match parse(input) {
+            Ok(Some(_)) => 200,
+            Ok(None) => 0,
+            Err(e) => e.status,
+        }
+    }
+
+    /// (input, expected status: 200 = complete head, 0 = incomplete, else the refusal)
+    const TABLE: &[(&[u8], u16)] = &[
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+        (b"GET / HTTP/1.0\n\n", 200),
+        (b"get /x?y HTTP/1.0\r\n\r\n", 200),
+        (b"BREW /pot HTTP/1.1\r\n\r\n", 200),
+        (b"GET /\x80%80 HTTP/1.0\r\n\r\n", 200),
+        (b"\r\n\r\nGET / HTTP/1.1\r\n\r\n", 200),
+        (b"\nGET / HTTP/1.1\r\n\r\n", 200),
+        (b"GET /\r\n", 200),
+        (b"GET /\n", 200),
+        (b"OPTIONS * HTTP/1.1\r\n\r\n", 200),
+        (b"GET http://example.com/x HTTP/1.1\r\n\r\n", 200),
+        (
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+            200,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nTransfer-Encoding:  Chunked \r\n\r\n",
+            200,
+        ),
+        (b"GET / HTTP/1.1\r\nX: a\tb\x80\xff\r\n\r\n", 200),
+        (b"GET / HTTP/1.1\r\nX:\r\n\r\n", 200),
+        (b"GET / HTTP/1.1\r\nX_Y: 1\r\n\r\n", 200),
+        // incomplete
+        (b"", 0),
+        (b"\r\n", 0),
+        (b"\r", 0),
+        (b"GET", 0),
+        (b"GET / HTTP/1.1\r", 0),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n", 0),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r", 0),
+        // 400: request line
+        (b"POST /\r\n", 400),
+        (b"HEAD /\r\n", 400),
+        (b"GET\r\n", 400),
+        (b"GET \r\n", 400),
+        (b"GET / \r\n", 400),
+        (b"GET  / HTTP/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/1.1 x\r\n\r\n", 400),
+        (b"GET / HTTP/1.1 \r\n\r\n", 400),
+        (b" GET / HTTP/1.1\r\n\r\n", 400),
+        (b"G(T / HTTP/1.1\r\n\r\n", 400),
+        (b"\x16\x03\x01\x02\x00", 400),
+        (b"GET /\x00 HTTP/1.1\r\n\r\n", 400),
+        (b"GET /\x7f HTTP/1.1\r\n\r\n", 400),
+        (b"GET /\ta HTTP/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\rX", 400),
+        (b"\rX", 400),
+        (b"GET / http/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/1.10\r\n\r\n", 400),
+        (b"GET / HTTP/1\r\n\r\n", 400),
+        (b"GET / FOO\r\n\r\n", 400),
+        (b"GET / HTTP/1.\x801\r\n\r\n", 400),
+        // 505
+        (b"GET / HTTP/2.0\r\n\r\n", 505),
+        (b"GET / HTTP/1.2\r\n\r\n", 505),
+        (b"GET / HTTP/0.9\r\n\r\n", 505),
+        (b"GET / HTTP/9.9\r\n", 505),
+        // 400: header fields
+        (b"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\n X: a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX : a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\n: a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX(: a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX: a\x7fb\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX: a\r\n\rX", 400),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        // framing
+        (b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nContent-Length: 5 5\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
+        (
+            b"POST / HTTP/1.1\r\nContent-Length: 18446744073709551616\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 05\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: ,chunked\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+            400,
+        ),
+        (b"POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n", 400),
+        (
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked;x=1\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            501,
+        ),
+        (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        (
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n",
+            501,
+        ),
+    ];
+
+    #[test]
+    fn table_of_heads() {
+        for (input, want) in TABLE {
+            assert_eq!(
+                status(input),
+                *want,
+                "{:?} -> {:?}",
+                std::string::String::from_utf8_lossy(input),
+                parse(input)
+            );
+        }
+    }
+
+    #[test]
+    fn fields_of_a_complete_head() {
+        let input = b"\r\nPOST /a?b HTTP/1.1\r\nHost: h\r\nContent-Length:  7 \r\nExpect: 100-Continue\r\n\r\nbody";
+        let head = parse(input).unwrap().unwrap();
+        assert_eq!(head.method, "POST");
+        assert_eq!(head.target, b"/a?b");
+        assert_eq!(head.version, Version::Http11);
+        assert_eq!(head.headers.len(), 3);
+        assert_eq!(head.header("content-length"), Some(&b"7"[..]));
+        assert_eq!(head.framing, Framing::Length(7));
+        assert!(head.keep_alive);
+        assert!(head.expect_continue);
+        assert_eq!(&input[head.head_len..], b"body");
+    }
+
+    #[test]
+    fn http09_has_no_headers_and_ends_at_the_line() {
+        let head = parse(b"GET /x\r\nHost: ignored\r\n\r\n").unwrap().unwrap();
+        assert_eq!(head.version, Version::Http09);
+        assert_eq!(head.target, b"/x");
+        assert!(head.headers.is_empty());
+        assert_eq!(head.head_len, 8);
+        assert_eq!(head.framing, Framing::None);
+        assert!(!head.keep_alive);
+    }
+
+    #[test]
+    fn keep_alive_and_expect_rules() {
+        let ka = |s: &[u8]| parse(s).unwrap().unwrap().keep_alive;
+        assert!(ka(b"GET / HTTP/1.1\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.1\r\nConnection: Upgrade, CLOSE\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.0\r\n\r\n"));
+        assert!(ka(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
+        assert!(!ka(
+            b"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n"
+        ));
+        let ex = |s: &[u8]| parse(s).unwrap().unwrap().expect_continue;
+        assert!(ex(b"PUT / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n"));
+        assert!(!ex(b"PUT / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n"));
+        assert!(!ex(b"PUT / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n"));
+    }
+
+    #[test]
+    fn each_refusal_says_what_was_wrong() {
+        let detail = |s: &[u8]| parse(s).unwrap_err().detail;
+        assert_eq!(
+            detail(b"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n"),
+            "obsolete line folding (a header line starting with whitespace)"
+        );
+        assert_eq!(
+            detail(b"GET / HTTP/1.1\r\nX : a\r\n\r\n"),
+            "whitespace between a header name and its colon"
+        );
+        assert_eq!(
+            detail(b"GET / HTTP/1.1\r\nX\r\n\r\n"),
+            "header line without a colon"
+        );
+        assert_eq!(
+            detail(b"GET / HTTP/1.1\r\nX: a\x00\r\n\r\n"),
+            "NUL byte in a header value"
+        );
+        assert_eq!(
+            detail(b"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n"),
+            "bare CR in a header value"
+        );
+        assert_eq!(
+            detail(b"GET / HTTP/1.1\r\nX(: a\r\n\r\n"),
+            "invalid character in a header name"
+        );
+        assert_eq!(
+            detail(b"GET / HTTP/1.1\r\nX: a\r\n\rX"),
+            "bare CR at the end of the header section"
+        );
+        assert_eq!(
+            detail(b"POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            "Content-Length and Transfer-Encoding both present"
+        );
+    }
+
+    #[test]
+    fn request_line_limit_is_exact() {
+        let limits = Limits {
+            max_request_line: 16,
+            ..Limits::DEFAULT
+        };
+        let mut h = [httparse::EMPTY_HEADER; 4];
+        // "GET /xxxxxxxxxxx HTTP/1.1" is 25 bytes; "GET /234 HTTP/1.1" is 17.
+        let exact = b"GET /23 HTTP/1.1\r\n\r\n"; // 16 bytes of line
+        assert!(parse_head(exact, &mut h, &limits).unwrap().is_some());
+        let mut h = [httparse::EMPTY_HEADER; 4];
+        let over = b"GET /234 HTTP/1.1\r\n\r\n";
+        assert_eq!(parse_head(over, &mut h, &limits).unwrap_err().status, 414);
+        // Refused before the line ends: no need to wait for more bytes.
+        let mut h = [httparse::EMPTY_HEADER; 4];
+        assert_eq!(
+            parse_head(b"GET /2345678901234567", &mut h, &limits)
+                .unwrap_err()
+                .status,
+            414
+        );
+    }
+
+    #[test]
+    fn head_and_header_count_limits() {
+        let limits = Limits {
+            max_headers: 2,
+            max_head_bytes: 64,
+            ..Limits::DEFAULT
+        };
+        let mut h = [httparse::EMPTY_HEADER; 8];
+        let two = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n";
+        assert!(parse_head(two, &mut h, &limits).unwrap().is_some());
+        let mut h = [httparse::EMPTY_HEADER; 8];
+        let three = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+        let e = parse_head(three, &mut h, &limits).unwrap_err();
+        assert_eq!(
+            (e.status, e.detail),
+            (431, "more header fields than max_headers")
+        );
+        // A caller array smaller than max_headers is the limit too.
+        let mut h = [httparse::EMPTY_HEADER; 1];
+        let e = parse_head(two, &mut h, &limits).unwrap_err();
+        assert_eq!(
+            (e.status, e.detail),
+            (431, "more header fields than the header array holds")
+        );
+        // 65 bytes without the end of the head: refused, not incomplete.
+        let mut h = [httparse::EMPTY_HEADER; 8];
+        let long = b"GET / HTTP/1.1\r\nA: 0123456789012345678901234567890123456789xxxxxx";
+        assert_eq!(long.len(), 65);
+        assert_eq!(parse_head(long, &mut h, &limits).unwrap_err().status, 431);
+        let mut h = [httparse::EMPTY_HEADER; 8];
+        assert_eq!(parse_head(&long[..64], &mut h, &limits), Ok(None));
+        // Content-Length over max_body.
+        let limits = Limits {
+            max_body: 10,
+            ..Limits::DEFAULT
+        };
+        let mut h = [httparse::EMPTY_HEADER; 8];
+        let big = b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n";
+        assert_eq!(parse_head(big, &mut h, &limits).unwrap_err().status, 413);
+        let mut h = [httparse::EMPTY_HEADER; 8];
+        let ok = b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n";
+        assert_eq!(
+            parse_head(ok, &mut h, &limits).unwrap().unwrap().framing,
+            Framing::Length(10)
+        );
+    }
+
+    #[test]
+    fn empty_lines_alone_are_bounded() {
+        let limits = Limits {
+            max_head_bytes: 100,
+            ..Limits::DEFAULT
+        };
+        let crlfs = b"\r\n".repeat(50);
+        let mut h = [httparse::EMPTY_HEADER; 2];
+        assert_eq!(parse_head(&crlfs, &mut h, &limits), Ok(None));
+        let crlfs = b"\r\n".repeat(51);
+        let mut h = [httparse::EMPTY_HEADER; 2];
+        assert_eq!(parse_head(&crlfs, &mut h, &limits).unwrap_err().status, 431);
+    }
+}
