@@ -410,6 +410,40 @@ mod tests {
         assert!(environ_of(&ok, UnderscorePolicy::Drop).is_ok());
     }
 
+    include!("testdata/cpython_environ.rs");
+
+    /// Every request of the fixture gives CPython's environ, key for key and in CPython's
+    /// order, over CPython's base environ (with `UnderscorePolicy::Merge`, CPython's rule).
+    #[test]
+    fn matches_cpython_simple_server() {
+        for (request, want) in CPYTHON_ENVIRONS {
+            let mut headers = [httparse::EMPTY_HEADER; 16];
+            let head = parse_head(request, &mut headers, &Limits::DEFAULT)
+                .unwrap()
+                .unwrap();
+            let mut buf = EnvironBuf::<2048, 32>::new();
+            let mut environ = buf.environ();
+            for (k, v) in [
+                ("SERVER_NAME", "x"),
+                ("GATEWAY_INTERFACE", "CGI/1.1"),
+                ("SERVER_PORT", "80"),
+                ("REMOTE_HOST", ""),
+                ("CONTENT_LENGTH", ""),
+                ("SCRIPT_NAME", ""),
+            ] {
+                environ.set(k, v).unwrap();
+            }
+            fill_environ(&head, &mut environ, UnderscorePolicy::Merge).unwrap();
+            let got: Vec<(&str, &[u8])> = environ.iter().collect();
+            assert_eq!(
+                got,
+                want.to_vec(),
+                "{:?}",
+                std::string::String::from_utf8_lossy(request)
+            );
+        }
+    }
+
     #[test]
     fn http09_environ() {
         let vars = environ_of(b"GET /x?y\r\n", UnderscorePolicy::Drop).unwrap();

@@ -239,6 +239,11 @@ fn scan_request_line(
             ));
         }
         match (part, b) {
+            (Part::Method, b' ') if i == start => {
+                return Err(ProtocolError::bad_request(
+                    "request line starts with a space (empty method)",
+                ))
+            }
             (Part::Method, b' ') => {
                 part = Part::Target;
                 target_start = i + 1;
@@ -318,55 +323,59 @@ fn parse_version(v: &[u8]) -> Result<Version, ProtocolError> {
     }
 }
 
-/// httparse says only which class of error it met; find the first faulty field line in
-/// `fields` and say exactly what is wrong with it. Runs only on the error path, over a
-/// window of at most `max_head_bytes`.
+/// httparse says only which class of error it met; find the first faulty byte in `fields`
+/// and say exactly what is wrong there. Each message depends only on the bytes up to that
+/// byte, as httparse's own decision does, so a prefix of a request gets the same explanation
+/// as the whole. Runs only on the error path, over a window of at most `max_head_bytes`.
 fn explain_field_error(fields: &[u8]) -> ProtocolError {
     let bad = ProtocolError::bad_request;
-    let mut lines = fields;
-    loop {
-        let (line, rest) = match lines.iter().position(|&b| b == b'\n') {
-            Some(n) => (&lines[..n], &lines[n + 1..]),
-            None => (lines, &[][..]),
-        };
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            break;
-        }
-        if line[0] == b'\r' {
-            break;
-        }
-        if matches!(line[0], b' ' | b'\t') {
-            return bad("obsolete line folding (a header line starting with whitespace)");
-        }
-        let name_len = line.iter().take_while(|&&b| is_tchar(b)).count();
-        match line.get(name_len) {
-            None => return bad("header line without a colon"),
-            Some(b':') if name_len == 0 => return bad("empty header name"),
-            Some(b':') => {}
-            Some(b' ' | b'\t') => {
-                if line[name_len..].contains(&b':') {
-                    return bad("whitespace between a header name and its colon");
-                }
-                return bad("header line without a colon");
+    let mut i = 0;
+    'lines: while let Some(&first) = fields.get(i) {
+        match first {
+            b'\r' => match fields.get(i + 1) {
+                Some(b'\n') | None => break,
+                Some(_) => return bad("bare CR at the end of the header section"),
+            },
+            b'\n' => break,
+            b' ' | b'\t' => {
+                return bad("obsolete line folding (a header line starting with whitespace)")
             }
-            Some(_) if !line.contains(&b':') => return bad("header line without a colon"),
+            b':' => return bad("empty header name"),
+            _ => {}
+        }
+        while fields.get(i).is_some_and(|&b| is_tchar(b)) {
+            i += 1;
+        }
+        match fields.get(i) {
+            None => break,
+            Some(b':') => i += 1,
+            Some(b' ' | b'\t') => return bad("whitespace in a header name or before its colon"),
+            Some(b'\r' | b'\n') => return bad("header line without a colon"),
             Some(_) => return bad("invalid character in a header name"),
         }
-        for &b in &line[name_len + 1..] {
-            match b {
-                0 => return bad("NUL byte in a header value"),
-                b'\r' => return bad("bare CR in a header value"),
-                b'\t' | 0x20..=0x7e | 0x80..=0xff => {}
-                _ => return bad("control character in a header value"),
+        loop {
+            match fields.get(i) {
+                None => break 'lines,
+                Some(b'\n') => {
+                    i += 1;
+                    break;
+                }
+                Some(b'\r') => match fields.get(i + 1) {
+                    None => break 'lines,
+                    Some(b'\n') => {
+                        i += 2;
+                        break;
+                    }
+                    Some(_) => return bad("bare CR in a header value"),
+                },
+                Some(0) => return bad("NUL byte in a header value"),
+                Some(b'\t' | 0x20..=0x7e | 0x80..=0xff) => i += 1,
+                Some(_) => return bad("control character in a header value"),
             }
         }
-        if rest.is_empty() {
-            break;
-        }
-        lines = rest;
     }
-    bad("bare CR at the end of the header section")
+    // httparse refused something this re-reading does not pin down; say so plainly.
+    bad("malformed header section")
 }
 
 /// What the header fields say about the message, once they are all known.
@@ -600,6 +609,8 @@ mod tests {
         (b"GET / HTTP/1.1 x\r\n\r\n", 400),
         (b"GET / HTTP/1.1 \r\n\r\n", 400),
         (b" GET / HTTP/1.1\r\n\r\n", 400),
+        (b" / HTTP/1.1\r\n\r\n", 400),
+        (b" /\r\n", 400),
         (b"G(T / HTTP/1.1\r\n\r\n", 400),
         (b"\x16\x03\x01\x02\x00", 400),
         (b"GET /\x00 HTTP/1.1\r\n\r\n", 400),
@@ -758,7 +769,7 @@ mod tests {
         );
         assert_eq!(
             detail(b"GET / HTTP/1.1\r\nX : a\r\n\r\n"),
-            "whitespace between a header name and its colon"
+            "whitespace in a header name or before its colon"
         );
         assert_eq!(
             detail(b"GET / HTTP/1.1\r\nX\r\n\r\n"),
