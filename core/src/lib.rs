@@ -36,6 +36,7 @@ pub mod app;
 mod bytes;
 pub mod environ;
 pub mod error;
+pub mod handler;
 pub mod headers;
 pub mod proto;
 pub mod storage;

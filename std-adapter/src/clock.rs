@@ -30,13 +30,13 @@ pub fn http_date_now() -> HttpDate {
     if SECOND.load(Ordering::Relaxed) == now {
         if let Ok(guard) = CACHED.lock() {
             if let Some(date) = guard.as_ref() {
-                return date.clone();
+                return *date;
             }
         }
     }
     let date = HttpDate::from_unix(now);
     if let Ok(mut guard) = CACHED.lock() {
-        *guard = Some(date.clone());
+        *guard = Some(date);
         SECOND.store(now, Ordering::Relaxed);
     }
     date

@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-
 pub mod cgi;
+pub mod clock;
 pub mod errors;
 pub mod io;

@@ -1,0 +1,88 @@
+//! [`HandlerConfig`]: the knobs that are class attributes on CPython's `BaseHandler`.
+
+use crate::proto::Version;
+
+/// How a handler frames and reports responses: CPython's `BaseHandler` class attributes.
+///
+/// The defaults ([`HandlerConfig::SIMPLE`]) are CPython's: an HTTP/1.0 origin server with no
+/// `Server` header, the same error page, multithread and multiprocess flags as
+/// `SimpleHandler`. [`HandlerConfig::CGI`] is `BaseCGIHandler`'s; [`HandlerConfig::SERVER`] is
+/// what the HTTP/1.1 server uses.
+///
+/// ```
+/// use wsgiref_core::handler::HandlerConfig;
+/// let mut config = HandlerConfig::SIMPLE;
+/// config.server_software = Some("MyServer/1.0");
+/// assert_eq!(config.error_body.len(), 59);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandlerConfig {
+    /// True: answer with a status line (`HTTP/1.0 200 OK`), `Date` and `Server`. False: CGI
+    /// framing (`Status: 200 OK`), for a web server to complete.
+    pub origin_server: bool,
+    /// The version on the status line (CPython's `http_version`, default `"1.0"`). With
+    /// [`Version::Http11`] the HTTP server uses chunked encoding and keep-alive.
+    pub http_version: Version,
+    /// `Server` header and `SERVER_SOFTWARE` default for origin servers; `None` sends none.
+    pub server_software: Option<&'static str>,
+    /// Status of the error page sent when an application fails before sending headers.
+    pub error_status: &'static str,
+    /// Headers of the error page.
+    pub error_headers: &'static [(&'static str, &'static str)],
+    /// Body of the error page.
+    pub error_body: &'static [u8],
+    /// How many `caused by` levels of an error chain are logged (`None`: all). CPython's
+    /// `traceback_limit` limits stack frames; an error chain is the Rust counterpart.
+    pub traceback_limit: Option<usize>,
+    /// `wsgi.multithread`.
+    pub multithread: bool,
+    /// `wsgi.multiprocess`.
+    pub multiprocess: bool,
+    /// `wsgi.run_once`.
+    pub run_once: bool,
+    /// `wsgi.file_wrapper`: advertise that a `FileWrapper` body is handled efficiently.
+    pub file_wrapper: bool,
+}
+
+impl HandlerConfig {
+    /// CPython's error page body: 59 bytes, two spaces after the first period.
+    pub const ERROR_BODY: &'static [u8] =
+        b"A server error occurred.  Please contact the administrator.";
+
+    /// `SimpleHandler`'s defaults (CPython `BaseHandler` + `SimpleHandler(multithread=True,
+    /// multiprocess=False)`).
+    pub const SIMPLE: HandlerConfig = HandlerConfig {
+        origin_server: true,
+        http_version: Version::Http10,
+        server_software: None,
+        error_status: "500 Internal Server Error",
+        error_headers: &[("Content-Type", "text/plain")],
+        error_body: Self::ERROR_BODY,
+        traceback_limit: None,
+        multithread: true,
+        multiprocess: false,
+        run_once: false,
+        file_wrapper: true,
+    };
+
+    /// `BaseCGIHandler`'s defaults: like [`SIMPLE`](Self::SIMPLE) but CGI framing.
+    pub const CGI: HandlerConfig = HandlerConfig {
+        origin_server: false,
+        ..Self::SIMPLE
+    };
+
+    /// The HTTP/1.1 server's defaults: keep-alive, chunked responses, a `Server` header.
+    pub const SERVER: HandlerConfig = HandlerConfig {
+        http_version: Version::Http11,
+        server_software: Some(concat!("wsgiref-rs/", env!("CARGO_PKG_VERSION"))),
+        multithread: true,
+        multiprocess: false,
+        ..Self::SIMPLE
+    };
+}
+
+impl Default for HandlerConfig {
+    fn default() -> Self {
+        Self::SIMPLE
+    }
+}

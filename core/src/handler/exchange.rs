@@ -1,0 +1,407 @@
+//! One HTTP request/response exchange, shared by the blocking [`Connection`] driver and the
+//! sans-IO [`Session`]: the receive buffer, the request body reader, and the procedure that
+//! turns a parsed head into an environ, runs the application and frames its response.
+//!
+//! [`Connection`]: crate::handler::Connection
+//! [`Session`]: crate::handler::Session
+
+use core::cell::{Cell, RefCell};
+
+use embedded_io::{ErrorKind, Write};
+
+use crate::app::Application;
+use crate::environ::Environ;
+use crate::handler::connection::ServerConfig;
+use crate::handler::log::{RequestLine, RequestLog};
+use crate::handler::memory::Memory;
+use crate::handler::output::{classify, Output};
+use crate::handler::response::{format_u64, Exchange, Response};
+use crate::handler::run::run_app;
+use crate::handler::simple::setup_wsgi;
+use crate::headers::Headers;
+use crate::proto::{
+    fill_environ, parse_head, BodyDecoder, Decoded, Framing, HttpDate, ProtocolError,
+};
+use crate::stream::{InputError, InputStream};
+
+/// The receive buffer: `buf[start..end]` holds bytes received but not consumed yet.
+pub(crate) struct Rx<'r> {
+    pub(crate) buf: &'r mut [u8],
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+impl<'r> Rx<'r> {
+    pub(crate) fn new(buf: &'r mut [u8]) -> Self {
+        Rx {
+            buf,
+            start: 0,
+            end: 0,
+        }
+    }
+
+    pub(crate) fn pending(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Free space at the end, after moving pending bytes to the front when that helps.
+    pub(crate) fn space(&mut self) -> &mut [u8] {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.end == self.buf.len() && self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// Mark `n` bytes of [`space`](Self::space) as received.
+    pub(crate) fn commit(&mut self, n: usize) {
+        self.end = (self.end + n).min(self.buf.len());
+    }
+}
+
+/// Where more request bytes come from while an application reads its body.
+pub(crate) trait Refill {
+    /// Receive more bytes into `rx`; `Ok(0)` at end of stream.
+    fn refill(&self, rx: &mut Rx<'_>) -> Result<usize, ErrorKind>;
+    /// Send an interim response (`100 Continue`) ahead of the real one.
+    fn interim(&self, bytes: &[u8]) -> Result<(), ErrorKind>;
+}
+
+/// No source: the whole body is already buffered (the sans-IO session guarantees it).
+pub(crate) struct Buffered;
+
+impl Refill for Buffered {
+    fn refill(&self, _: &mut Rx<'_>) -> Result<usize, ErrorKind> {
+        Ok(0)
+    }
+
+    fn interim(&self, _: &[u8]) -> Result<(), ErrorKind> {
+        Ok(())
+    }
+}
+
+/// `wsgi.input` of a request: decodes the body framing as the application reads, asking the
+/// [`Refill`] source for more bytes when the buffer runs dry.
+pub(crate) struct BodyInput<'c, 'r, S: Refill> {
+    source: &'c S,
+    rx: RefCell<&'c mut Rx<'r>>,
+    decoder: RefCell<BodyDecoder>,
+    /// `Expect: 100-continue` not yet answered.
+    expect: Cell<bool>,
+    /// The response head has started to go out (then a 100 Continue is too late).
+    head_started: &'c Cell<bool>,
+}
+
+impl<S: Refill> BodyInput<'_, '_, S> {
+    pub(crate) fn is_done(&self) -> bool {
+        self.decoder.borrow().is_done()
+    }
+}
+
+fn input_error(kind: ErrorKind) -> InputError {
+    match classify(kind) {
+        crate::error::OutputError::Disconnected => InputError::Disconnected,
+        _ => InputError::Io(kind),
+    }
+}
+
+fn protocol_to_input(e: ProtocolError) -> InputError {
+    if e.status == 413 {
+        InputError::TooLarge
+    } else {
+        InputError::Malformed(e.detail)
+    }
+}
+
+impl<S: Refill> InputStream for BodyInput<'_, '_, S> {
+    fn read(&self, buf: &mut [u8]) -> Result<usize, InputError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let busy = || InputError::Io(ErrorKind::Other);
+        let mut rx = self.rx.try_borrow_mut().map_err(|_| busy())?;
+        let mut decoder = self.decoder.try_borrow_mut().map_err(|_| busy())?;
+        loop {
+            if decoder.is_done() {
+                return Ok(0);
+            }
+            // Offer the decoder at most `buf.len()` bytes so the data it returns fits `buf`.
+            let window_end = rx.end.min(rx.start + buf.len());
+            let (used, event) = decoder
+                .decode(&rx.buf[rx.start..window_end])
+                .map_err(protocol_to_input)?;
+            match event {
+                Decoded::Data(data) => {
+                    let n = data.len();
+                    buf[..n].copy_from_slice(data);
+                    rx.start += used;
+                    if n > 0 {
+                        return Ok(n);
+                    }
+                }
+                Decoded::End => {
+                    rx.start += used;
+                    return Ok(0);
+                }
+                Decoded::NeedMore => {
+                    rx.start += used;
+                    if used > 0 && rx.start < rx.end {
+                        continue;
+                    }
+                    if self.expect.replace(false) && !self.head_started.get() {
+                        self.source
+                            .interim(b"HTTP/1.1 100 Continue\r\n\r\n")
+                            .map_err(input_error)?;
+                    }
+                    match self.source.refill(&mut rx) {
+                        Ok(0) => return Err(InputError::Disconnected),
+                        Ok(_) => {}
+                        Err(kind) => return Err(input_error(kind)),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What [`run_request`] produced.
+pub(crate) enum Exchanged {
+    /// The application answered (or its error page did).
+    Answered {
+        log: RequestLog,
+        /// The connection must close after this response.
+        close: bool,
+    },
+    /// The request was refused before the application ran.
+    Refused {
+        error: ProtocolError,
+        request_line: RequestLine,
+    },
+}
+
+/// Serve the request whose complete head is at the front of `rx`: build its environ over
+/// `base`, run `app` with a body reader fed by `source`, write the response to `sink`, and
+/// leave `rx` at the start of the next request (or report that the connection must close).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
+    app: &A,
+    base: &Environ<'_>,
+    date: Option<HttpDate>,
+    config: &ServerConfig,
+    memory: &mut Memory<'_>,
+    rx: &mut Rx<'_>,
+    source: &S,
+    sink: W,
+) -> Exchanged {
+    let limits = config.limits;
+    let mut header_buf = [httparse::EMPTY_HEADER; H];
+    let pending = &rx.buf[rx.start..rx.end];
+    let head = match parse_head(pending, &mut header_buf, &limits) {
+        Ok(Some(head)) => head,
+        Err(error) => {
+            return Exchanged::Refused {
+                error,
+                request_line: RequestLine::new(first_line(pending)),
+            }
+        }
+        Ok(None) => {
+            return Exchanged::Refused {
+                error: ProtocolError {
+                    status: 400,
+                    reason: "Bad Request",
+                    detail: "incomplete request head",
+                },
+                request_line: RequestLine::new(first_line(pending)),
+            }
+        }
+    };
+    let request_line = RequestLine::new(first_line(pending));
+    let framing = head.framing;
+    let head_request = head.method == "HEAD";
+    let exchange = Exchange {
+        request_version: head.version,
+        head_request,
+        persistent: Some(head.keep_alive),
+    };
+    let expect = head.expect_continue && framing != Framing::None;
+    let head_len = head.head_len;
+    let mut environ = Environ::fixed(&mut *memory.environ_bytes, &mut *memory.environ_slots);
+    // CPython copies the server's base environ first, then adds the request's variables
+    // (its skip rule looks at what is already there).
+    let built = environ
+        .fill_from(base)
+        .map_err(|_| environ_too_large())
+        .and_then(|()| fill_environ(&head, &mut environ, config.underscore))
+        .and_then(|()| setup_wsgi(&mut environ, &config.handler).map_err(|_| environ_too_large()));
+    if let Err(error) = built {
+        return Exchanged::Refused {
+            error,
+            request_line,
+        };
+    }
+    rx.start += head_len;
+
+    let head_started = Cell::new(false);
+    let input = BodyInput {
+        source,
+        rx: RefCell::new(rx),
+        decoder: RefCell::new(BodyDecoder::new(framing, &limits)),
+        expect: Cell::new(expect),
+        head_started: &head_started,
+    };
+    environ.set_input(&input);
+    let headers = Headers::fixed(&mut *memory.header_bytes, &mut *memory.header_slots);
+    let out = Output::new(sink, &mut *memory.output);
+    let mut response = Response::new(
+        &config.handler,
+        exchange,
+        date,
+        headers,
+        out,
+        Some(&head_started),
+    );
+    let report = run_app(
+        app,
+        &mut environ,
+        &mut response,
+        &config.handler,
+        head_request,
+    );
+    drop(response);
+    let mut close = report.must_close;
+    if !close && !input.is_done() {
+        close = if input.expect.get() {
+            // The client waits for a go-ahead we never gave: it will not send the body.
+            true
+        } else {
+            !drain(&input, config.max_drain)
+        };
+    }
+    Exchanged::Answered {
+        log: RequestLog {
+            request_line,
+            status: report.status,
+            bytes_sent: report.bytes_sent,
+            outcome: report.outcome,
+        },
+        close,
+    }
+}
+
+pub(crate) fn environ_too_large() -> ProtocolError {
+    ProtocolError {
+        status: 431,
+        reason: "Request Header Fields Too Large",
+        detail: "request variables do not fit the environ storage",
+    }
+}
+
+/// The first line of a (possibly partial) head, without its line end.
+pub(crate) fn first_line(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(bytes.len());
+    let line = &bytes[..end];
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Read and drop the rest of a request body, up to `limit` bytes; true when it ended cleanly.
+fn drain<S: Refill>(input: &BodyInput<'_, '_, S>, limit: u64) -> bool {
+    let mut scratch = [0u8; 512];
+    let mut total = 0u64;
+    loop {
+        match input.read(&mut scratch) {
+            Ok(0) => return true,
+            Ok(n) => {
+                total += n as u64;
+                if total > limit {
+                    return false;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Write the small, self-contained response that refuses a request (the connection closes
+/// after it).
+pub(crate) fn write_refusal<W: Write>(
+    mut sink: W,
+    error: &ProtocolError,
+    date: Option<HttpDate>,
+    server_software: Option<&str>,
+) -> Result<(), ErrorKind> {
+    let mut head = [0u8; 512];
+    let mut at = 0;
+    let mut put = |part: &[u8]| {
+        let take = part.len().min(head.len() - at);
+        head[at..at + take].copy_from_slice(&part[..take]);
+        at += take;
+    };
+    let mut digits = [0u8; 20];
+    put(b"HTTP/1.1 ");
+    put(format_u64(u64::from(error.status), &mut digits));
+    put(b" ");
+    put(error.reason.as_bytes());
+    put(b"\r\n");
+    if let Some(date) = &date {
+        put(b"Date: ");
+        put(date.as_bytes());
+        put(b"\r\n");
+    }
+    if let Some(software) = server_software {
+        put(b"Server: ");
+        put(software.as_bytes());
+        put(b"\r\n");
+    }
+    put(b"Content-Type: text/plain\r\nConnection: close\r\nContent-Length: ");
+    let body_len = error.reason.len() + 2 + error.detail.len() + 1;
+    put(format_u64(body_len as u64, &mut digits));
+    put(b"\r\n\r\n");
+    put(error.reason.as_bytes());
+    put(b": ");
+    put(error.detail.as_bytes());
+    put(b"\n");
+    let mut out = &head[..at];
+    while !out.is_empty() {
+        match sink.write(out) {
+            Ok(0) => return Err(ErrorKind::WriteZero),
+            Ok(n) => out = &out[n..],
+            Err(e) => {
+                let kind = embedded_io::Error::kind(&e);
+                if kind != ErrorKind::Interrupted {
+                    return Err(kind);
+                }
+            }
+        }
+    }
+    sink.flush().map_err(|e| embedded_io::Error::kind(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_line_strips_line_ends() {
+        assert_eq!(first_line(b"GET / HTTP/1.1\r\nHost: x"), b"GET / HTTP/1.1");
+        assert_eq!(first_line(b"GET /\n"), b"GET /");
+        assert_eq!(first_line(b"GE"), b"GE");
+    }
+
+    #[test]
+    fn rx_compacts_before_running_out_of_space() {
+        let mut buf = [0u8; 8];
+        let mut rx = Rx::new(&mut buf);
+        rx.space()[..8].copy_from_slice(b"abcdefgh");
+        rx.commit(8);
+        rx.start = 6;
+        assert_eq!(rx.space().len(), 6);
+        assert_eq!(rx.pending(), b"gh");
+    }
+}

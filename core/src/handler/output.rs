@@ -1,0 +1,95 @@
+//! Where response bytes go: a coalescing buffer in front of an `embedded_io::Write`.
+//!
+//! A typical small response (head plus a short body) leaves in one `write` call, which is what
+//! makes a keep-alive server fast; larger bodies pass straight through without a copy.
+
+use embedded_io::{Error as _, ErrorKind, Write};
+
+use crate::error::OutputError;
+
+/// Map a transport error to what the handler does about it: a vanished client is a
+/// disconnect (quiet, like CPython's `BrokenPipeError`), anything else is an I/O error.
+pub(crate) fn classify(kind: ErrorKind) -> OutputError {
+    match kind {
+        ErrorKind::BrokenPipe
+        | ErrorKind::ConnectionReset
+        | ErrorKind::ConnectionAborted
+        | ErrorKind::NotConnected
+        | ErrorKind::WriteZero => OutputError::Disconnected,
+        other => OutputError::Io(other),
+    }
+}
+
+/// A transport plus a caller-owned staging buffer.
+pub(crate) struct Output<'o, W: Write> {
+    pub(crate) sink: W,
+    buf: &'o mut [u8],
+    len: usize,
+}
+
+impl<'o, W: Write> Output<'o, W> {
+    pub(crate) fn new(sink: W, buf: &'o mut [u8]) -> Self {
+        Output { sink, buf, len: 0 }
+    }
+
+    /// Queue `data`: copied when it fits the buffer, otherwise the buffer is flushed and `data`
+    /// written directly (no copy of large bodies).
+    pub(crate) fn put(&mut self, data: &[u8]) -> Result<(), OutputError> {
+        if data.len() <= self.buf.len() - self.len {
+            self.buf[self.len..self.len + data.len()].copy_from_slice(data);
+            self.len += data.len();
+            return Ok(());
+        }
+        self.flush_buffer()?;
+        if data.len() <= self.buf.len() / 2 {
+            self.buf[..data.len()].copy_from_slice(data);
+            self.len = data.len();
+            return Ok(());
+        }
+        self.write_all(data)
+    }
+
+    fn write_all(&mut self, mut data: &[u8]) -> Result<(), OutputError> {
+        while !data.is_empty() {
+            match self.sink.write(data) {
+                // A writer that accepts nothing can never make progress; treat it as gone
+                // instead of looping (embedded-io's own write_all would panic here).
+                Ok(0) => return Err(OutputError::Disconnected),
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(classify(e.kind())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Write out what is staged, without flushing the transport itself.
+    pub(crate) fn flush_buffer(&mut self) -> Result<(), OutputError> {
+        let len = core::mem::take(&mut self.len);
+        if len == 0 {
+            return Ok(());
+        }
+        // `write_all` borrows self mutably, so move the staged bytes' range out first.
+        let mut at = 0;
+        while at < len {
+            match self.sink.write(&self.buf[at..len]) {
+                Ok(0) => return Err(OutputError::Disconnected),
+                Ok(n) => at += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(classify(e.kind())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Write out what is staged and flush the transport.
+    pub(crate) fn flush(&mut self) -> Result<(), OutputError> {
+        self.flush_buffer()?;
+        self.sink.flush().map_err(|e| classify(e.kind()))
+    }
+
+    /// Forget staged bytes (after an error that made them moot).
+    pub(crate) fn discard(&mut self) {
+        self.len = 0;
+    }
+}

@@ -1,0 +1,387 @@
+//! The response side of one request: `start_response`'s rules, the legacy `write`, and
+//! framing (status line or `Status:`, automatic headers, Content-Length / chunked / close).
+//!
+//! Framing rules, in order (CPython's where it has one, HTTP/1.1's where it has none):
+//!
+//! 1. An HTTP/0.9 request gets the body only, no head (CPython).
+//! 2. Auto headers for an origin server: `Date` (when the caller supplied a time) and `Server`
+//!    (when configured) unless the application set them, before the application's headers.
+//! 3. `Content-Length` is added after the application's headers when it did not set one and the
+//!    body's exact length is known: a one-chunk body (CPython's `len(result) == 1` rule) or any
+//!    [`Body::length`](crate::app::Body::length); an empty body gets `0` (CPython's
+//!    `finish_content`). Never for 1xx, 204 and 304, which cannot carry a body (CPython adds
+//!    `Content-Length: 0` there; RFC 9110 forbids it for 204: a deliberate difference).
+//! 4. Otherwise, on a persistent HTTP/1.1 connection, `Transfer-Encoding: chunked`; otherwise
+//!    the body runs until the connection closes.
+//! 5. HEAD requests and 1xx/204/304 responses send no body bytes at all (CPython sends what the
+//!    application returns; RFC 9110 forbids it: a deliberate difference).
+//! 6. On a managed connection, `Connection: close` tells an HTTP/1.1 client that the
+//!    connection ends; `Connection: keep-alive` confirms persistence to an HTTP/1.0 client.
+
+use core::cell::Cell;
+
+use embedded_io::Write;
+
+use crate::app::{check_status, Respond, StartResponseError};
+use crate::error::{AppError, OutputError};
+use crate::handler::config::HandlerConfig;
+use crate::handler::output::Output;
+use crate::headers::Headers;
+use crate::proto::{chunk_header, HttpDate, Version, CHUNK_END, LAST_CHUNK};
+use crate::util::is_hop_by_hop;
+
+/// Longest status line (`"200 OK"` part) a handler stores.
+pub const MAX_STATUS_LEN: usize = 128;
+
+/// What the handler knows about the exchange when the response starts.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Exchange {
+    /// The request's protocol (from `SERVER_PROTOCOL`).
+    pub(crate) request_version: Version,
+    /// A HEAD request: no body bytes.
+    pub(crate) head_request: bool,
+    /// `None`: the handler does not manage the connection (SimpleHandler, CGI). `Some(wants)`:
+    /// an HTTP server connection whose client wants it kept open (`wants`).
+    pub(crate) persistent: Option<bool>,
+}
+
+/// How body bytes are framed once the head is out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Nothing sent yet.
+    NotStarted,
+    /// Bytes pass through; `Some(n)`: at most `n` more (a Content-Length).
+    Raw(Option<u64>),
+    /// Chunked transfer coding.
+    Chunked,
+    /// No body may be sent (HEAD, 1xx/204/304): bytes are counted and dropped.
+    Discard,
+}
+
+pub(crate) struct Response<'h, 'o, W: Write> {
+    config: &'h HandlerConfig,
+    exchange: Exchange,
+    date: Option<HttpDate>,
+    status: heapless::String<MAX_STATUS_LEN>,
+    code: u16,
+    started: bool,
+    headers_sent: bool,
+    pub(crate) headers: Headers<'h>,
+    pub(crate) out: Output<'o, W>,
+    mode: Mode,
+    /// The body's exact length, when known before the first chunk.
+    pub(crate) length_hint: Option<u64>,
+    /// Body bytes the application produced (CPython's `bytes_sent`).
+    pub(crate) bytes_sent: u64,
+    /// Set when the connection must close after this response.
+    pub(crate) must_close: bool,
+    /// Shared with the request body reader: set once the head starts to go out, so a late
+    /// `100 Continue` is not sent after it.
+    head_started: Option<&'h Cell<bool>>,
+}
+
+impl<'h, 'o, W: Write> Response<'h, 'o, W> {
+    pub(crate) fn new(
+        config: &'h HandlerConfig,
+        exchange: Exchange,
+        date: Option<HttpDate>,
+        headers: Headers<'h>,
+        out: Output<'o, W>,
+        head_started: Option<&'h Cell<bool>>,
+    ) -> Self {
+        Response {
+            config,
+            exchange,
+            date,
+            status: heapless::String::new(),
+            code: 0,
+            started: false,
+            headers_sent: false,
+            headers,
+            out,
+            mode: Mode::NotStarted,
+            length_hint: None,
+            bytes_sent: 0,
+            must_close: exchange.persistent != Some(true),
+            head_started,
+        }
+    }
+
+    /// The status code of the response that was (or will be) sent; 0 before start_response.
+    pub(crate) fn code(&self) -> u16 {
+        self.code
+    }
+
+    fn no_body_status(&self) -> bool {
+        self.code < 200 || self.code == 204 || self.code == 304
+    }
+
+    /// Decide framing and queue the head. Called on the first body byte or at finish.
+    fn send_headers(&mut self) -> Result<(), AppError> {
+        if let Some(flag) = self.head_started {
+            flag.set(true);
+        }
+        // As in CPython, headers count as sent before any byte is written: an error while
+        // writing them does not lead to a second response.
+        self.headers_sent = true;
+        let origin = self.config.origin_server;
+        if origin && self.exchange.request_version == Version::Http09 {
+            self.mode = Mode::Raw(None);
+            self.must_close = true;
+            return Ok(());
+        }
+        let no_body = self.no_body_status();
+        let app_length = self.headers.get("Content-Length").map(parse_length);
+        let mut auto_length = None;
+        if app_length.is_none() && !no_body {
+            auto_length = self.length_hint;
+        }
+        let declared = match app_length {
+            Some(Some(n)) => Some(n),
+            // An unparsable application Content-Length is passed through verbatim (CPython),
+            // but we cannot frame by it: the connection closes after the body.
+            Some(None) => None,
+            None => auto_length,
+        };
+        let managed = self.exchange.persistent.is_some();
+        self.mode = if no_body || self.exchange.head_request {
+            Mode::Discard
+        } else if let Some(n) = declared {
+            Mode::Raw(Some(n))
+        } else if app_length.is_none()
+            && managed
+            && origin
+            && self.config.http_version == Version::Http11
+            && self.exchange.request_version == Version::Http11
+        {
+            Mode::Chunked
+        } else {
+            Mode::Raw(None)
+        };
+        let framed = !matches!(self.mode, Mode::Raw(None));
+        self.must_close = self.exchange.persistent != Some(true) || !framed;
+
+        // The head.
+        if origin {
+            self.out.put(b"HTTP/")?;
+            self.out.put(match self.config.http_version {
+                Version::Http09 | Version::Http10 => b"1.0",
+                Version::Http11 => b"1.1",
+            })?;
+            self.out.put(b" ")?;
+            self.out.put(self.status.as_bytes())?;
+            self.out.put(b"\r\n")?;
+            if let Some(date) = &self.date {
+                if !self.headers.contains("Date") {
+                    self.out.put(b"Date: ")?;
+                    self.out.put(date.as_bytes())?;
+                    self.out.put(b"\r\n")?;
+                }
+            }
+            if let Some(software) = self.config.server_software {
+                if !software.is_empty() && !self.headers.contains("Server") {
+                    self.out.put(b"Server: ")?;
+                    self.out.put(software.as_bytes())?;
+                    self.out.put(b"\r\n")?;
+                }
+            }
+        } else {
+            self.out.put(b"Status: ")?;
+            self.out.put(self.status.as_bytes())?;
+            self.out.put(b"\r\n")?;
+        }
+        for (name, value) in self.headers.items() {
+            self.out.put(name.as_bytes())?;
+            self.out.put(b": ")?;
+            self.out.put(value.as_bytes())?;
+            self.out.put(b"\r\n")?;
+        }
+        if let Some(n) = auto_length {
+            let mut digits = [0u8; 20];
+            self.out.put(b"Content-Length: ")?;
+            self.out.put(format_u64(n, &mut digits))?;
+            self.out.put(b"\r\n")?;
+        }
+        if self.mode == Mode::Chunked {
+            self.out.put(b"Transfer-Encoding: chunked\r\n")?;
+        }
+        if managed && origin {
+            let v11 = self.config.http_version == Version::Http11;
+            match (self.exchange.request_version, self.must_close) {
+                (Version::Http11, true) if v11 => self.out.put(b"Connection: close\r\n")?,
+                (Version::Http10, false) => self.out.put(b"Connection: keep-alive\r\n")?,
+                _ => {}
+            }
+        }
+        self.out.put(b"\r\n")?;
+        Ok(())
+    }
+
+    /// Queue body bytes (sending the head first if needed).
+    pub(crate) fn body(&mut self, data: &[u8]) -> Result<(), AppError> {
+        if !self.started {
+            return Err(AppError::output(OutputError::WriteBeforeStartResponse));
+        }
+        if !self.headers_sent {
+            self.send_headers()?;
+        }
+        self.bytes_sent += data.len() as u64;
+        if data.is_empty() {
+            return Ok(());
+        }
+        match self.mode {
+            Mode::NotStarted | Mode::Discard => Ok(()),
+            Mode::Raw(None) => Ok(self.out.put(data)?),
+            Mode::Raw(Some(left)) => {
+                let take = (data.len() as u64).min(left) as usize;
+                self.out.put(&data[..take])?;
+                self.mode = Mode::Raw(Some(left - take as u64));
+                if take < data.len() {
+                    // More than the declared Content-Length: never send it (the excess
+                    // would be read as the next response), close, and report.
+                    self.must_close = true;
+                    return Err(AppError::output(OutputError::LengthExceeded));
+                }
+                Ok(())
+            }
+            Mode::Chunked => {
+                let mut hdr = [0u8; 18];
+                self.out.put(chunk_header(data.len(), &mut hdr))?;
+                self.out.put(data)?;
+                self.out.put(CHUNK_END)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// CPython's `finish_content`: send the head of an empty response, end the body.
+    pub(crate) fn finish(&mut self) -> Result<(), AppError> {
+        if !self.started {
+            // CPython fails here too (its headers are None); the error page follows.
+            return Err(AppError::output(OutputError::WriteBeforeStartResponse));
+        }
+        if !self.headers_sent {
+            if self.length_hint.is_none() {
+                self.length_hint = Some(0);
+            }
+            self.send_headers()?;
+        }
+        match self.mode {
+            Mode::Chunked => self.out.put(LAST_CHUNK)?,
+            Mode::Raw(Some(left)) if left > 0 => {
+                // Fewer bytes than declared: the client would wait for the rest.
+                self.must_close = true;
+            }
+            _ => {}
+        }
+        Ok(self.out.flush()?)
+    }
+
+    /// Push out what is staged (the head and body so far), keeping the connection usable.
+    pub(crate) fn flush(&mut self) -> Result<(), AppError> {
+        Ok(self.out.flush()?)
+    }
+
+    pub(crate) fn headers_sent(&self) -> bool {
+        self.headers_sent
+    }
+
+    /// Forget an unsent start_response (before an error page replaces it).
+    fn store_status(&mut self, status: &str) -> Result<(), StartResponseError> {
+        self.status.clear();
+        self.status
+            .push_str(status)
+            .map_err(|_| StartResponseError::StatusTooLong)
+    }
+}
+
+impl<W: Write> Respond for Response<'_, '_, W> {
+    fn start_response(
+        &mut self,
+        status: &str,
+        headers: &[(&str, &str)],
+        exc_info: bool,
+    ) -> Result<(), StartResponseError> {
+        if self.started && !exc_info {
+            return Err(StartResponseError::HeadersAlreadySet);
+        }
+        if self.headers_sent {
+            // With exc_info after the head went out, CPython re-raises; the caller
+            // (StartResponse::start_with_exc_info) handles that before coming here.
+            return Err(StartResponseError::HeadersAlreadySet);
+        }
+        // CPython stores status and headers before validating them, so a failed first call
+        // still counts as "headers set" for a second one.
+        self.started = true;
+        self.code = 0;
+        self.headers.clear();
+        self.store_status(status)?;
+        self.code = check_status(status)?;
+        for &(name, value) in headers {
+            if is_hop_by_hop(name) {
+                let mut text = heapless::String::<96>::new();
+                for c in name.chars().chain(": ".chars()).chain(value.chars()) {
+                    if text.push(c).is_err() {
+                        break;
+                    }
+                }
+                return Err(StartResponseError::HopByHop(text));
+            }
+            self.headers.append(name, value)?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<(), AppError> {
+        self.body(data)?;
+        // The legacy write is unbuffered, as in CPython (it flushes after each call).
+        self.flush()
+    }
+
+    fn headers_sent(&self) -> bool {
+        self.headers_sent
+    }
+}
+
+/// A Content-Length value: plain decimal digits only (no sign, no spaces).
+fn parse_length(v: &str) -> Option<u64> {
+    if v.is_empty() || v.len() > 19 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse().ok()
+}
+
+/// Decimal digits of `n` in `buf`, without `core::fmt` (small firmware, fast path).
+pub(crate) fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_numbers() {
+        let mut b = [0u8; 20];
+        assert_eq!(format_u64(0, &mut b), b"0");
+        assert_eq!(format_u64(1234567890, &mut b), b"1234567890");
+        assert_eq!(format_u64(u64::MAX, &mut b), b"18446744073709551615");
+    }
+
+    #[test]
+    fn lengths_are_strict() {
+        assert_eq!(parse_length("12"), Some(12));
+        for bad in ["", "+1", " 1", "1 ", "0x1", "99999999999999999999"] {
+            assert_eq!(parse_length(bad), None, "{bad:?}");
+        }
+    }
+}
