@@ -229,7 +229,12 @@ run_checks() {
     check "$s latin-1" "non-UTF-8 path bytes shown escaped" has 'PATH_INFO: /caf\xe9/\xff'
 
     fetch "/cgi-bin/app/info/x?caf%E9=%FF&raw=$(printf '\xe9')"
-    check "$s raw query" "non-UTF-8 query byte shown escaped" has 'QUERY_STRING: caf%E9=%FF&raw=\xe9'
+    if [ "$s" = lighttpd ]; then
+        # lighttpd percent-encodes raw bytes of the query itself (url-normalize-required).
+        check "$s raw query" "raw query byte arrives percent-encoded" has 'QUERY_STRING: caf%E9=%FF&raw=%E9'
+    else
+        check "$s raw query" "non-UTF-8 query byte shown escaped" has 'QUERY_STRING: caf%E9=%FF&raw=\xe9'
+    fi
 
     fetch "/cgi-bin/app/no/such/page"
     check "$s 404" "404" is_code 404
