@@ -1,8 +1,5 @@
 //! The validator in front of the core handlers: our versions of the validator tests in
 //! CPython's test_wsgiref.py (IntegrationTests), and a conforming application served clean.
-//!
-//! DRAFT: written against the SimpleHandler API in core/src/handler/simple.rs; not yet compiled
-//! (the handler did not build when this was written).
 
 use std::cell::RefCell;
 
@@ -30,7 +27,11 @@ impl ErrorStream for Captured {
 
 /// Serve `app` once with SimpleHandler (origin framing, the tests' fixed date) for an environ
 /// of `pairs` completed by `setup_testing_defaults`, with `stdin` as the request body.
-fn serve<A: Application>(app: &A, pairs: &[(&str, &str)], stdin: &[u8]) -> (Vec<u8>, String, RunReport) {
+fn serve<A: Application>(
+    app: &A,
+    pairs: &[(&str, &str)],
+    stdin: &[u8],
+) -> (Vec<u8>, String, RunReport) {
     let mut env = Environ::new();
     for (k, v) in pairs {
         env.set(k, v).unwrap();
@@ -102,9 +103,21 @@ fn simple_validation_error() {
 #[test]
 fn status_validation_errors() {
     for (status, logged, warned) in [
-        ("200", "AssertionError: Status must be at least 4 characters", true),
-        ("20X OK", "AssertionError: invalid literal for int() with base 10: '20X'", false),
-        ("200OK", "AssertionError: Status codes must be three characters: '200OK'", false),
+        (
+            "200",
+            "AssertionError: Status must be at least 4 characters",
+            true,
+        ),
+        (
+            "20X OK",
+            "AssertionError: invalid literal for int() with base 10: '20X'",
+            false,
+        ),
+        (
+            "200OK",
+            "AssertionError: Status codes must be three characters: '200OK'",
+            false,
+        ),
     ] {
         let app = app_fn(move |_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
             sr.start(status, &[("Content-Type", "text/plain")])?;
@@ -115,7 +128,9 @@ fn status_validation_errors() {
         assert!(out.ends_with(ERROR_BODY), "{status:?}");
         assert!(err.contains(logged), "{status:?}: {err}");
         assert_eq!(
-            log.warnings().iter().any(|w| matches!(w, Warning::StatusFormat(_))),
+            log.warnings()
+                .iter()
+                .any(|w| matches!(w, Warning::StatusFormat(_))),
             warned,
             "{status:?}"
         );
@@ -181,7 +196,11 @@ fn handler_environs_pass_the_validator() {
         let log = WarningLog::<8>::new();
         let (out, err, report) = serve(
             &validator(&ok).with_sink(&log),
-            &[("REQUEST_METHOD", method), ("PATH_INFO", "/a/b"), ("SCRIPT_NAME", "/app")],
+            &[
+                ("REQUEST_METHOD", method),
+                ("PATH_INFO", "/a/b"),
+                ("SCRIPT_NAME", "/app"),
+            ],
             b"",
         );
         assert_eq!(report.outcome, Outcome::Complete, "{method}: {err}");
