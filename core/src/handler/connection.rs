@@ -65,7 +65,7 @@ use crate::handler::exchange::{first_line, run_request, write_refusal, Exchanged
 use crate::handler::log::{RequestLine, RequestLog};
 use crate::handler::memory::Memory;
 use crate::handler::output::classify;
-use crate::proto::{parse_head, HttpDate, Limits, ProtocolError, UnderscorePolicy};
+use crate::proto::{HttpDate, Limits, ProtocolError, UnderscorePolicy};
 
 /// Settings of an HTTP server connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,39 +280,48 @@ impl<'s, T: Read + Write, const H: usize> Connection<'s, T, H> {
         base: &Environ<'_>,
         date: Option<HttpDate>,
     ) -> Result<Served, ConnError> {
-        let limits = self.config.limits;
-        // Phase 1: a complete head. Re-parse from the start as bytes arrive (httparse is fast
-        // and a head is small); the buffer size bounds the work.
+        // Try the bytes already buffered (a pipelined request, or a head that arrived in one
+        // read) first; read more only while the head is incomplete. The head is parsed once per
+        // attempt, and the attempt that finds it complete serves it.
         loop {
-            let parsed = {
-                let mut header_buf = [httparse::EMPTY_HEADER; H];
-                parse_head(self.rx.pending(), &mut header_buf, &limits).map(|h| h.is_some())
-            };
-            match parsed {
-                Ok(true) => break,
-                Ok(false) => {}
-                Err(error) => return Ok(self.refuse(error, date)),
+            let exchanged = run_request::<A, Shared<T>, SharedWriter<'_, T>, H>(
+                app,
+                base,
+                date,
+                &self.config,
+                &mut self.memory,
+                &mut self.rx,
+                &self.io,
+                SharedWriter(&self.io),
+                false,
+            );
+            match exchanged {
+                Exchanged::Answered { log, close } => {
+                    if close {
+                        self.closed = true;
+                    }
+                    return Ok(Served::Request(log));
+                }
+                Exchanged::Refused {
+                    error,
+                    request_line,
+                } => return Ok(self.refuse_with(error, date, request_line)),
+                Exchanged::Incomplete { .. } => {}
             }
             match self.io.refill(&mut self.rx) {
                 Ok(0) if self.rx.start == self.rx.end => return Ok(Served::Closed),
                 Ok(0) => return Err(ConnError::Disconnected),
                 Ok(_) => {}
                 Err(ErrorKind::OutOfMemory) => {
-                    let error = ProtocolError {
-                        status: 431,
-                        reason: "Request Header Fields Too Large",
-                        detail: "request head larger than the receive buffer",
-                    };
+                    let error = ProtocolError::header_fields_too_large(
+                        "request head larger than the receive buffer",
+                    );
                     return Ok(self.refuse(error, date));
                 }
                 Err(ErrorKind::TimedOut) => {
                     let partial = self.rx.start < self.rx.end;
                     if partial {
-                        let error = ProtocolError {
-                            status: 408,
-                            reason: "Request Timeout",
-                            detail: "request head not received in time",
-                        };
+                        let error = ProtocolError::new(408, "request head not received in time");
                         self.refuse(error, date);
                     }
                     return Err(ConnError::Timeout { partial });
@@ -324,30 +333,6 @@ impl<'s, T: Read + Write, const H: usize> Connection<'s, T, H> {
                     })
                 }
             }
-        }
-
-        // Phase 2: the exchange itself (environ, application, response, body drain).
-        let exchanged = run_request::<A, Shared<T>, SharedWriter<'_, T>, H>(
-            app,
-            base,
-            date,
-            &self.config,
-            &mut self.memory,
-            &mut self.rx,
-            &self.io,
-            SharedWriter(&self.io),
-        );
-        match exchanged {
-            Exchanged::Answered { log, close } => {
-                if close {
-                    self.closed = true;
-                }
-                Ok(Served::Request(log))
-            }
-            Exchanged::Refused {
-                error,
-                request_line,
-            } => Ok(self.refuse_with(error, date, request_line)),
         }
     }
 

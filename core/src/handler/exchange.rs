@@ -20,7 +20,7 @@ use crate::handler::run::run_app;
 use crate::handler::simple::setup_wsgi;
 use crate::headers::Headers;
 use crate::proto::{
-    fill_environ, parse_head, BodyDecoder, Decoded, Framing, HttpDate, ProtocolError,
+    fill_environ, parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError,
 };
 use crate::stream::{InputError, InputStream};
 
@@ -181,11 +181,27 @@ pub(crate) enum Exchanged {
         error: ProtocolError,
         request_line: RequestLine,
     },
+    /// Not enough bytes yet; nothing was consumed. `head` is `Some` when the head is complete
+    /// but (with `need_body`) the body is not.
+    Incomplete { head: Option<HeadInfo> },
 }
 
-/// Serve the request whose complete head is at the front of `rx`: build its environ over
-/// `base`, run `app` with a body reader fed by `source`, write the response to `sink`, and
-/// leave `rx` at the start of the next request (or report that the connection must close).
+/// What a caller waiting for a body needs to know about the head.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HeadInfo {
+    /// The client waits for `100 Continue` before sending the body.
+    pub(crate) expect_continue: bool,
+    /// The declared Content-Length cannot fit the receive buffer, however long one waits.
+    pub(crate) cannot_fit: bool,
+}
+
+/// Serve the request at the front of `rx`, if it is complete: build its environ over `base`,
+/// run `app` with a body reader fed by `source`, write the response to `sink`, and leave `rx`
+/// at the start of the next request (or report that the connection must close).
+///
+/// The head is parsed once, here. With `need_body` the request runs only when its whole body
+/// is buffered too (the sans-IO session, which must never wait inside the application);
+/// otherwise the body is read through `source` as the application asks for it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
     app: &A,
@@ -196,39 +212,54 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
     rx: &mut Rx<'_>,
     source: &S,
     sink: W,
+    need_body: bool,
 ) -> Exchanged {
     let limits = config.limits;
     let mut header_buf = [httparse::EMPTY_HEADER; H];
     let pending = &rx.buf[rx.start..rx.end];
     let head = match parse_head(pending, &mut header_buf, &limits) {
         Ok(Some(head)) => head,
+        Ok(None) => return Exchanged::Incomplete { head: None },
         Err(error) => {
             return Exchanged::Refused {
                 error,
                 request_line: RequestLine::new(first_line(pending)),
             }
         }
-        Ok(None) => {
-            return Exchanged::Refused {
-                error: ProtocolError {
-                    status: 400,
-                    reason: "Bad Request",
-                    detail: "incomplete request head",
-                },
-                request_line: RequestLine::new(first_line(pending)),
+    };
+    let framing = head.framing;
+    let head_len = head.head_len;
+    if need_body {
+        match body_complete(framing, &limits, &pending[head_len..]) {
+            Ok(true) => {}
+            Ok(false) => {
+                let cannot_fit = match framing {
+                    Framing::Length(n) => (head_len as u64).saturating_add(n) > rx.buf.len() as u64,
+                    _ => false,
+                };
+                return Exchanged::Incomplete {
+                    head: Some(HeadInfo {
+                        expect_continue: head.expect_continue,
+                        cannot_fit,
+                    }),
+                };
+            }
+            Err(error) => {
+                return Exchanged::Refused {
+                    error,
+                    request_line: RequestLine::new(first_line(pending)),
+                }
             }
         }
-    };
+    }
     let request_line = RequestLine::new(first_line(pending));
-    let framing = head.framing;
     let head_request = head.method == "HEAD";
     let exchange = Exchange {
         request_version: head.version,
         head_request,
         persistent: Some(head.keep_alive),
     };
-    let expect = head.expect_continue && framing != Framing::None;
-    let head_len = head.head_len;
+    let expect = head.expect_continue && framing != Framing::None && !need_body;
     let mut environ = Environ::fixed(&mut *memory.environ_bytes, &mut *memory.environ_slots);
     // CPython copies the server's base environ first, then adds the request's variables
     // (its skip rule looks at what is already there).
@@ -289,6 +320,32 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
             outcome: report.outcome,
         },
         close,
+    }
+}
+
+/// Is the whole body in `bytes`? Runs a fresh decoder over them; framing errors show up here
+/// already, before the application runs.
+fn body_complete(
+    framing: Framing,
+    limits: &Limits,
+    mut bytes: &[u8],
+) -> Result<bool, ProtocolError> {
+    let mut decoder = BodyDecoder::new(framing, limits);
+    loop {
+        if decoder.is_done() {
+            return Ok(true);
+        }
+        let (used, event) = decoder.decode(bytes)?;
+        bytes = &bytes[used..];
+        match event {
+            Decoded::End => return Ok(true),
+            Decoded::Data(_) => {}
+            Decoded::NeedMore => {
+                if used == 0 || bytes.is_empty() {
+                    return Ok(false);
+                }
+            }
+        }
     }
 }
 

@@ -48,7 +48,7 @@ use crate::handler::connection::ServerConfig;
 use crate::handler::exchange::{first_line, run_request, write_refusal, Buffered, Exchanged, Rx};
 use crate::handler::log::{RequestLine, RequestLog};
 use crate::handler::memory::Memory;
-use crate::proto::{parse_head, BodyDecoder, Decoded, HttpDate, ProtocolError};
+use crate::proto::{HttpDate, ProtocolError};
 
 /// What [`Session::process`] did, and what the session needs next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,76 +143,7 @@ impl<'s, const H: usize> Session<'s, H> {
         if self.closed {
             return Step::Close;
         }
-        let limits = self.config.limits;
-        let pending = self.rx.pending();
-        let full = self.rx.start == 0 && self.rx.end == self.rx.buf.len();
-        let readiness = {
-            let mut header_buf = [httparse::EMPTY_HEADER; H];
-            match parse_head(pending, &mut header_buf, &limits) {
-                Err(error) => Err(error),
-                Ok(None) => Ok(None),
-                Ok(Some(head)) => {
-                    let body = &pending[head.head_len..];
-                    Ok(Some((
-                        body_complete(head.framing, &limits, body),
-                        head.expect_continue,
-                    )))
-                }
-            }
-        };
-        match readiness {
-            Err(error) => return self.refuse(error, date, sink),
-            Ok(None) => {
-                if pending.is_empty() && self.eof {
-                    self.closed = true;
-                    return Step::Close;
-                }
-                if self.eof || full {
-                    let error = if self.eof {
-                        ProtocolError {
-                            status: 400,
-                            reason: "Bad Request",
-                            detail: "connection closed inside a request head",
-                        }
-                    } else {
-                        ProtocolError {
-                            status: 431,
-                            reason: "Request Header Fields Too Large",
-                            detail: "request head larger than the receive buffer",
-                        }
-                    };
-                    return self.refuse(error, date, sink);
-                }
-                return Step::NeedInput;
-            }
-            Ok(Some((Err(error), _))) => return self.refuse(error, date, sink),
-            Ok(Some((Ok(false), expect))) => {
-                if self.eof {
-                    let error = ProtocolError {
-                        status: 400,
-                        reason: "Bad Request",
-                        detail: "connection closed inside a request body",
-                    };
-                    return self.refuse(error, date, sink);
-                }
-                if full {
-                    let error = ProtocolError {
-                        status: 413,
-                        reason: "Content Too Large",
-                        detail: "request larger than the session's receive buffer",
-                    };
-                    return self.refuse(error, date, sink);
-                }
-                if expect && !self.continued {
-                    self.continued = true;
-                    let _ = write_all(&mut sink, b"HTTP/1.1 100 Continue\r\n\r\n");
-                }
-                return Step::NeedInput;
-            }
-            Ok(Some((Ok(true), _))) => {}
-        }
-        self.continued = false;
-        let exchanged = run_request::<A, Buffered, W, H>(
+        let exchanged = run_request::<A, Buffered, &mut W, H>(
             app,
             base,
             date,
@@ -220,10 +151,12 @@ impl<'s, const H: usize> Session<'s, H> {
             &mut self.memory,
             &mut self.rx,
             &Buffered,
-            sink,
+            &mut sink,
+            true,
         );
         match exchanged {
             Exchanged::Answered { log, close } => {
+                self.continued = false;
                 if close {
                     self.closed = true;
                 }
@@ -234,12 +167,55 @@ impl<'s, const H: usize> Session<'s, H> {
                 request_line,
             } => {
                 self.closed = true;
+                let _ = write_refusal(sink, &error, date, self.config.handler.server_software);
                 Step::Rejected {
                     error,
                     request_line,
                 }
             }
+            Exchanged::Incomplete { head: None } => {
+                let pending = self.rx.pending();
+                if pending.is_empty() && self.eof {
+                    self.closed = true;
+                    return Step::Close;
+                }
+                if self.eof {
+                    let error =
+                        ProtocolError::bad_request("connection closed inside a request head");
+                    return self.refuse(error, date, sink);
+                }
+                if self.is_full() {
+                    let error = ProtocolError::header_fields_too_large(
+                        "request head larger than the receive buffer",
+                    );
+                    return self.refuse(error, date, sink);
+                }
+                Step::NeedInput
+            }
+            Exchanged::Incomplete { head: Some(head) } => {
+                if self.eof {
+                    let error =
+                        ProtocolError::bad_request("connection closed inside a request body");
+                    return self.refuse(error, date, sink);
+                }
+                if self.is_full() || head.cannot_fit {
+                    let error = ProtocolError::content_too_large(
+                        "request larger than the session's receive buffer",
+                    );
+                    return self.refuse(error, date, sink);
+                }
+                if head.expect_continue && !self.continued {
+                    self.continued = true;
+                    let _ = write_all(&mut sink, b"HTTP/1.1 100 Continue\r\n\r\n");
+                }
+                Step::NeedInput
+            }
         }
+    }
+
+    /// The buffered bytes fill the whole receive buffer: nothing more can arrive.
+    fn is_full(&self) -> bool {
+        self.rx.end - self.rx.start == self.rx.buf.len()
     }
 
     fn refuse<W: Write>(&mut self, error: ProtocolError, date: Option<HttpDate>, sink: W) -> Step {
@@ -253,32 +229,6 @@ impl<'s, const H: usize> Session<'s, H> {
     }
 }
 
-/// Is the whole body in `bytes`? Runs a copy of the decoder over them (framing errors show
-/// up here already, before the application runs).
-fn body_complete(
-    framing: crate::proto::Framing,
-    limits: &crate::proto::Limits,
-    mut bytes: &[u8],
-) -> Result<bool, ProtocolError> {
-    let mut decoder = BodyDecoder::new(framing, limits);
-    loop {
-        if decoder.is_done() {
-            return Ok(true);
-        }
-        let (used, event) = decoder.decode(bytes)?;
-        bytes = &bytes[used..];
-        match event {
-            Decoded::End => return Ok(true),
-            Decoded::Data(_) => {}
-            Decoded::NeedMore => {
-                if used == 0 || bytes.is_empty() {
-                    return Ok(false);
-                }
-            }
-        }
-    }
-}
-
 fn write_all<W: Write>(sink: &mut W, mut bytes: &[u8]) -> Result<(), W::Error> {
     while !bytes.is_empty() {
         match sink.write(bytes)? {
@@ -287,4 +237,136 @@ fn write_all<W: Write>(sink: &mut W, mut bytes: &[u8]) -> Result<(), W::Error> {
         }
     }
     sink.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{app_fn, Once, StartResponse};
+    use crate::environ::EnvironBuf;
+    use crate::error::AppError;
+    use crate::handler::memory::MemoryBuf;
+
+    fn echo() -> impl Application {
+        app_fn(|env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+            let mut body = heapless::Vec::<u8, 256>::new();
+            let mut buf = [0u8; 64];
+            loop {
+                let n = env.input().read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&buf[..n])
+                    .map_err(|_| AppError::msg("body too long"))?;
+            }
+            sr.start("200 OK", &[("Content-Type", "text/plain")])?;
+            Ok::<_, AppError>(Once::new(body))
+        })
+    }
+
+    /// Feed `input` in pieces of `piece` bytes, processing after each; returns output + steps.
+    fn run(
+        input: &[u8],
+        piece: usize,
+        rx_len: usize,
+    ) -> (heapless::Vec<u8, 4096>, heapless::Vec<Step, 8>) {
+        let mut rx = [0u8; 1024];
+        let mut memory: MemoryBuf = MemoryBuf::new();
+        let mut session: Session<'_, 16> =
+            Session::new(&mut rx[..rx_len], memory.memory(), ServerConfig::default());
+        let mut base_buf = EnvironBuf::<64, 2>::new();
+        let base = base_buf.environ();
+        let app = echo();
+        let mut out = heapless::Vec::<u8, 4096>::new();
+        let mut steps = heapless::Vec::<Step, 8>::new();
+        let mut note = |step: Step, steps: &mut heapless::Vec<Step, 8>| {
+            if step != Step::NeedInput {
+                let _ = steps.push(step);
+            }
+        };
+        for chunk in input.chunks(piece.max(1)) {
+            let mut rest = chunk;
+            while !rest.is_empty() && !session.is_closed() {
+                let n = session.feed(rest);
+                rest = &rest[n..];
+                loop {
+                    let step = session.process(&app, &base, None, &mut out);
+                    let again = matches!(step, Step::Answered(_));
+                    note(step, &mut steps);
+                    if !again {
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        session.receive_eof();
+        let step = session.process(&app, &base, None, &mut out);
+        note(step, &mut steps);
+        (out, steps)
+    }
+
+    #[test]
+    fn output_does_not_depend_on_how_input_is_split() {
+        let input = b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloPOST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        let (whole, steps) = run(input, input.len(), 1024);
+        assert_eq!(steps.len(), 3, "{steps:?}");
+        assert!(whole.ends_with(b"\r\n\r\nabc"));
+        for piece in [1, 2, 3, 7, 16, 50] {
+            let (split, split_steps) = run(input, piece, 1024);
+            assert_eq!(split, whole, "piece size {piece}");
+            assert_eq!(split_steps, steps);
+        }
+    }
+
+    #[test]
+    fn oversize_requests_and_truncated_input_are_refused() {
+        let big = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n";
+        let (out, steps) = run(big, big.len(), 64);
+        assert!(
+            out.starts_with(b"HTTP/1.1 413 "),
+            "{:?}",
+            core::str::from_utf8(&out)
+        );
+        assert!(matches!(steps[0], Step::Rejected { .. }));
+
+        let (out, _) = run(b"GET / HTTP/1.1\r\nHo", 4, 1024);
+        assert!(out.starts_with(b"HTTP/1.1 400 "));
+
+        let (out, steps) = run(b"", 1, 1024);
+        assert!(out.is_empty());
+        assert_eq!(steps[..], [Step::Close]);
+    }
+
+    #[test]
+    fn expect_continue_is_answered_once_before_the_body() {
+        let head =
+            b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+        let mut rx = [0u8; 512];
+        let mut memory: MemoryBuf = MemoryBuf::new();
+        let mut session: Session<'_, 16> =
+            Session::new(&mut rx, memory.memory(), ServerConfig::default());
+        let mut base_buf = EnvironBuf::<64, 2>::new();
+        let base = base_buf.environ();
+        let app = echo();
+        let mut out = heapless::Vec::<u8, 1024>::new();
+        session.feed(head);
+        assert_eq!(
+            session.process(&app, &base, None, &mut out),
+            Step::NeedInput
+        );
+        assert_eq!(
+            session.process(&app, &base, None, &mut out),
+            Step::NeedInput
+        );
+        assert_eq!(&out[..], b"HTTP/1.1 100 Continue\r\n\r\n");
+        session.feed(b"ok");
+        assert!(matches!(
+            session.process(&app, &base, None, &mut out),
+            Step::Answered(_)
+        ));
+        assert!(out.ends_with(b"\r\n\r\nok"));
+    }
 }
