@@ -279,7 +279,7 @@ mod tests {
         let app = echo();
         let mut out = heapless::Vec::<u8, 4096>::new();
         let mut steps = heapless::Vec::<Step, 8>::new();
-        let mut note = |step: Step, steps: &mut heapless::Vec<Step, 8>| {
+        let note = |step: Step, steps: &mut heapless::Vec<Step, 8>| {
             if step != Step::NeedInput {
                 let _ = steps.push(step);
             }
