@@ -1,58 +1,4 @@
 //! [`Connection`]: an HTTP/1.x server connection over any `embedded_io` transport.
-//!
-//! This is the loop CPython's `WSGIRequestHandler` runs once per connection, extended to
-//! HTTP/1.1: read a request head into a caller-owned buffer, parse it with the sans-IO
-//! [`proto`](crate::proto) machine, build the environ by `simple_server`'s rules, run the
-//! application, frame the response, then go on with the next (possibly already pipelined)
-//! request while the connection stays persistent.
-//!
-//! It blocks on the transport. Time is the caller's business: a server sets read timeouts on
-//! its sockets (a timed-out read surfaces as [`ConnError::Timeout`]) and passes the current
-//! [`HttpDate`] in.
-//!
-//! ```
-//! use wsgiref_core::app::{app_fn, StartResponse};
-//! use wsgiref_core::environ::EnvironBuf;
-//! use wsgiref_core::handler::{Connection, MemoryBuf, ServerConfig, Served};
-//! use wsgiref_core::{AppError, Environ};
-//!
-//! // An in-memory transport: requests in, responses out.
-//! struct Pipe<'a> { input: &'a [u8], output: heapless::Vec<u8, 1024> }
-//! impl embedded_io::ErrorType for Pipe<'_> { type Error = embedded_io::ErrorKind; }
-//! impl embedded_io::Read for Pipe<'_> {
-//!     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
-//!         let n = buf.len().min(self.input.len());
-//!         buf[..n].copy_from_slice(&self.input[..n]);
-//!         self.input = &self.input[n..];
-//!         Ok(n)
-//!     }
-//! }
-//! impl embedded_io::Write for Pipe<'_> {
-//!     fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-//!         self.output.extend_from_slice(buf).map_err(|_| embedded_io::ErrorKind::OutOfMemory)?;
-//!         Ok(buf.len())
-//!     }
-//!     fn flush(&mut self) -> Result<(), Self::Error> { Ok(()) }
-//! }
-//!
-//! let app = app_fn(|_env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
-//!     sr.start("200 OK", &[("Content-Type", "text/plain")])?;
-//!     Ok::<_, AppError>(&b"hi"[..])
-//! });
-//! let pipe = Pipe { input: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", output: heapless::Vec::new() };
-//! let mut rx = [0u8; 1024];
-//! let mut memory: MemoryBuf = MemoryBuf::new();
-//! let mut conn: Connection<'_, _> =
-//!     Connection::new(pipe, &mut rx, memory.memory(), ServerConfig::default());
-//! let base = EnvironBuf::<64, 2>::new();
-//! let mut base = base;
-//! let base = base.environ();
-//! assert!(matches!(conn.serve_one(&app, &base, None), Ok(Served::Request(_))));
-//! assert!(matches!(conn.serve_one(&app, &base, None), Ok(Served::Closed)));
-//! let out = conn.into_inner().output;
-//! assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
-//! assert!(out.ends_with(b"Content-Length: 2\r\n\r\nhi"));
-//! ```
 
 use core::cell::RefCell;
 
@@ -195,7 +141,61 @@ impl<T: Read + Write> Refill for Shared<T> {
     }
 }
 
-/// One HTTP/1.x server connection. See the [module docs](self).
+/// [`Connection`]: an HTTP/1.x server connection over any `embedded_io` transport.
+///
+/// This is the loop CPython's `WSGIRequestHandler` runs once per connection, extended to
+/// HTTP/1.1: read a request head into a caller-owned buffer, parse it with the sans-IO
+/// [`proto`](crate::proto) machine, build the environ by `simple_server`'s rules, run the
+/// application, frame the response, then go on with the next (possibly already pipelined)
+/// request while the connection stays persistent.
+///
+/// It blocks on the transport. Time is the caller's business: a server sets read timeouts on
+/// its sockets (a timed-out read surfaces as [`ConnError::Timeout`]) and passes the current
+/// [`HttpDate`] in.
+///
+/// ```
+/// use wsgiref_core::app::{app_fn, StartResponse};
+/// use wsgiref_core::environ::EnvironBuf;
+/// use wsgiref_core::handler::{Connection, MemoryBuf, ServerConfig, Served};
+/// use wsgiref_core::{AppError, Environ};
+///
+/// // An in-memory transport: requests in, responses out.
+/// struct Pipe<'a> { input: &'a [u8], output: heapless::Vec<u8, 1024> }
+/// impl embedded_io::ErrorType for Pipe<'_> { type Error = embedded_io::ErrorKind; }
+/// impl embedded_io::Read for Pipe<'_> {
+///     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+///         let n = buf.len().min(self.input.len());
+///         buf[..n].copy_from_slice(&self.input[..n]);
+///         self.input = &self.input[n..];
+///         Ok(n)
+///     }
+/// }
+/// impl embedded_io::Write for Pipe<'_> {
+///     fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+///         self.output.extend_from_slice(buf).map_err(|_| embedded_io::ErrorKind::OutOfMemory)?;
+///         Ok(buf.len())
+///     }
+///     fn flush(&mut self) -> Result<(), Self::Error> { Ok(()) }
+/// }
+///
+/// let app = app_fn(|_env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+///     sr.start("200 OK", &[("Content-Type", "text/plain")])?;
+///     Ok::<_, AppError>(&b"hi"[..])
+/// });
+/// let pipe = Pipe { input: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", output: heapless::Vec::new() };
+/// let mut rx = [0u8; 1024];
+/// let mut memory: MemoryBuf = MemoryBuf::new();
+/// let mut conn: Connection<'_, _> =
+///     Connection::new(pipe, &mut rx, memory.memory(), ServerConfig::default());
+/// let base = EnvironBuf::<64, 2>::new();
+/// let mut base = base;
+/// let base = base.environ();
+/// assert!(matches!(conn.serve_one(&app, &base, None), Ok(Served::Request(_))));
+/// assert!(matches!(conn.serve_one(&app, &base, None), Ok(Served::Closed)));
+/// let out = conn.into_inner().output;
+/// assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
+/// assert!(out.ends_with(b"Content-Length: 2\r\n\r\nhi"));
+/// ```
 ///
 /// `H` is the most request headers parsed (more is a 431); each costs 32 bytes of stack while
 /// a head is parsed.

@@ -8,7 +8,7 @@
 
 use crate::storage::Slot;
 
-/// Borrowed per-request memory for a handler. See the [module docs](self).
+/// Borrowed per-request memory for a handler. See the [handler module docs](crate::handler).
 pub struct Memory<'s> {
     /// Arena for environ keys and values.
     pub environ_bytes: &'s mut [u8],

@@ -113,7 +113,8 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
     }
 
     fn no_body_status(&self) -> bool {
-        self.code < 200 || self.code == 204 || self.code == 304
+        // 1xx only: a 0xx code (which CPython accepts) is not an interim response.
+        (100..200).contains(&self.code) || self.code == 204 || self.code == 304
     }
 
     /// Decide framing and queue the head. Called on the first body byte or at finish.

@@ -85,7 +85,10 @@ fn send_body<B: Body, W: Write>(
     // A body of known length is sent in as few writes as possible; an open-ended one is
     // flushed chunk by chunk so a streaming application's output is not held back.
     let stream = response.length_hint.is_none();
-    if !head_request {
+    // HEAD skips the body only when its length is known. An open-ended body is still
+    // iterated (its bytes are discarded) so the head is the one a GET would get: skipping it
+    // would make `finish` announce `Content-Length: 0` for a body that is not empty.
+    if !head_request || stream {
         while let Some(chunk) = body.next_chunk()? {
             response.body(chunk)?;
             if stream {

@@ -1,44 +1,4 @@
 //! [`Session`]: the sans-IO server connection — fed bytes, emitting bytes.
-//!
-//! Where [`Connection`](crate::handler::Connection) pulls from a blocking transport, a
-//! `Session` is pushed: the runtime (an event loop, a C program, a fuzzer, an interrupt
-//! handler) copies received bytes into [`Session::receive_buffer`], then calls
-//! [`Session::process`], which answers every complete request buffered so far into an output
-//! sink and tells what it needs next. It never blocks, owns no socket and no clock.
-//!
-//! A request is run once its head **and its whole body** are buffered, so the application's
-//! `wsgi.input` never has to wait; the receive buffer therefore bounds the request size (a
-//! larger one is refused with 413). `Expect: 100-continue` is answered as soon as its head is
-//! complete.
-//!
-//! ```
-//! use wsgiref_core::app::{app_fn, StartResponse};
-//! use wsgiref_core::environ::EnvironBuf;
-//! use wsgiref_core::handler::{MemoryBuf, ServerConfig, Session, Step};
-//! use wsgiref_core::{AppError, Environ};
-//!
-//! let app = app_fn(|_env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
-//!     sr.start("200 OK", &[("Content-Type", "text/plain")])?;
-//!     Ok::<_, AppError>(&b"hi"[..])
-//! });
-//! let mut rx = [0u8; 1024];
-//! let mut memory: MemoryBuf = MemoryBuf::new();
-//! let mut session: Session<'_> = Session::new(&mut rx, memory.memory(), ServerConfig::default());
-//! let mut base_buf = EnvironBuf::<64, 2>::new();
-//! let base = base_buf.environ();
-//!
-//! // Bytes arrive in two pieces.
-//! for piece in [&b"GET / HTTP/1.1\r\nHo"[..], b"st: x\r\n\r\n"] {
-//!     let space = session.receive_buffer();
-//!     space[..piece.len()].copy_from_slice(piece);
-//!     session.received(piece.len());
-//! }
-//! let mut out = heapless::Vec::<u8, 512>::new();
-//! let step = session.process(&app, &base, None, &mut out);
-//! assert!(matches!(step, Step::Answered(_)));
-//! assert!(out.ends_with(b"\r\n\r\nhi"));
-//! assert!(matches!(session.process(&app, &base, None, &mut out), Step::NeedInput));
-//! ```
 
 use embedded_io::Write;
 
@@ -69,7 +29,49 @@ pub enum Step {
     Close,
 }
 
-/// A sans-IO HTTP/1.x server connection. See the [module docs](self).
+/// [`Session`]: the sans-IO server connection — fed bytes, emitting bytes.
+///
+/// Where [`Connection`](crate::handler::Connection) pulls from a blocking transport, a
+/// `Session` is pushed: the runtime (an event loop, a C program, a fuzzer, an interrupt
+/// handler) copies received bytes into [`Session::receive_buffer`], then calls
+/// [`Session::process`], which answers every complete request buffered so far into an output
+/// sink and tells what it needs next. It never blocks, owns no socket and no clock.
+///
+/// A request is run once its head **and its whole body** are buffered, so the application's
+/// `wsgi.input` never has to wait; the receive buffer therefore bounds the request size (a
+/// larger one is refused with 413). `Expect: 100-continue` is answered as soon as its head is
+/// complete.
+///
+/// ```
+/// use wsgiref_core::app::{app_fn, StartResponse};
+/// use wsgiref_core::environ::EnvironBuf;
+/// use wsgiref_core::handler::{MemoryBuf, ServerConfig, Session, Step};
+/// use wsgiref_core::{AppError, Environ};
+///
+/// let app = app_fn(|_env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+///     sr.start("200 OK", &[("Content-Type", "text/plain")])?;
+///     Ok::<_, AppError>(&b"hi"[..])
+/// });
+/// let mut rx = [0u8; 1024];
+/// let mut memory: MemoryBuf = MemoryBuf::new();
+/// let mut session: Session<'_> = Session::new(&mut rx, memory.memory(), ServerConfig::default());
+/// let mut base_buf = EnvironBuf::<64, 2>::new();
+/// let base = base_buf.environ();
+///
+/// // Bytes arrive in two pieces.
+/// for piece in [&b"GET / HTTP/1.1\r\nHo"[..], b"st: x\r\n\r\n"] {
+///     let space = session.receive_buffer();
+///     space[..piece.len()].copy_from_slice(piece);
+///     session.received(piece.len());
+/// }
+/// let mut out = heapless::Vec::<u8, 512>::new();
+/// let step = session.process(&app, &base, None, &mut out);
+/// assert!(matches!(step, Step::Answered(_)));
+/// assert!(out.ends_with(b"\r\n\r\nhi"));
+/// assert!(matches!(session.process(&app, &base, None, &mut out), Step::NeedInput));
+/// ```
+///
+
 pub struct Session<'s, const H: usize = 64> {
     rx: Rx<'s>,
     memory: Memory<'s>,

@@ -107,7 +107,7 @@ pub(crate) fn setup_wsgi(
 }
 
 /// Run an application once over a reader, a writer and an error stream. See the
-/// [module docs](self).
+/// [handler module docs](crate::handler).
 ///
 /// ```
 /// use wsgiref_core::app::{app_fn, StartResponse};

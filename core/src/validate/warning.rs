@@ -67,7 +67,7 @@ impl fmt::Display for Warning {
     }
 }
 
-/// Where the validator's [`Warning`]s go. See the [module docs](self).
+/// Where the validator's [`Warning`]s go. See the [module docs](crate::validate).
 ///
 /// `warn` takes `&self` because the validator is shared by every request it checks. The sink
 /// must be `Clone`: each validated body keeps a copy, to report a body dropped unclosed.
