@@ -22,16 +22,10 @@
 #[path = "serve/mod.rs"]
 mod serve;
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
-use wsgiref_core::environ::Environ;
-use wsgiref_core::handler::{ConnError, Connection, MemoryBuf, ServerConfig};
-use wsgiref_core::proto::HttpDate;
-use wsgiref_std::io::StdIo;
+use wsgiref::simple_server::{init_stderr_logger, make_server};
 
 use serve::StaticFiles;
 
@@ -68,79 +62,29 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
-        Ok(listener) => listener,
+    let root = app.root().to_path_buf();
+    init_stderr_logger();
+    let server = match make_server("127.0.0.1", port, app) {
+        Ok(server) => server,
         Err(e) => {
             eprintln!("serve: cannot listen on 127.0.0.1:{port}: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let bound = listener.local_addr().map_or(port, |a| a.port());
+    if let Err(e) = server.shutdown_handle().on_termination_signals() {
+        eprintln!("serve: cannot install the SIGINT/SIGTERM handler: {e}");
+        return ExitCode::FAILURE;
+    }
+    let bound = server.server_address().port();
     println!(
         "serving {} on port {bound}: http://127.0.0.1:{bound}/",
-        app.root().display()
+        root.display()
     );
-    let app = Arc::new(app);
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        let app = Arc::clone(&app);
-        std::thread::spawn(move || serve_connection(&app, stream, bound));
-    }
-    ExitCode::SUCCESS
-}
-
-/// The current time for the `Date` header.
-fn now() -> HttpDate {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    HttpDate::from_unix(secs)
-}
-
-/// One connection, HTTP/1.1 keep-alive, until the client closes or idles for 30 s.
-fn serve_connection(app: &StaticFiles, stream: TcpStream, port: u16) {
-    let peer = stream
-        .peer_addr()
-        .unwrap_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let _ = stream.set_nodelay(true);
-    let mut base = Environ::new();
-    let port_text = port.to_string();
-    let peer_ip = peer.ip().to_string();
-    for (key, value) in [
-        ("SERVER_NAME", "localhost"),
-        ("SERVER_PORT", port_text.as_str()),
-        ("GATEWAY_INTERFACE", "CGI/1.1"),
-        ("REMOTE_ADDR", peer_ip.as_str()),
-        ("REMOTE_HOST", ""),
-        ("SCRIPT_NAME", ""),
-        ("CONTENT_LENGTH", ""),
-    ] {
-        if base.set(key, value).is_err() {
-            return;
-        }
-    }
-    let mut rx = vec![0u8; 16 * 1024];
-    let mut memory: Box<MemoryBuf> = Box::new(MemoryBuf::new());
-    let mut conn: Connection<'_, _> = Connection::new(
-        StdIo(stream),
-        &mut rx,
-        memory.memory(),
-        ServerConfig::default(),
-    );
-    // Each pass serves one request or ends the connection; the idle timeout bounds the wait.
-    loop {
-        match conn.serve_one(app, &base, Some(now())) {
-            Ok(wsgiref_core::handler::Served::Request(log)) => {
-                eprintln!(
-                    "{peer_ip} - - \"{}\" {} {}",
-                    log.request_line, log.status, log.bytes_sent
-                );
-            }
-            Ok(_) | Err(ConnError::Timeout { .. }) | Err(_) => break,
-        }
-        if conn.is_closed() {
-            break;
+    match server.serve_forever() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("serve: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Shared by the `serve` tests that run the real example binary: start it on an ephemeral
 //! port, find the port it printed, stop it at the end.
 
+// Each test binary that includes this module uses only part of it.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
