@@ -397,3 +397,410 @@ fn file_wrapper_without_allocation() {
         body.close();
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Handlers: bytes in -> environ -> application -> bytes out
+//
+// Everything the handlers need is fixed memory made before the measurement: the receive
+// buffer, `MemoryBuf`, the base environ, the output sink. The applications keep the promise
+// too: they read `wsgi.input` into a `heapless::Vec`, answer with `&'static` bodies or `Once`,
+// and fail with `AppError::msg` (a `?` on a library error would box it under `alloc`).
+
+mod handlers {
+    use super::assert_no_alloc;
+
+    use std::convert::Infallible;
+
+    use wsgiref_core::app::{app_fn, Once, StartResponse};
+    use wsgiref_core::environ::{Environ, EnvironBuf};
+    use wsgiref_core::handler::{
+        BaseCgiHandler, Connection, MemoryBuf, Outcome, Served, ServerConfig, Session,
+        SimpleHandler, Step,
+    };
+    use wsgiref_core::proto::HttpDate;
+    use wsgiref_core::stream::ErrorBuf;
+    use wsgiref_core::{AppError, Application};
+
+    /// A typical browser navigation: 10 header fields, about 450 bytes.
+    pub(super) const BROWSER_GET: &[u8] = b"GET /articles/embedded-http?page=2 HTTP/1.1\r\n\
+Host: www.example.com\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n\
+Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n\
+Accept-Language: en-US,en;q=0.5\r\n\
+Accept-Encoding: gzip, deflate, br\r\n\
+Referer: https://www.example.com/articles/\r\n\
+Cookie: session=4f2a9c1e8b7d; theme=dark\r\n\
+Connection: keep-alive\r\n\
+Upgrade-Insecure-Requests: 1\r\n\
+Cache-Control: max-age=0\r\n\r\n";
+
+    const DATE: u64 = 1_149_533_394;
+
+    pub(super) fn hello() -> impl Application {
+        app_fn(|_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+            sr.start("200 OK", &[("Content-Type", "text/plain")])?;
+            Ok::<_, AppError>(&b"Hello, world!"[..])
+        })
+    }
+
+    /// Reads the whole body and answers with it (and the path in a header).
+    fn echo() -> impl Application {
+        app_fn(|env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+            let mut body = heapless::Vec::<u8, 512>::new();
+            let mut buf = [0u8; 64];
+            loop {
+                let n = env
+                    .input()
+                    .read(&mut buf)
+                    .map_err(|_| AppError::msg("read failed"))?;
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&buf[..n])
+                    .map_err(|_| AppError::msg("body too long"))?;
+            }
+            let path = env.get_str("PATH_INFO").unwrap_or("?");
+            sr.start(
+                "200 OK",
+                &[("Content-Type", "text/plain"), ("X-Path", path)],
+            )?;
+            Ok::<_, AppError>(Once::new(body))
+        })
+    }
+
+    fn failing() -> impl Application {
+        app_fn(|_: &mut Environ<'_>, _: &mut StartResponse<'_>| {
+            Err::<&'static [u8], _>(AppError::msg("database unavailable"))
+        })
+    }
+
+    fn base_environ(buf: &mut EnvironBuf<256, 8>) -> Environ<'_> {
+        let mut base = buf.environ();
+        base.set("SERVER_NAME", "localhost").unwrap();
+        base.set("SERVER_PORT", "80").unwrap();
+        base.set("REMOTE_ADDR", "127.0.0.1").unwrap();
+        base.set("SCRIPT_NAME", "").unwrap();
+        base
+    }
+
+    /// Feed `input` whole into a fresh session and process until it needs input or closes;
+    /// the responses go to the fixed `out` slice. Returns the bytes written and the steps.
+    fn session_round<A: Application>(
+        app: &A,
+        input: &[u8],
+        out: &mut [u8],
+        steps: &mut heapless::Vec<Step, 8>,
+    ) -> usize {
+        let mut rx = [0u8; 2048];
+        let mut memory: MemoryBuf = MemoryBuf::new();
+        let mut base_buf = EnvironBuf::<256, 8>::new();
+        let base = base_environ(&mut base_buf);
+        let total = out.len();
+        let mut sink = out;
+        assert_no_alloc("Session", || {
+            let mut session: Session<'_> =
+                Session::new(&mut rx, memory.memory(), ServerConfig::default());
+            assert_eq!(session.feed(input), input.len());
+            for _ in 0..8 {
+                let step = session.process(app, &base, Some(HttpDate::from_unix(DATE)), &mut sink);
+                let again = matches!(step, Step::Answered(_));
+                steps.push(step).unwrap();
+                if !again {
+                    break;
+                }
+            }
+        });
+        total - sink.len()
+    }
+
+    #[test]
+    fn session_single_get() {
+        let mut out = [0u8; 1024];
+        let mut steps = heapless::Vec::new();
+        let n = session_round(&hello(), BROWSER_GET, &mut out, &mut steps);
+        let out = &out[..n];
+        assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"), "{out:?}");
+        assert!(out.ends_with(b"Content-Length: 13\r\n\r\nHello, world!"));
+        assert!(matches!(&steps[0], Step::Answered(log) if log.status == 200));
+        assert_eq!(steps[1], Step::NeedInput);
+    }
+
+    #[test]
+    fn session_pipelined_pair() {
+        let mut input = heapless::Vec::<u8, 1024>::new();
+        input.extend_from_slice(BROWSER_GET).unwrap();
+        input
+            .extend_from_slice(b"GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut out = [0u8; 2048];
+        let mut steps = heapless::Vec::new();
+        let n = session_round(&echo(), &input, &mut out, &mut steps);
+        let text = std::str::from_utf8(&out[..n]).unwrap();
+        assert_eq!(text.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{text}");
+        assert!(text.contains("X-Path: /articles/embedded-http\r\n"));
+        assert!(text.contains("X-Path: /second\r\n"));
+        assert_eq!(steps.len(), 3, "{steps:?}");
+        assert_eq!(steps[2], Step::NeedInput);
+    }
+
+    #[test]
+    fn session_chunked_upload_read_through_wsgi_input() {
+        let input = b"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n";
+        let mut out = [0u8; 1024];
+        let mut steps = heapless::Vec::new();
+        let n = session_round(&echo(), input, &mut out, &mut steps);
+        let out = &out[..n];
+        assert!(out.ends_with(b"\r\n\r\nhello, world"), "{out:?}");
+        assert!(matches!(&steps[0], Step::Answered(log) if log.status == 200));
+    }
+
+    #[test]
+    fn session_error_page_and_refusal() {
+        let mut out = [0u8; 1024];
+        let mut steps = heapless::Vec::new();
+        let n = session_round(&failing(), BROWSER_GET, &mut out, &mut steps);
+        assert!(out[..n].starts_with(b"HTTP/1.1 500 Internal Server Error\r\n"));
+        assert!(
+            matches!(&steps[0], Step::Answered(log) if log.outcome == Outcome::ErrorPage),
+            "{steps:?}"
+        );
+
+        // A request the parser refuses never reaches the application.
+        let mut steps = heapless::Vec::new();
+        let n = session_round(
+            &hello(),
+            b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
+            &mut out,
+            &mut steps,
+        );
+        assert!(out[..n].starts_with(b"HTTP/1.1 400 Bad Request\r\n"));
+        assert!(matches!(&steps[0], Step::Rejected { .. }));
+    }
+
+    /// An in-memory transport: `read` hands out at most `piece` bytes at a time; responses go
+    /// into a fixed buffer.
+    struct Wire<'a> {
+        input: &'a [u8],
+        piece: usize,
+        output: heapless::Vec<u8, 4096>,
+    }
+
+    impl embedded_io::ErrorType for Wire<'_> {
+        type Error = Infallible;
+    }
+
+    impl embedded_io::Read for Wire<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
+            let n = buf.len().min(self.input.len()).min(self.piece);
+            buf[..n].copy_from_slice(&self.input[..n]);
+            self.input = &self.input[n..];
+            Ok(n)
+        }
+    }
+
+    impl embedded_io::Write for Wire<'_> {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
+            let n = buf.len().min(self.output.capacity() - self.output.len());
+            let _ = self.output.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> Result<(), Infallible> {
+            Ok(())
+        }
+    }
+
+    /// Serve everything in `input` over a `Connection`, reading `piece` bytes at a time.
+    fn connection_round<A: Application>(
+        app: &A,
+        input: &[u8],
+        piece: usize,
+    ) -> (heapless::Vec<u8, 4096>, heapless::Vec<Served, 8>) {
+        let mut rx = [0u8; 1024];
+        let mut memory: MemoryBuf = MemoryBuf::new();
+        let mut base_buf = EnvironBuf::<256, 8>::new();
+        let base = base_environ(&mut base_buf);
+        let wire = Wire {
+            input,
+            piece,
+            output: heapless::Vec::new(),
+        };
+        let mut served = heapless::Vec::new();
+        let output = assert_no_alloc("Connection", || {
+            let mut conn: Connection<'_, _> =
+                Connection::new(wire, &mut rx, memory.memory(), ServerConfig::default());
+            for _ in 0..8 {
+                match conn.serve_one(app, &base, Some(HttpDate::from_unix(DATE))) {
+                    Ok(Served::Closed) => break,
+                    Ok(s) => served.push(s).unwrap(),
+                    Err(e) => panic!("connection error: {e:?}"),
+                }
+            }
+            conn.into_inner().output
+        });
+        (output, served)
+    }
+
+    #[test]
+    fn connection_get_pipelined_upload_and_error() {
+        let (out, served) = connection_round(&hello(), BROWSER_GET, 7);
+        assert!(out.ends_with(b"\r\n\r\nHello, world!"));
+        assert_eq!(served.len(), 1);
+
+        let mut input = heapless::Vec::<u8, 1024>::new();
+        input.extend_from_slice(BROWSER_GET).unwrap();
+        input
+            .extend_from_slice(
+                b"POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+            )
+            .unwrap();
+        let (out, served) = connection_round(&echo(), &input, 5);
+        let text = std::str::from_utf8(&out).unwrap();
+        assert_eq!(served.len(), 2, "{served:?}");
+        assert!(text.ends_with("\r\n\r\nabcdefg"), "{text}");
+
+        let (out, served) = connection_round(&failing(), BROWSER_GET, 64);
+        assert!(out.starts_with(b"HTTP/1.1 500 "));
+        assert!(matches!(&served[0], Served::Request(log) if log.outcome == Outcome::ErrorPage));
+    }
+
+    #[test]
+    fn simple_and_cgi_handlers() {
+        let mut env_buf = EnvironBuf::<512, 16>::new();
+        let mut memory: MemoryBuf = MemoryBuf::new();
+        let errors = ErrorBuf::<256>::new();
+        let mut out = [0u8; 1024];
+        let n = {
+            let mut sink = &mut out[..];
+            assert_no_alloc("SimpleHandler", || {
+                let mut env = env_buf.environ();
+                env.set("REQUEST_METHOD", "POST").unwrap();
+                env.set("SERVER_PROTOCOL", "HTTP/1.0").unwrap();
+                env.set("PATH_INFO", "/simple").unwrap();
+                env.set("CONTENT_LENGTH", "4").unwrap();
+                let mut handler =
+                    SimpleHandler::new(&b"bodyEXTRA"[..], &mut sink, &errors, env, memory.memory());
+                handler.set_date(Some(HttpDate::from_unix(DATE)));
+                let report = handler.run(&echo());
+                assert_eq!(report.outcome, Outcome::Complete);
+            });
+            1024 - sink.len()
+        };
+        let text = std::str::from_utf8(&out[..n]).unwrap();
+        assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\nbody"), "{text}");
+
+        let n = {
+            let mut sink = &mut out[..];
+            assert_no_alloc("BaseCgiHandler error page", || {
+                let mut env = env_buf.environ();
+                env.set("REQUEST_METHOD", "GET").unwrap();
+                let mut handler =
+                    BaseCgiHandler::new(&b""[..], &mut sink, &errors, env, memory.memory());
+                let report = handler.run(&failing());
+                assert_eq!(report.outcome, Outcome::ErrorPage);
+            });
+            1024 - sink.len()
+        };
+        assert!(out[..n].starts_with(b"Status: 500 Internal Server Error\r\n"));
+        // The error was logged to wsgi.errors, into fixed storage.
+        assert!(errors.text().contains("database unavailable"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sizes: the figures documented in the handler module docs (`core/src/handler/mod.rs`,
+// "Memory footprint"). Run with `--nocapture` to see them; the asserts are the documented
+// upper bounds, so the docs cannot silently go stale.
+
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn documented_sizes_hold() {
+    use std::cell::Cell;
+    use std::convert::Infallible;
+    use std::mem::size_of;
+
+    use wsgiref_core::app::{app_fn, StartResponse};
+    use wsgiref_core::handler::{Connection, MemoryBuf, ServerConfig, Session, Step};
+    use wsgiref_core::AppError;
+
+    /// A transport of one pointer, as a socket handle or a `&mut` driver would be.
+    struct Handle<'a>(&'a mut [u8]);
+    impl embedded_io::ErrorType for Handle<'_> {
+        type Error = Infallible;
+    }
+    impl embedded_io::Read for Handle<'_> {
+        fn read(&mut self, _: &mut [u8]) -> Result<usize, Infallible> {
+            Ok(0)
+        }
+    }
+    impl embedded_io::Write for Handle<'_> {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
+            Ok(buf.len().min(self.0.len()))
+        }
+        fn flush(&mut self) -> Result<(), Infallible> {
+            Ok(())
+        }
+    }
+
+    let session_size = size_of::<Session<'static>>();
+    let connection = size_of::<Connection<'static, &mut Handle<'static>>>();
+    let memory_buf = size_of::<MemoryBuf>();
+    let environ = size_of::<Environ<'static>>();
+    let headers = size_of::<Headers<'static>>();
+
+    // What the typical browser GET needs, measured from inside the application.
+    let seen = Cell::new((0usize, 0usize));
+    let app = app_fn(|env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+        seen.set((env.bytes_used(), env.len()));
+        sr.start("200 OK", &[("Content-Type", "text/plain")])?;
+        Ok::<_, AppError>(&b"Hello, world!"[..])
+    });
+    let mut rx = [0u8; 2048];
+    let mut memory: MemoryBuf = MemoryBuf::new();
+    let mut base_buf = EnvironBuf::<256, 8>::new();
+    let mut base = base_buf.environ();
+    for (k, v) in [
+        ("SERVER_NAME", "localhost"),
+        ("SERVER_PORT", "80"),
+        ("REMOTE_ADDR", "127.0.0.1"),
+        ("SCRIPT_NAME", ""),
+    ] {
+        base.set(k, v).unwrap();
+    }
+    let mut out = heapless::Vec::<u8, 1024>::new();
+    let mut session: Session<'_> = Session::new(&mut rx, memory.memory(), ServerConfig::default());
+    session.feed(handlers::BROWSER_GET);
+    let step = session.process(
+        &app,
+        &base,
+        Some(wsgiref_core::proto::HttpDate::from_unix(0)),
+        &mut out,
+    );
+    assert!(matches!(step, Step::Answered(_)), "{step:?}");
+    let (env_bytes, env_vars) = seen.get();
+    let request = handlers::BROWSER_GET.len();
+    let head = out.len() - b"Hello, world!".len();
+
+    println!("size_of::<Session>()            = {session_size}");
+    println!("size_of::<Connection<&mut T>>() = {connection}");
+    println!("size_of::<MemoryBuf>() default  = {memory_buf}");
+    println!("size_of::<Environ>()            = {environ}");
+    println!("size_of::<Headers>()            = {headers}");
+    println!("typical GET: {request} request bytes (rx), environ {env_bytes} bytes in {env_vars} variables, response head {head} bytes (output staging)");
+
+    // The bounds the docs state.
+    assert!(session_size <= 320, "Session is {session_size} bytes");
+    assert!(connection <= 320, "Connection is {connection} bytes");
+    assert!(memory_buf <= 6656, "MemoryBuf is {memory_buf} bytes");
+    assert!(environ <= 128, "Environ is {environ} bytes");
+    assert!(headers <= 96, "Headers is {headers} bytes");
+    assert!(
+        (400..=512).contains(&request),
+        "the typical GET is {request} bytes"
+    );
+    assert!(env_bytes <= 768, "environ bytes {env_bytes}");
+    assert!(env_vars <= 24, "environ variables {env_vars}");
+    assert!(head <= 160, "response head {head}");
+}
