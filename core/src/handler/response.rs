@@ -132,7 +132,7 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
             return Ok(());
         }
         let no_body = self.no_body_status();
-        let app_length = self.headers.get("Content-Length").map(parse_length);
+        let app_length = header_get(&self.headers, "Content-Length").map(parse_length);
         let mut auto_length = None;
         if app_length.is_none() && !no_body {
             auto_length = self.length_hint;
@@ -173,14 +173,14 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
             self.out.put(self.status.as_bytes())?;
             self.out.put(b"\r\n")?;
             if let Some(date) = &self.date {
-                if !self.headers.contains("Date") {
+                if header_get(&self.headers, "Date").is_none() {
                     self.out.put(b"Date: ")?;
                     self.out.put(date.as_bytes())?;
                     self.out.put(b"\r\n")?;
                 }
             }
             if let Some(software) = self.config.server_software {
-                if !software.is_empty() && !self.headers.contains("Server") {
+                if !software.is_empty() && header_get(&self.headers, "Server").is_none() {
                     self.out.put(b"Server: ")?;
                     self.out.put(software.as_bytes())?;
                     self.out.put(b"\r\n")?;
@@ -344,6 +344,34 @@ impl<W: Write> Respond for Response<'_, '_, W> {
     }
 }
 
+/// `headers.get(name)` for an ASCII `name`, with exactly the result of [`Headers::get`]'s
+/// Unicode-lowercase comparison but without its case tables (about 12 KiB of flash on a
+/// Cortex-M): the only non-ASCII character whose lowercase form is all ASCII is U+212A KELVIN
+/// SIGN, which lowercases to `k`, so against an ASCII name nothing else can match.
+fn header_get<'a>(headers: &'a Headers<'_>, name: &str) -> Option<&'a str> {
+    headers
+        .items()
+        .find(|(n, _)| same_name_ascii(n, name))
+        .map(|(_, v)| v)
+}
+
+/// `stored.lower() == ascii.lower()` for an ASCII `ascii` (see [`header_get`]).
+fn same_name_ascii(stored: &str, ascii: &str) -> bool {
+    let mut query = ascii.bytes();
+    for c in stored.chars() {
+        let lowered = match c {
+            '\u{212A}' => b'k',
+            c if c.is_ascii() => (c as u8).to_ascii_lowercase(),
+            _ => return false,
+        };
+        match query.next() {
+            Some(q) if q.to_ascii_lowercase() == lowered => {}
+            _ => return false,
+        }
+    }
+    query.next().is_none()
+}
+
 /// A Content-Length value: plain decimal digits only (no sign, no spaces).
 fn parse_length(v: &str) -> Option<u64> {
     if v.is_empty() || v.len() > 19 || !v.bytes().all(|b| b.is_ascii_digit()) {
@@ -369,6 +397,44 @@ pub(crate) fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_name_lookup_agrees_with_unicode_lowercase() {
+        extern crate alloc;
+        let stored = [
+            "Content-Length",
+            "content-length",
+            "CONTENT-LENGTH",
+            "Content-Lengt",
+            "Content-Lengthx",
+            "Date",
+            "dATE",
+            "Server",
+            "Ser\u{212A}er",
+            "\u{212A}eep-Alive",
+            "Keep-Alive",
+            "K\u{0130}",
+            "Dat\u{e9}",
+            "",
+            "\u{212B}",
+        ];
+        let queries = [
+            "Content-Length",
+            "Date",
+            "Server",
+            "Keep-Alive",
+            "SERKER",
+            "k",
+            "Ki",
+            "",
+        ];
+        for s in stored {
+            for q in queries {
+                let unicode = s.to_lowercase() == q.to_lowercase();
+                assert_eq!(same_name_ascii(s, q), unicode, "{s:?} vs {q:?}");
+            }
+        }
+    }
 
     #[test]
     fn formats_numbers() {
