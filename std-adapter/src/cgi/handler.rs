@@ -420,9 +420,14 @@ mod tests {
         environ
     }
 
+    /// A variable that may be missing.
+    type Var = Option<&'static [u8]>;
+
     #[test]
     fn iis_rule_matches_cpython_examples() {
-        let cases: [(Option<&[u8]>, Option<&[u8]>, Option<&[u8]>); 11] = [
+        // (SCRIPT_NAME, PATH_INFO, PATH_INFO afterwards), checked against CPython's
+        // IISCGIHandler.
+        let cases: [(Var, Var, Var); 11] = [
             (Some(b"/app"), Some(b"/app/x"), Some(b"/x")),
             (Some(b"/app"), Some(b"/app"), Some(b"")),
             (Some(b"/app"), Some(b"/application"), Some(b"/application")),
