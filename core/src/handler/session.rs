@@ -71,7 +71,8 @@ pub enum Step {
 /// assert!(matches!(session.process(&app, &base, None, &mut out), Step::NeedInput));
 /// ```
 ///
-
+/// `H` is the most request headers parsed (more is a 431); each costs 32 bytes of stack while
+/// a head is parsed.
 pub struct Session<'s, const H: usize = 64> {
     rx: Rx<'s>,
     memory: Memory<'s>,
