@@ -98,8 +98,10 @@ pub(crate) fn setup_wsgi(
         run_once: config.run_once,
         file_wrapper: config.file_wrapper,
     });
+    // An empty name counts as none, as in CPython (`if self.server_software`) and as for the
+    // `Server` header.
     if config.origin_server {
-        if let Some(software) = config.server_software {
+        if let Some(software) = config.server_software.filter(|s| !s.is_empty()) {
             environ.setdefault("SERVER_SOFTWARE", software)?;
         }
     }
@@ -325,5 +327,34 @@ impl<'s, R: Read, W: Write, E: ErrorStream> BaseCgiHandler<'s, R, W, E> {
     /// Take the streams back.
     pub fn into_parts(self) -> (R, W, E) {
         self.inner.into_parts()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_software_defaults_only_when_named() {
+        for (software, origin, expected) in [
+            (Some("FooBar/1.0"), true, Some(&b"FooBar/1.0"[..])),
+            // CPython skips an empty server_software (found by tests/handlers_cpython.rs).
+            (Some(""), true, None),
+            (None, true, None),
+            (Some("FooBar/1.0"), false, None),
+        ] {
+            let mut bytes = [0u8; 256];
+            let mut slots = [crate::storage::Slot::EMPTY; 8];
+            let mut environ = Environ::fixed(&mut bytes, &mut slots);
+            let mut config = HandlerConfig::SIMPLE;
+            config.server_software = software;
+            config.origin_server = origin;
+            setup_wsgi(&mut environ, &config).unwrap();
+            assert_eq!(
+                environ.get("SERVER_SOFTWARE"),
+                expected,
+                "{software:?} {origin}"
+            );
+        }
     }
 }
