@@ -14,9 +14,19 @@
 //! 4. Otherwise, on a persistent HTTP/1.1 connection, `Transfer-Encoding: chunked`; otherwise
 //!    the body runs until the connection closes.
 //! 5. HEAD requests and 1xx/204/304 responses send no body bytes at all (CPython sends what the
-//!    application returns; RFC 9110 forbids it: a deliberate difference).
+//!    application returns; RFC 9110 forbids it: a deliberate difference). An HTTP/0.9 response
+//!    has no head to describe, so rule 1 wins there and the bytes pass through, as in CPython.
 //! 6. On a managed connection, `Connection: close` tells an HTTP/1.1 client that the
 //!    connection ends; `Connection: keep-alive` confirms persistence to an HTTP/1.0 client.
+//! 7. Body bytes beyond the application's own `Content-Length` are never sent: the write that
+//!    overruns it fails with [`OutputError::LengthExceeded`], which is logged, and the
+//!    connection closes (CPython sends the excess silently, which a client reads as the start
+//!    of the next response: a deliberate difference).
+//!
+//! `tests/handlers_cpython.rs` checks these rules against CPython's bytes for the same
+//! scripted applications, applying the deliberate differences of rules 3, 5 and 7.
+//!
+//! [`OutputError::LengthExceeded`]: crate::error::OutputError::LengthExceeded
 
 use core::cell::Cell;
 
