@@ -40,6 +40,40 @@
 //!
 //! While a head is parsed, `H` header slots of 32 bytes each live on the stack (2 KiB for the
 //! default 64).
+//!
+//! # Response framing
+//!
+//! Rules, in order (CPython's where it has one, HTTP/1.1's where it has none):
+//!
+//! 1. An HTTP/0.9 request gets the body only, no head (CPython).
+//! 2. Auto headers for an origin server: `Date` (when the caller supplied a time) and `Server`
+//!    (when configured) unless the application set them, before the application's headers.
+//! 3. `Content-Length` is added after the application's headers when it did not set one and the
+//!    body's exact length is known: a one-chunk body (CPython's `len(result) == 1` rule) or any
+//!    [`Body::length`](crate::app::Body::length); an empty body gets `0` (CPython's
+//!    `finish_content`). Never for 1xx, 204 and 304, which cannot carry a body (CPython adds
+//!    `Content-Length: 0` there; RFC 9110 forbids it for 204: a deliberate difference).
+//! 4. Otherwise, on a persistent HTTP/1.1 connection, `Transfer-Encoding: chunked`; otherwise
+//!    the body runs until the connection closes.
+//! 5. HEAD requests and 1xx/204/304 responses send no body bytes at all (CPython sends what the
+//!    application returns; RFC 9110 forbids it: a deliberate difference). An HTTP/0.9 response
+//!    has no head to describe, so rule 1 wins there and the bytes pass through, as in CPython.
+//! 6. On a managed connection, `Connection: close` tells an HTTP/1.1 client that the
+//!    connection ends; `Connection: keep-alive` confirms persistence to an HTTP/1.0 client.
+//! 7. Body bytes beyond the application's own `Content-Length` are never sent: the write that
+//!    overruns it fails with [`OutputError::LengthExceeded`], which is logged, and the
+//!    connection closes (CPython sends the excess silently, which a client reads as the start
+//!    of the next response: a deliberate difference).
+//!
+//! 8. Status and header text is written as the UTF-8 of the `&str` the application gave
+//!    (CPython writes latin-1: `é` is one byte there, two here). HTTP wants ASCII in both; a
+//!    Rust string has no latin-1 form to fall back to.
+//!
+//! `tests/handlers_cpython.rs` checks these rules against CPython's bytes for the same
+//! scripted applications, applying the deliberate differences of rules 3, 5 and 7.
+//!
+//!
+//! [`OutputError::LengthExceeded`]: crate::error::OutputError::LengthExceeded
 
 mod config;
 mod connection;

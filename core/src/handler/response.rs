@@ -1,32 +1,7 @@
 //! The response side of one request: `start_response`'s rules, the legacy `write`, and
 //! framing (status line or `Status:`, automatic headers, Content-Length / chunked / close).
 //!
-//! Framing rules, in order (CPython's where it has one, HTTP/1.1's where it has none):
-//!
-//! 1. An HTTP/0.9 request gets the body only, no head (CPython).
-//! 2. Auto headers for an origin server: `Date` (when the caller supplied a time) and `Server`
-//!    (when configured) unless the application set them, before the application's headers.
-//! 3. `Content-Length` is added after the application's headers when it did not set one and the
-//!    body's exact length is known: a one-chunk body (CPython's `len(result) == 1` rule) or any
-//!    [`Body::length`](crate::app::Body::length); an empty body gets `0` (CPython's
-//!    `finish_content`). Never for 1xx, 204 and 304, which cannot carry a body (CPython adds
-//!    `Content-Length: 0` there; RFC 9110 forbids it for 204: a deliberate difference).
-//! 4. Otherwise, on a persistent HTTP/1.1 connection, `Transfer-Encoding: chunked`; otherwise
-//!    the body runs until the connection closes.
-//! 5. HEAD requests and 1xx/204/304 responses send no body bytes at all (CPython sends what the
-//!    application returns; RFC 9110 forbids it: a deliberate difference). An HTTP/0.9 response
-//!    has no head to describe, so rule 1 wins there and the bytes pass through, as in CPython.
-//! 6. On a managed connection, `Connection: close` tells an HTTP/1.1 client that the
-//!    connection ends; `Connection: keep-alive` confirms persistence to an HTTP/1.0 client.
-//! 7. Body bytes beyond the application's own `Content-Length` are never sent: the write that
-//!    overruns it fails with [`OutputError::LengthExceeded`], which is logged, and the
-//!    connection closes (CPython sends the excess silently, which a client reads as the start
-//!    of the next response: a deliberate difference).
-//!
-//! `tests/handlers_cpython.rs` checks these rules against CPython's bytes for the same
-//! scripted applications, applying the deliberate differences of rules 3, 5 and 7.
-//!
-//! [`OutputError::LengthExceeded`]: crate::error::OutputError::LengthExceeded
+//! The framing rules are documented (publicly) in the [handler module docs](crate::handler).
 
 use core::cell::Cell;
 
