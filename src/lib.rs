@@ -26,3 +26,8 @@ pub mod handlers {
     // shadows the core's instead of making the names ambiguous.
     pub use wsgiref_std::cgi::{BaseCgiHandler, SimpleHandler};
 }
+
+/// Python's `wsgiref.simple_server`: `make_server`, `WsgiServer`, `WsgiRequestHandler`,
+/// `demo_app`.
+#[cfg(feature = "std")]
+pub use wsgiref_std::server as simple_server;

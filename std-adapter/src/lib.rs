@@ -13,3 +13,4 @@ pub mod cgi;
 pub mod clock;
 pub mod errors;
 pub mod io;
+pub mod server;

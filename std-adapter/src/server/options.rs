@@ -1,0 +1,64 @@
+//! [`ServerOptions`]: how many connections, which timeouts, how much memory.
+
+use std::time::Duration;
+
+use wsgiref_core::handler::ServerConfig;
+
+/// Settings of a [`WsgiServer`](super::WsgiServer). The defaults suit a public-facing server
+/// on a small machine; tests shorten the timeouts.
+///
+/// ```
+/// use std::time::Duration;
+/// use wsgiref_std::server::ServerOptions;
+///
+/// let mut options = ServerOptions::default();
+/// options.header_timeout = Duration::from_secs(2);
+/// options.max_connections = 100;
+/// assert!(options.workers >= 1);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// Per-connection protocol settings: parsing limits, underscore policy, response framing.
+    pub config: ServerConfig,
+    /// Event-loop threads, each with its own listening socket (`SO_REUSEPORT`) and poller.
+    /// Defaults to the number of CPUs.
+    pub workers: usize,
+    /// Most connections open at once; a client beyond it gets `503 Service Unavailable` and is
+    /// closed, so an overload degrades into fast refusals instead of a growing queue.
+    pub max_connections: usize,
+    /// Most threads serving connections in blocking mode at once (large uploads, streamed or
+    /// file responses that do not fit the event loop). A connection that needs one while all
+    /// are busy is answered 503.
+    pub max_blocking: usize,
+    /// How long a keep-alive connection may sit between requests.
+    pub idle_timeout: Duration,
+    /// How long a client has from the first byte of a request until its head is complete
+    /// (and, for requests the event loop buffers whole, until the request is complete). This
+    /// is the defence against slowloris clients that trickle a head byte by byte.
+    pub header_timeout: Duration,
+    /// How long one read of a request body, or one write of a response, may wait.
+    pub body_timeout: Duration,
+    /// Receive buffer per connection. It bounds the request head (larger: 431); the event loop
+    /// runs a request whose head and body fit it without blocking, and hands a request with a
+    /// larger body to a blocking thread.
+    pub receive_buffer: usize,
+    /// How long [`serve_forever`](super::WsgiServer::serve_forever) waits for in-flight
+    /// requests after [`shutdown`](super::WsgiServer::shutdown) before it returns anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            config: ServerConfig::default(),
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
+            max_connections: 10_000,
+            max_blocking: 256,
+            idle_timeout: Duration::from_secs(60),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            receive_buffer: 16 * 1024,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! [`WsgiServer`]: Python's `WSGIServer`: a listening socket, an application, the base environ,
+//! `serve_forever`, `handle_request` and `shutdown`.
+
+use std::io::{self, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wsgiref_core::{Application, Environ};
+
+use super::options::ServerOptions;
+use super::panic::CatchPanic;
+use super::request_handler::{BaseEnviron, ConnectionContext, RequestHandler};
+use super::shutdown::{Shutdown, ShutdownHandle};
+
+/// The application slot: `set_app` replaces it while the server runs; connections that start
+/// afterwards use the new one.
+pub(crate) struct AppSlot<A> {
+    current: Mutex<Arc<CatchPanic<A>>>,
+}
+
+impl<A> AppSlot<A> {
+    fn new(app: A) -> Self {
+        AppSlot {
+            current: Mutex::new(Arc::new(CatchPanic(app))),
+        }
+    }
+
+    pub(crate) fn load(&self) -> Arc<CatchPanic<A>> {
+        self.current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn store(&self, app: A) {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(CatchPanic(app));
+    }
+}
+
+/// State shared by the server's threads.
+pub(crate) struct Shared<A, H> {
+    pub(crate) app: AppSlot<A>,
+    pub(crate) handler: H,
+    pub(crate) options: ServerOptions,
+    pub(crate) base: BaseEnviron,
+    pub(crate) stop: Arc<Shutdown>,
+    /// Mirrors `stop` for blocking connection threads (a plain flag they poll).
+    pub(crate) stopping: AtomicBool,
+    /// Connections open now (event loops and blocking threads together).
+    pub(crate) open: AtomicUsize,
+}
+
+impl<A, H: RequestHandler> Shared<A, H> {
+    /// The base environ of a connection from `client` (the handler's `get_environ`).
+    pub(crate) fn connection_environ(&self, client: &SocketAddr) -> Environ<'_> {
+        let mut environ = Environ::new();
+        if let Err(e) = self.handler.get_environ(&self.base, client, &mut environ) {
+            log::error!(target: "wsgiref::server", "get_environ failed: {e}");
+        }
+        environ.set_errors(self.handler.get_stderr());
+        environ
+    }
+}
+
+/// Counts a connection as open until dropped.
+pub(crate) struct OpenGuard<'a>(&'a AtomicUsize);
+
+impl<'a> OpenGuard<'a> {
+    /// Count one more connection, unless `max` are open already.
+    pub(crate) fn try_new(open: &'a AtomicUsize, max: usize) -> Option<Self> {
+        let mut now = open.load(Ordering::Relaxed);
+        loop {
+            if now >= max {
+                return None;
+            }
+            match open.compare_exchange_weak(now, now + 1, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return Some(OpenGuard(open)),
+                Err(actual) => now = actual,
+            }
+        }
+    }
+}
+
+impl Drop for OpenGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The canned answer to a client over the connection limit.
+pub(crate) const BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+Content-Type: text/plain\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 20\r\n\r\n\
+Server is too busy.\n";
+
+/// Answer 503 and close, without blocking (the socket's send buffer takes the few bytes).
+pub(crate) fn refuse_busy(mut stream: TcpStream, client: &SocketAddr) {
+    log::warn!(
+        target: "wsgiref::server",
+        "{client}: connection limit reached, answered 503"
+    );
+    let _ = stream.set_nonblocking(true);
+    let _ = stream.write(BUSY_RESPONSE);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+}
+
+/// Python's `WSGIServer`: see the [module docs](super).
+///
+/// `A` is the application, `H` the request handler (Python's `handler_class`).
+pub struct WsgiServer<A, H = super::WsgiRequestHandler> {
+    pub(crate) shared: Arc<Shared<A, H>>,
+    pub(crate) listener: TcpListener,
+    pub(crate) address: SocketAddr,
+    /// `serve_forever` is running (a second concurrent call is refused).
+    running: AtomicBool,
+}
+
+impl<A, H> WsgiServer<A, H>
+where
+    A: Application + Send + Sync + 'static,
+    H: RequestHandler,
+{
+    /// Bind `host:port` and prepare to serve `app` (Python's `server_class(...)` followed by
+    /// `set_app`). See [`make_server`](super::make_server) for the address rules.
+    pub fn bind(
+        host: &str,
+        port: u16,
+        app: A,
+        handler: H,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        let addresses = resolve(host, port)?;
+        let mut last_error = None;
+        for address in addresses {
+            match super::listener::bind(address) {
+                Ok(listener) => return Self::from_listener(listener, host, app, handler, options),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("no address for {host:?}"),
+            )
+        }))
+    }
+
+    /// Serve on a listener bound elsewhere (it is switched to non-blocking mode).
+    pub fn from_listener(
+        listener: TcpListener,
+        host: &str,
+        app: A,
+        handler: H,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        let address = listener.local_addr()?;
+        let base = BaseEnviron::new(&server_name(host), address.port());
+        Ok(WsgiServer {
+            shared: Arc::new(Shared {
+                app: AppSlot::new(app),
+                handler,
+                options,
+                base,
+                stop: Arc::new(Shutdown::default()),
+                stopping: AtomicBool::new(false),
+                open: AtomicUsize::new(0),
+            }),
+            listener,
+            address,
+            running: AtomicBool::new(false),
+        })
+    }
+
+    /// The bound address (with the real port when port 0 was asked for).
+    pub fn server_address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The base environ (Python's `base_environ`).
+    pub fn base_environ(&self) -> &BaseEnviron {
+        &self.shared.base
+    }
+
+    /// Replace the application; requests that start afterwards use the new one.
+    pub fn set_app(&self, app: A) {
+        self.shared.app.store(app);
+    }
+
+    /// The current application.
+    pub fn get_app(&self) -> AppRef<A> {
+        AppRef(self.shared.app.load())
+    }
+
+    /// The options the server runs with.
+    pub fn options(&self) -> &ServerOptions {
+        &self.shared.options
+    }
+
+    /// The request handler (Python's `RequestHandlerClass`).
+    pub fn handler(&self) -> &H {
+        &self.shared.handler
+    }
+
+    /// A handle that stops this server from anywhere.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.shared.stop.clone())
+    }
+
+    /// Stop [`serve_forever`](Self::serve_forever): it stops accepting, finishes requests in
+    /// flight and returns. Callable from any thread; returns without waiting.
+    pub fn shutdown(&self) {
+        self.shared.stop.request();
+    }
+
+    /// Connections open right now.
+    pub fn open_connections(&self) -> usize {
+        self.shared.open.load(Ordering::Relaxed)
+    }
+
+    /// Serve until [`shutdown`](Self::shutdown): accept connections and serve them, each on a
+    /// thread of its own (see the [module docs](super) for the design).
+    pub fn serve_forever(&self) -> io::Result<()> {
+        if self.running.swap(true, Ordering::AcqRel) {
+            return Err(io::Error::other("serve_forever is already running"));
+        }
+        let result = self.accept_loop();
+        self.running.store(false, Ordering::Release);
+        result
+    }
+
+    fn accept_loop(&self) -> io::Result<()> {
+        let shared = &self.shared;
+        shared.stopping.store(false, Ordering::Relaxed);
+        let mut poll = mio::Poll::new()?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKE)?);
+        shared.stop.register(waker)?;
+        let mut listener = mio::net::TcpListener::from_std(self.listener.try_clone()?);
+        poll.registry()
+            .register(&mut listener, LISTENER, mio::Interest::READABLE)?;
+        let mut events = mio::Events::with_capacity(64);
+        let threads = std::thread::scope(|scope| -> io::Result<()> {
+            while !shared.stop.is_requested() {
+                if let Err(e) = poll.poll(&mut events, None) {
+                    if e.kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    return Err(e);
+                }
+                // Accept everything pending (the listener is edge-triggered).
+                loop {
+                    if shared.stop.is_requested() {
+                        break;
+                    }
+                    match listener.accept() {
+                        Ok((stream, client)) => {
+                            let stream = TcpStream::from(stream);
+                            let Some(guard) =
+                                OpenGuard::try_new(&shared.open, shared.options.max_connections)
+                            else {
+                                refuse_busy(stream, &client);
+                                continue;
+                            };
+                            let spawned = std::thread::Builder::new()
+                                .name("wsgiref-conn".into())
+                                .spawn_scoped(scope, move || {
+                                    let _guard = guard;
+                                    self.serve_stream(stream, client, Vec::new());
+                                });
+                            if let Err(e) = spawned {
+                                log::error!(target: "wsgiref::server", "cannot start a thread: {e}");
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            // EMFILE and friends: log, back off briefly, keep serving.
+                            log::warn!(target: "wsgiref::server", "accept failed: {e}");
+                            std::thread::sleep(Duration::from_millis(10));
+                            break;
+                        }
+                    }
+                }
+            }
+            // Graceful stop: connection threads finish the request in flight and close at
+            // their next request boundary; the scope waits for them.
+            shared.stopping.store(true, Ordering::Relaxed);
+            self.wait_for_connections();
+            Ok(())
+        });
+        poll.registry().deregister(&mut listener)?;
+        shared.stop.reset();
+        threads
+    }
+
+    /// Wait until every connection has closed, or the grace period ran out.
+    fn wait_for_connections(&self) {
+        let until = Instant::now() + self.shared.options.shutdown_grace;
+        while self.shared.open.load(Ordering::Acquire) > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Serve one connection on this thread (blocking).
+    pub(crate) fn serve_stream(&self, stream: TcpStream, client: SocketAddr, received: Vec<u8>) {
+        let shared = &self.shared;
+        if let Err(e) = stream.set_nonblocking(false) {
+            log::debug!(target: "wsgiref::server", "{client}: {e}");
+            return;
+        }
+        let app = shared.app.load();
+        let environ = shared.connection_environ(&client);
+        let context = ConnectionContext {
+            app: &*app,
+            environ: &environ,
+            options: &shared.options,
+            stopping: &shared.stopping,
+            received,
+        };
+        shared.handler.handle(stream, client, context);
+    }
+
+    /// Python's `handle_request`: wait for one connection (until `timeout`, or for ever with
+    /// `None`) and serve it on this thread until it closes. Returns whether one was served.
+    pub fn handle_request(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        let mut poll = mio::Poll::new()?;
+        let mut listener = mio::net::TcpListener::from_std(self.listener.try_clone()?);
+        poll.registry()
+            .register(&mut listener, LISTENER, mio::Interest::READABLE)?;
+        let mut events = mio::Events::with_capacity(4);
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let accepted = loop {
+            match listener.accept() {
+                Ok(pair) => break Some(pair),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            let wait = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(w) if !w.is_zero() => Some(w),
+                    _ => break None,
+                },
+                None => None,
+            };
+            if let Err(e) = poll.poll(&mut events, wait) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        };
+        poll.registry().deregister(&mut listener)?;
+        let Some((stream, client)) = accepted else {
+            return Ok(false);
+        };
+        let _guard = OpenGuard::try_new(&self.shared.open, usize::MAX);
+        self.serve_stream(TcpStream::from(stream), client, Vec::new());
+        Ok(true)
+    }
+}
+
+const LISTENER: mio::Token = mio::Token(0);
+const WAKE: mio::Token = mio::Token(1);
+
+/// The application a server runs, as [`WsgiServer::get_app`] returns it.
+pub struct AppRef<A>(Arc<CatchPanic<A>>);
+
+impl<A> std::ops::Deref for AppRef<A> {
+    type Target = A;
+    fn deref(&self) -> &A {
+        &self.0 .0
+    }
+}
+
+/// Addresses for `host`: `""` is every IPv4 interface (as in Python), `"::"` every IPv6 one
+/// (IPv4 too where the system maps it), a name is resolved.
+fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    // Bare IPv6 literals ("::1") need brackets for ToSocketAddrs.
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    Ok((host, port).to_socket_addrs()?.collect())
+}
+
+/// `SERVER_NAME` for `host`, without DNS: the machine's host name for the wildcard addresses
+/// (what Python's `getfqdn` gives on most systems), `localhost` for loopback, else `host`.
+fn server_name(host: &str) -> String {
+    match host {
+        "" | "0.0.0.0" | "::" => {
+            let uname = rustix::system::uname();
+            let name = uname.nodename().to_string_lossy().into_owned();
+            if name.is_empty() {
+                "localhost".into()
+            } else {
+                name
+            }
+        }
+        "127.0.0.1" | "::1" | "localhost" => "localhost".into(),
+        other => other.into(),
+    }
+}

@@ -1,0 +1,95 @@
+//! Stopping a server: a flag plus the wakers of every poller that must notice it at once.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The shared stop request of one server.
+#[derive(Debug, Default)]
+pub(crate) struct Shutdown {
+    requested: AtomicBool,
+    wakers: Mutex<Vec<Arc<mio::Waker>>>,
+}
+
+impl Shutdown {
+    /// Ask every loop to stop accepting and to finish what is in flight.
+    pub(crate) fn request(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+        for waker in self.lock().iter() {
+            if let Err(e) = waker.wake() {
+                log::warn!(target: "wsgiref::server", "could not wake a server loop: {e}");
+            }
+        }
+    }
+
+    pub(crate) fn is_requested(&self) -> bool {
+        self.requested.load(Ordering::Relaxed)
+    }
+
+    /// Register a poller's waker; woken at once if a stop is already requested (so a loop that
+    /// starts late cannot miss it).
+    pub(crate) fn register(&self, waker: Arc<mio::Waker>) -> io::Result<()> {
+        self.lock().push(waker.clone());
+        if self.requested.load(Ordering::SeqCst) {
+            waker.wake()?;
+        }
+        Ok(())
+    }
+
+    /// Forget the wakers of loops that ended, and the request itself, so the server can be
+    /// started again (as Python's `serve_forever` can after `shutdown`).
+    pub(crate) fn reset(&self) {
+        self.lock().clear();
+        self.requested.store(false, Ordering::SeqCst);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<mio::Waker>>> {
+        self.wakers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A cloneable, `'static` way to stop a [`WsgiServer`](super::WsgiServer) from anywhere: another
+/// thread, a signal handler thread, a test.
+///
+/// ```no_run
+/// use wsgiref_std::server::{demo_app, make_server};
+///
+/// let server = make_server("127.0.0.1", 0, demo_app).unwrap();
+/// let stop = server.shutdown_handle();
+/// stop.on_termination_signals().unwrap(); // SIGINT / SIGTERM stop it gracefully
+/// server.serve_forever().unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle(pub(crate) Arc<Shutdown>);
+
+impl ShutdownHandle {
+    /// Stop the server: it stops accepting, lets requests in flight finish (up to
+    /// [`ServerOptions::shutdown_grace`](super::ServerOptions::shutdown_grace)), closes idle
+    /// connections, and `serve_forever` returns.
+    pub fn shutdown(&self) {
+        self.0.request();
+    }
+
+    /// Stop the server gracefully on the first SIGINT or SIGTERM (a watcher thread waits for
+    /// them). A second signal while stopping exits the process at once, as impatient users
+    /// expect of Ctrl-C.
+    pub fn on_termination_signals(&self) -> io::Result<()> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+        let stop = self.0.clone();
+        std::thread::Builder::new()
+            .name("wsgiref-signals".into())
+            .spawn(move || {
+                let mut seen = 0;
+                for signal in signals.forever() {
+                    seen += 1;
+                    if seen > 1 {
+                        std::process::exit(128 + signal);
+                    }
+                    log::info!(target: "wsgiref::server", "signal {signal}: shutting down");
+                    stop.request();
+                }
+            })?;
+        Ok(())
+    }
+}
