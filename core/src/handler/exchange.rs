@@ -357,8 +357,15 @@ pub(crate) fn environ_too_large() -> ProtocolError {
     }
 }
 
-/// The first line of a (possibly partial) head, without its line end.
+/// The first line of a (possibly partial) head, without its line end. Empty lines before the
+/// request line (which the parser skips, RFC 9112 §2.2) are skipped here too, so that the log
+/// shows the request line rather than an empty one.
 pub(crate) fn first_line(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(bytes.len());
+    let bytes = &bytes[start..];
     let end = bytes
         .iter()
         .position(|&b| b == b'\n')
@@ -449,6 +456,9 @@ mod tests {
         assert_eq!(first_line(b"GET / HTTP/1.1\r\nHost: x"), b"GET / HTTP/1.1");
         assert_eq!(first_line(b"GET /\n"), b"GET /");
         assert_eq!(first_line(b"GE"), b"GE");
+        // Leading empty lines (skipped by the parser) are not the request line.
+        assert_eq!(first_line(b"\r\n\r\nGET /x HTTP/1.1\r\n"), b"GET /x HTTP/1.1");
+        assert_eq!(first_line(b"\n\r\n"), b"");
     }
 
     #[test]
