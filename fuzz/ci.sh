@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Fuzz every target of wsgiref-fuzz for a bounded time (FUZZ_SECONDS, default 60 each).
+# Installs cargo-fuzz when missing. Fails on a build failure or on any finding (crash, panic,
+# timeout, leak); the reproducer is then in fuzz/artifacts/<target>/ and is printed.
+# The committed seed corpus stays untouched: new inputs go to a scratch directory.
+set -euo pipefail
+
+cd "$(dirname "$0")"
+SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
+TARGETS=(session_bytes split_invariance roundtrip)
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+fi
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+
+cargo +nightly fuzz build
+
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+status=0
+for target in "${TARGETS[@]}"; do
+    echo "--- fuzz ${target} for ${SECONDS_PER_TARGET}s"
+    mkdir -p "$SCRATCH/$target" "artifacts/$target"
+    # -timeout: one input taking over 10 s is a hang, which is a finding too.
+    if ! cargo +nightly fuzz run "$target" "$SCRATCH/$target" "corpus/$target" -- \
+        -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 2>"$SCRATCH/$target.log"; then
+        status=1
+        echo "FINDING in ${target}:"
+        tail -n 60 "$SCRATCH/$target.log"
+        ls -l "artifacts/$target"
+    else
+        grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|#[0-9]+ *DONE)' \
+            "$SCRATCH/$target.log" || true
+    fi
+done
+exit $status

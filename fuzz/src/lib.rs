@@ -1,0 +1,9 @@
+//! Shared pieces of the fuzz targets (and of the property tests in `tests/session_props.rs`,
+//! which include these modules by path so that both check the very same invariants).
+//!
+//! * [`driver`]: feed a `Session` input pieces, record every step and its output, check the
+//!   invariants every run must hold.
+//! * [`gen`]: valid requests built from arbitrary parts, and what the application must see.
+
+pub mod driver;
+pub mod gen;
