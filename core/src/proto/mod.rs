@@ -43,7 +43,8 @@
 //! | any other version text (`http/1.1`, `HTTP/1.10`) | 400 | malformed |
 //! | two-word line `GET /` | HTTP/0.9, no headers, no body | CPython's rule |
 //! | two-word line with another method | 400 | CPython's rule |
-//! | bare LF line ends in the head | accepted | RFC 9112 §2.2 allows it; CPython's tests send `GET / HTTP/1.0\n\n` |
+//! | bare LF line ends in the head | accepted when every line of the head ends that way | RFC 9112 §2.2 allows it; CPython's tests send `GET / HTTP/1.0\n\n` |
+//! | a head that mixes CRLF and bare LF line ends (the request line's decides) | 400 | a CRLF-only peer reads `X: a\nContent-Length: 5` as one field: the two would disagree about where the request ends |
 //! | empty lines before the request line | skipped (they count towards `max_head_bytes` and `head_len`) | RFC 9112 §2.2: clients may send a stray CRLF after a body |
 //! | obs-fold (a field line starting with SP/HTAB), whitespace before the colon, no colon, invalid name character | 400 | RFC 9112 §5 |
 //! | NUL, bare CR, DEL or another control byte (except HTAB) in a field value | 400 | RFC 9110 §5.5 |

@@ -145,6 +145,7 @@ pub fn parse_head<'h, 'b: 'h>(
         }
         Err(_) => return Err(explain_field_error(fields)),
     };
+    check_line_ends(&fields[..len], line.crlf)?;
     let semantics = interpret(version, headers, limits)?;
     Ok(Some(RequestHead {
         method,
@@ -201,6 +202,8 @@ struct RequestLine<'b> {
     version: Option<&'b [u8]>,
     /// Index just after the line end.
     end: usize,
+    /// The line ended in CRLF (else in a bare LF).
+    crlf: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -291,6 +294,7 @@ fn scan_request_line(
             target: &w[target_start..content_end],
             version: None,
             end,
+            crlf: end - content_end == 2,
         })),
         Part::Version if content_end == version_start => Err(ProtocolError::bad_request(
             "empty HTTP version (request line ends after a space)",
@@ -300,6 +304,7 @@ fn scan_request_line(
             target: &w[target_start..version_start - 1],
             version: Some(&w[version_start..content_end]),
             end,
+            crlf: end - content_end == 2,
         })),
     }
 }
@@ -321,6 +326,35 @@ fn parse_version(v: &[u8]) -> Result<Version, ProtocolError> {
             "malformed HTTP version (expected HTTP/<digit>.<digit>)",
         )),
     }
+}
+
+/// Every line of a head ends the way its request line does: all CRLF, or all bare LF.
+///
+/// RFC 9112 §2.2 lets a recipient accept a bare LF as a line end, and CPython's own tests send
+/// `GET / HTTP/1.0\n\n`, so a head written with bare LFs throughout is accepted. A head that
+/// mixes the two is refused: a peer that honours only CRLF reads `Dummy: x\nContent-Length: 23`
+/// as one field, where a bare-LF reader sees a `Content-Length`, and the two then disagree
+/// about where the request ends (llhttp's "missing CR between headers" smuggling vector).
+/// `fields` is the complete field section, its final empty line included; httparse has
+/// already refused a bare CR, so every CR here is followed by LF.
+fn check_line_ends(fields: &[u8], crlf: bool) -> Result<(), ProtocolError> {
+    for (i, &b) in fields.iter().enumerate() {
+        if b != b'\n' {
+            continue;
+        }
+        let after_cr = i > 0 && fields[i - 1] == b'\r';
+        if crlf && !after_cr {
+            return Err(ProtocolError::bad_request(
+                "bare LF line end in a head whose request line ends in CRLF",
+            ));
+        }
+        if !crlf && after_cr {
+            return Err(ProtocolError::bad_request(
+                "CRLF line end in a head whose request line ends in a bare LF",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// httparse says only which class of error it met; find the first faulty byte in `fields`
@@ -641,6 +675,13 @@ mod tests {
         (b"GET / HTTP/1.1\r\nX: a\x7fb\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nX: a\r\n\rX", 400),
         (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        // mixed line ends
+        (b"GET / HTTP/1.1\r\nX: a\nContent-Length: 5\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX: a\r\n\n", 400),
+        (b"GET / HTTP/1.1\r\n\n", 400),
+        (b"GET / HTTP/1.1\nX: a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\nX: a\n\r\n", 400),
+        (b"GET / HTTP/1.1\nX: a\nY: b\n\n", 200),
         // framing
         (b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 400),
         (b"POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n", 400),
