@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Embedded checks for wsgiref-rs: the Cortex-M3 firmwares under QEMU (plain and defmt), the
+# footprint figures of the minimal firmware, the C static library driven by a C program, and
+# the async driver on tokio. Installs what it needs (qemu-system-arm, the thumbv7m target,
+# llvm-tools, defmt-print).
+#
+#   embedded/ci.sh [qemu|footprint|c|async]...   (no argument: all of them)
+#
+# Footprint budgets: FLASH_BUDGET (default 18000 B) and STACK_BUDGET (default 2800 B). Going
+# over them prints OVER BUDGET; it fails the script only with FOOTPRINT_ENFORCE=1.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+FW="$ROOT/examples/embedded-qemu"
+FW_OUT="$FW/target/thumbv7m-none-eabi/release"
+FLASH_BUDGET=${FLASH_BUDGET:-18000}
+STACK_BUDGET=${STACK_BUDGET:-2800}
+FOOTPRINT_ENFORCE=${FOOTPRINT_ENFORCE:-0}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# expect FILE PATTERN...: every fixed-string pattern occurs in FILE.
+expect() {
+    local file=$1 pat
+    shift
+    for pat in "$@"; do
+        grep -qF -- "$pat" "$file" || fail "expected '$pat' in $file"
+    done
+}
+
+qemu_run() {
+    # qemu_run ELF OUT: run a firmware; its semihosting exit code becomes ours.
+    timeout 30 qemu-system-arm -cpu cortex-m3 -machine lm3s6965evb -nographic \
+        -semihosting-config enable=on,target=native -kernel "$1" >"$2" 2>"$2.stderr"
+}
+
+setup_qemu() {
+    if ! command -v qemu-system-arm >/dev/null; then
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends qemu-system-arm >/dev/null
+    fi
+    rustup target add thumbv7m-none-eabi >/dev/null 2>&1
+}
+
+check_qemu() {
+    setup_qemu
+    echo "--- demo firmware (semihosting text)"
+    (cd "$FW" && cargo build -q --release --bin demo)
+    local rc=0
+    qemu_run "$FW_OUT/demo" "$WORK/demo.out" || rc=$?
+    cat "$WORK/demo.out"
+    [ "$rc" = 0 ] || fail "demo firmware exited with $rc (a response differed from the expected bytes)"
+    expect "$WORK/demo.out" \
+        "--- hello" "Hello from a Cortex-M3!" \
+        "QUERY_STRING=unit=c&n=3" "HTTP_X_SENSOR=t1" \
+        "HTTP/1.1 404 Not Found" \
+        "got: hello, world" \
+        "HTTP/1.1 400 Bad Request" \
+        "failures=0"
+    [ "$(grep -c '^\[ok\]$' "$WORK/demo.out")" = 5 ] || fail "not all five cases reported [ok]"
+
+    echo "--- demo firmware (defmt over semihosting)"
+    (cd "$FW" && cargo build -q --release --bin demo --features defmt --target-dir target/defmt)
+    local elf="$FW/target/defmt/thumbv7m-none-eabi/release/demo"
+    rc=0
+    qemu_run "$elf" "$WORK/defmt.raw" || rc=$?
+    [ "$rc" = 0 ] || fail "defmt demo firmware exited with $rc"
+    if ! command -v defmt-print >/dev/null; then
+        cargo install -q --locked defmt-print
+    fi
+    defmt-print -e "$elf" <"$WORK/defmt.raw" >"$WORK/defmt.out"
+    cat "$WORK/defmt.out"
+    expect "$WORK/defmt.out" "--- hello" "--- chunked-post" "got: hello, world" "failures=0"
+    [ "$(grep -c '\[ok\]' "$WORK/defmt.out")" = 5 ] || fail "defmt: not all five cases reported [ok]"
+}
+
+check_footprint() {
+    setup_qemu
+    rustup component add llvm-tools >/dev/null 2>&1
+    local size
+    size=$(ls "$(rustc --print sysroot)"/lib/rustlib/*/bin/llvm-size | head -n 1)
+    [ -x "$size" ] || fail "llvm-size not found in the llvm-tools component"
+    (cd "$FW" && cargo build -q --release --bin minimal)
+    local elf="$FW_OUT/minimal" rc=0
+    qemu_run "$elf" "$WORK/minimal.out" || rc=$?
+    cat "$WORK/minimal.out"
+    [ "$rc" = 0 ] || fail "minimal firmware exited with $rc"
+    expect "$WORK/minimal.out" "HTTP/1.1 200 OK" "Hello, world!" "minimal: ok"
+
+    # Berkeley format: text = vector table + .text + .rodata; data + bss = static RAM.
+    local text data bss stack
+    read -r text data bss _ < <("$size" "$elf" | tail -n 1)
+    stack=$(sed -n 's/^stack_high_water=//p' "$WORK/minimal.out")
+    [ -n "$stack" ] || fail "the minimal firmware did not report its stack high-water mark"
+    echo
+    printf 'minimal firmware (thumbv7m, opt-level s, LTO, panic=abort)\n'
+    printf '  flash (text)        %6d B   budget %d B\n' "$text" "$FLASH_BUDGET"
+    printf '  static RAM (data+bss) %4d B\n' "$((data + bss))"
+    printf '  stack high-water    %6d B   budget %d B\n' "$stack" "$STACK_BUDGET"
+    local over=0
+    if [ "$text" -gt "$FLASH_BUDGET" ]; then
+        echo "OVER BUDGET: flash $text B > $FLASH_BUDGET B"
+        over=1
+    fi
+    if [ "$stack" -gt "$STACK_BUDGET" ]; then
+        echo "OVER BUDGET: stack $stack B > $STACK_BUDGET B"
+        over=1
+    fi
+    if [ "$over" = 1 ] && [ "$FOOTPRINT_ENFORCE" = 1 ]; then
+        fail "footprint over budget"
+    fi
+    [ "$over" = 1 ] && echo "(not enforced: set FOOTPRINT_ENFORCE=1 to fail on it)"
+    return 0
+}
+
+check_c() {
+    local dir="$ROOT/examples/c-embed"
+    (cd "$dir" && cargo test -q && cargo build -q --release)
+    # No extra libraries: the archive is self-contained (see Cargo.toml on rust_eh_personality).
+    gcc -O2 -Wall -Wextra -Werror -I"$dir/include" "$dir/c/main.c" \
+        "$dir/target/release/libwsgiref_c.a" -o "$WORK/c-embed"
+    local rc=0
+    timeout 30 "$WORK/c-embed" >"$WORK/c.out" || rc=$?
+    cat "$WORK/c.out"
+    [ "$rc" = 0 ] || fail "the C program exited with $rc"
+    expect "$WORK/c.out" \
+        "Hello from C!" \
+        "QUERY_STRING=a=1" "REMOTE_ADDR=127.0.0.1" "HTTP_HOST=c.local" \
+        "HTTP/1.1 404 Not Found" "Content-Length: 10" \
+        "echo 7: from C!" \
+        "HTTP/1.1 500 Internal Server Error" \
+        "HTTP/1.1 400 Bad Request" \
+        "malformed (application called 0 times)"
+}
+
+main() {
+    local parts=("$@")
+    [ ${#parts[@]} -gt 0 ] || parts=(qemu footprint c async)
+    local part
+    for part in "${parts[@]}"; do
+        echo "=== embedded: ${part}"
+        case "$part" in
+            qemu) check_qemu ;;
+            footprint) check_footprint ;;
+            c) check_c ;;
+            async) check_async ;;
+            *) fail "unknown part '$part' (qemu, footprint, c, async)" ;;
+        esac
+    done
+    echo "embedded: all checks passed"
+}
+
+main "$@"
