@@ -61,14 +61,16 @@ def fmt(value, spec):
 def hello_table(table):
     servers = [s for s in SERVERS if any((sc, s) in table for sc, _ in SCENARIOS)]
     lines = [
-        "| scenario | server | req/s (median) | × hyper | p99 latency | CPU µs/request | × hyper CPU | errors (all rounds) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | server | req/s (median) | × hyper | × Python | p99 latency (median) | CPU µs/request (median) | × hyper CPU | errors (all rounds) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     medians = {}
     for scenario, title in SCENARIOS:
         base = table.get((scenario, "hyper"))
         base_rps = median(base["rps"]) if base else None
         base_cpu = median(base["cpu"]) if base else None
+        python = table.get((scenario, "python"))
+        python_rps = median(python["rps"]) if python else None
         for server in servers:
             cell = table.get((scenario, server))
             if not cell:
@@ -77,8 +79,10 @@ def hello_table(table):
             medians[(scenario, server)] = (rps, cpu)
             ratio = rps / base_rps if rps and base_rps else None
             cpu_ratio = cpu / base_cpu if cpu and base_cpu else None
+            vs_python = rps / python_rps if rps and python_rps else None
             lines.append(
                 f"| {title} | {LABELS[server]} | {fmt(rps, ',.0f')} | {fmt(ratio, '.2f')} "
+                f"| {fmt(vs_python, '.1f')} "
                 f"| {fmt(p99, '.2f')} ms | {fmt(cpu, '.1f')} | {fmt(cpu_ratio, '.2f')} "
                 f"| {sum(cell['errors'])} |"
             )
@@ -89,6 +93,9 @@ def download_table(path):
     speeds = {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
+            if row["status"] != "200" or int(row["bytes"]) != 2**30:
+                # An error page is fast and tiny: never let it pass for a download.
+                sys.exit(f"incomplete download in {path}: {row}")
             speeds.setdefault(row["server"], []).append(float(row["bytes_per_s"]))
     lines = ["| server | MiB/s per round | median MiB/s | × nginx |", "|---|---|---:|---:|"]
     nginx = median(speeds.get("nginx", []))

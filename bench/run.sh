@@ -99,6 +99,10 @@ print("python-wsgiref listening on port %d" % server.server_port, flush=True)
 server.serve_forever()
 '
 
+# No server logs requests during the runs: hyper and tiny_http have no access log, Python's is
+# silenced above, and ours is switched off through WSGIREF_LOG.
+export WSGIREF_LOG=off
+
 echo "== starting servers"
 has ours && start ours "$TARGET/release/examples/hello" 0
 has hyper && start hyper "$TARGET/hyper/release/hyper-hello" 0
@@ -133,6 +137,9 @@ wrk_run() {
         "$((after - before))" "$CLK_TCK" | tee -a "$RESULTS"
 }
 
+# Other work on the machine moves every figure; keep its load next to the results.
+echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "${RESULTS%.csv}.load.txt"
+
 echo "== warm-up"
 for name in $SERVERS; do
     port_var=PORT_$name
@@ -158,6 +165,9 @@ if [[ -z ${SKIP_DOWNLOAD:-} ]]; then
     echo "== 1 GiB download: serve vs nginx, $ROUNDS rounds"
     mkdir -p "$WORK/files"
     head -c $((1 << 30)) /dev/urandom >"$WORK/files/big.bin"
+    # nginx's workers run as an unprivileged user; mktemp made $WORK private.
+    chmod 755 "$WORK" "$WORK/files"
+    chmod 644 "$WORK/files/big.bin"
     # Read it once so both servers start from the page cache.
     cat "$WORK/files/big.bin" >/dev/null
     NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -186,16 +196,18 @@ CONF
         curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" && break || sleep 0.1
     done
     DL=$OUT/download-$(date -u +%Y%m%dT%H%M%SZ).csv
-    echo "round,server,bytes,bytes_per_s" >"$DL"
+    echo "round,server,status,bytes,bytes_per_s" >"$DL"
     for ((round = 1; round <= ROUNDS; round++)); do
         for name in serve nginx; do
             if [[ $name == serve ]]; then port=$PORT_serve; else port=$NGINX_PORT; fi
             line=$(curl -s -o /dev/null --max-time 120 \
-                -w '%{size_download},%{speed_download}' "http://127.0.0.1:$port/big.bin")
+                -w '%{http_code},%{size_download},%{speed_download}' "http://127.0.0.1:$port/big.bin")
             echo "$round,$name,$line" | tee -a "$DL"
         done
     done
 fi
+
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "${RESULTS%.csv}.load.txt"
 
 echo "== report"
 python3 "$ROOT/bench/report.py" "$RESULTS" ${DL:+"$DL"}
