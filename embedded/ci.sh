@@ -139,6 +139,37 @@ check_c() {
         "malformed (application called 0 times)"
 }
 
+check_async() {
+    local dir="$ROOT/examples/tokio-async"
+    # The integration test starts the server on an ephemeral 127.0.0.1 port and talks to it
+    # with a std TcpStream (pipelining, a chunked POST, a malformed request).
+    (cd "$dir" && cargo test -q)
+    # The binary too: one connection on a free port, then it exits.
+    (cd "$dir" && cargo build -q)
+    "$dir/target/debug/wsgiref-tokio-async" 0 1 >"$WORK/tokio.out" 2>"$WORK/tokio.err" &
+    local pid=$! port="" i
+    for i in $(seq 1 100); do
+        port=$(sed -n 's|^listening on http://127.0.0.1:||p' "$WORK/tokio.out")
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    [ -n "$port" ] || { kill "$pid" 2>/dev/null; fail "the tokio server did not report its port"; }
+    python3 - "$port" >"$WORK/tokio.reply" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"GET /env?q=async HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+reply = b""
+while chunk := s.recv(4096):
+    reply += chunk
+sys.stdout.write(reply.decode())
+PY
+    timeout 10 tail --pid="$pid" -f /dev/null || { kill "$pid" 2>/dev/null; fail "the tokio server did not stop"; }
+    wait "$pid" || fail "the tokio server failed"
+    cat "$WORK/tokio.reply"
+    expect "$WORK/tokio.reply" "HTTP/1.1 200 OK" "QUERY_STRING=q=async" "REMOTE_ADDR=127.0.0.1" \
+        "SERVER_PORT=$port"
+}
+
 main() {
     local parts=("$@")
     [ ${#parts[@]} -gt 0 ] || parts=(qemu footprint c async)

@@ -75,6 +75,8 @@
 //!
 //! [`OutputError::LengthExceeded`]: crate::error::OutputError::LengthExceeded
 
+#[cfg(feature = "async")]
+mod asynch;
 mod config;
 mod connection;
 mod exchange;
@@ -86,6 +88,8 @@ mod run;
 mod session;
 mod simple;
 
+#[cfg(feature = "async")]
+pub use asynch::AsyncConnection;
 pub use config::HandlerConfig;
 pub use connection::{ConnError, Connection, Served, ServerConfig};
 pub use log::{RequestLine, RequestLog, LOG_LINE_MAX};

@@ -48,7 +48,9 @@ impl Application for Router {
         let mut text: Vec<u8, 256> = Vec::new();
         let full = |_| AppError::msg("response text larger than its buffer");
         match env.get("PATH_INFO").unwrap_or(b"") {
-            b"/" => text.extend_from_slice(b"Hello from a Cortex-M3!\n").map_err(full)?,
+            b"/" => text
+                .extend_from_slice(b"Hello from a Cortex-M3!\n")
+                .map_err(full)?,
             b"/env" => {
                 for key in [
                     "REQUEST_METHOD",

@@ -59,6 +59,10 @@ fn main() -> ! {
     out::bytes(b"\n");
     out::figure(b"stack_high_water=", used);
     let ok = served && closed && response.as_slice() == EXPECTED;
-    out::bytes(if ok { b"minimal: ok\n" } else { b"minimal: FAILED\n" });
+    out::bytes(if ok {
+        b"minimal: ok\n"
+    } else {
+        b"minimal: FAILED\n"
+    });
     out::exit(ok)
 }
