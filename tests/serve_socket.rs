@@ -76,59 +76,63 @@ fn one_keep_alive_connection_through_the_cases() {
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
     let mut buf = Vec::new();
-    let mut ask = |request: &str, has_body: bool| {
-        stream.write_all(request.as_bytes()).unwrap();
-        read_response(&mut stream, &mut buf, has_body)
-    };
+    // `ask` borrows the stream and buffer until the end of this block.
+    {
+        let mut ask = |request: &str, has_body: bool| {
+            stream.write_all(request.as_bytes()).unwrap();
+            read_response(&mut stream, &mut buf, has_body)
+        };
 
-    let r = ask("GET /data.bin HTTP/1.1\r\nHost: t\r\n\r\n", true);
-    assert_eq!(r.status, 200, "{}", r.head);
-    assert!(r.head.contains("Content-Length: 300000\r\n"), "{}", r.head);
-    assert!(!r.head.contains("chunked"), "{}", r.head);
-    assert_eq!(r.body, data);
-    let last_modified = r
-        .head
-        .lines()
-        .find_map(|l| l.strip_prefix("Last-Modified: "))
-        .expect("Last-Modified")
-        .to_string();
+        let r = ask("GET /data.bin HTTP/1.1\r\nHost: t\r\n\r\n", true);
+        assert_eq!(r.status, 200, "{}", r.head);
+        assert!(r.head.contains("Content-Length: 300000\r\n"), "{}", r.head);
+        assert!(!r.head.contains("chunked"), "{}", r.head);
+        assert_eq!(r.body, data);
+        let last_modified = r
+            .head
+            .lines()
+            .find_map(|l| l.strip_prefix("Last-Modified: "))
+            .expect("Last-Modified")
+            .to_string();
 
-    let r = ask(
-        "GET /data.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=1000-1999\r\n\r\n",
-        true,
-    );
-    assert_eq!(r.status, 206, "{}", r.head);
-    assert!(
-        r.head.contains("Content-Range: bytes 1000-1999/300000\r\n"),
-        "{}",
-        r.head
-    );
-    assert_eq!(r.body, &data[1000..2000]);
+        let r = ask(
+            "GET /data.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=1000-1999\r\n\r\n",
+            true,
+        );
+        assert_eq!(r.status, 206, "{}", r.head);
+        assert!(
+            r.head.contains("Content-Range: bytes 1000-1999/300000\r\n"),
+            "{}",
+            r.head
+        );
+        assert_eq!(r.body, &data[1000..2000]);
 
-    let r = ask("HEAD /data.bin HTTP/1.1\r\nHost: t\r\n\r\n", false);
-    assert_eq!(r.status, 200);
-    assert!(r.head.contains("Content-Length: 300000\r\n"), "{}", r.head);
+        let r = ask("HEAD /data.bin HTTP/1.1\r\nHost: t\r\n\r\n", false);
+        assert_eq!(r.status, 200);
+        assert!(r.head.contains("Content-Length: 300000\r\n"), "{}", r.head);
 
-    let r = ask(
-        &format!("GET /data.bin HTTP/1.1\r\nHost: t\r\nIf-Modified-Since: {last_modified}\r\n\r\n"),
-        false,
-    );
-    assert_eq!(r.status, 304, "{}", r.head);
+        let r = ask(
+            &format!(
+                "GET /data.bin HTTP/1.1\r\nHost: t\r\nIf-Modified-Since: {last_modified}\r\n\r\n"
+            ),
+            false,
+        );
+        assert_eq!(r.status, 304, "{}", r.head);
 
-    let r = ask("GET /%2e%2e/secret.txt HTTP/1.1\r\nHost: t\r\n\r\n", true);
-    assert_eq!(r.status, 404);
-    let r = ask("GET /docs HTTP/1.1\r\nHost: t\r\n\r\n", true);
-    assert_eq!(r.status, 301);
-    assert!(r.head.contains("Location: /docs/\r\n"), "{}", r.head);
-    let r = ask("DELETE /docs/ HTTP/1.1\r\nHost: t\r\n\r\n", true);
-    assert_eq!(r.status, 405);
-    assert!(r.head.contains("Allow: GET, HEAD\r\n"), "{}", r.head);
-    let r = ask(
-        "GET /docs/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
-        true,
-    );
-    assert_eq!((r.status, &r.body[..]), (200, &b"<p>docs</p>"[..]));
-    drop(ask);
+        let r = ask("GET /%2e%2e/secret.txt HTTP/1.1\r\nHost: t\r\n\r\n", true);
+        assert_eq!(r.status, 404);
+        let r = ask("GET /docs HTTP/1.1\r\nHost: t\r\n\r\n", true);
+        assert_eq!(r.status, 301);
+        assert!(r.head.contains("Location: /docs/\r\n"), "{}", r.head);
+        let r = ask("DELETE /docs/ HTTP/1.1\r\nHost: t\r\n\r\n", true);
+        assert_eq!(r.status, 405);
+        assert!(r.head.contains("Allow: GET, HEAD\r\n"), "{}", r.head);
+        let r = ask(
+            "GET /docs/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            true,
+        );
+        assert_eq!((r.status, &r.body[..]), (200, &b"<p>docs</p>"[..]));
+    }
 
     // The server closes after `Connection: close`: end of stream, no stray bytes.
     let mut rest = Vec::new();

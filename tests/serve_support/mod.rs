@@ -13,24 +13,36 @@ use std::time::{Duration, Instant};
 /// How long the server may take to print its port.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The `serve` example binary that cargo built next to this test's own binary
-/// (`target/<profile>/examples/serve`). `cargo test` builds examples before running tests.
+/// The `serve` example binary. `cargo test` builds the examples before running tests, so it is
+/// normally next to this test's own binary (`target/<profile>/examples/serve`). When only some
+/// tests were selected (`cargo test --test serve_browser`) it may be missing; it is then built
+/// with cargo into a target directory of its own (`target/serve-example`), because the
+/// running `cargo test` holds the lock on the main one.
 pub fn serve_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's own path");
-    // target/<profile>/deps/<test> → target/<profile>/examples/serve
+    // target/<profile>/deps/<test> → target/<profile>
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("test binary inside target/<profile>/deps");
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("serve{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "{} is missing: run these tests with `cargo test` (which builds the examples), or \
-         `cargo build --example serve` first",
-        bin.display()
-    );
+    let name = format!("serve{}", std::env::consts::EXE_SUFFIX);
+    let bin = profile_dir.join("examples").join(&name);
+    if bin.is_file() {
+        return bin;
+    }
+    let target = profile_dir
+        .parent()
+        .expect("target directory above the profile directory")
+        .join("serve-example");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", "serve", "--target-dir"])
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo to build the serve example");
+    assert!(status.success(), "building the serve example failed");
+    let bin = target.join("debug").join("examples").join(name);
+    assert!(bin.is_file(), "cargo built no {}", bin.display());
     bin
 }
 
