@@ -10,7 +10,7 @@ mod serve;
 use std::path::{Path, PathBuf};
 
 use wsgiref_core::environ::Environ;
-use wsgiref_core::handler::{Connection, MemoryBuf, Served, ServerConfig};
+use wsgiref_core::handler::{Connection, MemoryBuf, Served, ServerConfig, SimpleHandler};
 
 use serve::StaticFiles;
 
@@ -337,6 +337,43 @@ fn directories_index_listing_and_redirect() {
     // Never a protocol-relative `//host/` redirect.
     let r = tree.get("//sub");
     assert_eq!(r.header("Location"), Some("/sub/"));
+}
+
+#[test]
+fn redirect_under_a_mount_point_has_one_leading_slash() {
+    let tree = Tree::new("mount");
+    for (script_name, want) in [
+        ("/files", "/files/sub/"),
+        ("/", "/sub/"),
+        ("//evil.example", "/evil.example/sub/"),
+        ("/a b", "/a%20b/sub/"),
+    ] {
+        let mut environ = Environ::new();
+        wsgiref_core::util::setup_testing_defaults(&mut environ).unwrap();
+        environ.set("SCRIPT_NAME", script_name).unwrap();
+        environ.set("PATH_INFO", "/sub").unwrap();
+        let mut out = Vec::new();
+        let errors = NoErrors;
+        let mut memory: MemoryBuf = MemoryBuf::new();
+        let mut handler = SimpleHandler::new(&b""[..], &mut out, &errors, environ, memory.memory());
+        handler.run(&tree.app);
+        drop(handler);
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("HTTP/1.0 301"), "{script_name}: {text}");
+        assert!(
+            text.contains(&format!("\r\nLocation: {want}\r\n")),
+            "{script_name}: {text}"
+        );
+    }
+}
+
+/// `wsgi.errors` that must stay silent.
+struct NoErrors;
+
+impl wsgiref_core::stream::ErrorStream for NoErrors {
+    fn write_str(&self, s: &str) -> core::fmt::Result {
+        panic!("unexpected wsgi.errors output: {s}")
+    }
 }
 
 #[test]

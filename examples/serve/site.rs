@@ -116,12 +116,13 @@ impl Application for StaticFiles {
         match resolve::resolve(&self.root, path_info) {
             Target::NotFound => not_found(sr, head),
             Target::AddSlash(segments) => {
-                let mut location = listing::percent_encode(
-                    environ.get("SCRIPT_NAME").unwrap_or(b"").trim_ascii_end(),
-                );
-                // Rebuilt from the clean segments, so the target always starts with a single
-                // `/` and cannot become a protocol-relative `//other.host/` redirect.
-                for segment in &segments {
+                // Rebuilt from non-empty segments (the mount point's, then the clean ones of
+                // the path), so the target starts with exactly one `/` and can never become a
+                // protocol-relative `//other.host/` redirect.
+                let script_name = environ.get("SCRIPT_NAME").unwrap_or(b"");
+                let mount = script_name.split(|&b| b == b'/').filter(|s| !s.is_empty());
+                let mut location = String::new();
+                for segment in mount.chain(segments.iter().map(Vec::as_slice)) {
                     location.push('/');
                     location.push_str(&listing::percent_encode(segment));
                 }
