@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use wsgiref_core::environ::Environ;
 use wsgiref_core::handler::{Connection, MemoryBuf, Served, ServerConfig, SimpleHandler};
+use wsgiref_core::validate::{validator, WarningLog};
+use wsgiref_core::Application;
 
 use serve::StaticFiles;
 
@@ -121,6 +123,16 @@ impl Tree {
     /// Send `requests` (raw bytes, possibly several pipelined) on one connection; parse every
     /// response. `heads[i]` says whether response i answers a HEAD (so has no body).
     fn exchange(&self, requests: &[u8], heads: &[bool]) -> Vec<Response> {
+        self.exchange_with(&self.app, requests, heads)
+    }
+
+    /// [`exchange`](Self::exchange) with another application (the validated one).
+    fn exchange_with<A: Application>(
+        &self,
+        app: &A,
+        requests: &[u8],
+        heads: &[bool],
+    ) -> Vec<Response> {
         let pipe = Pipe {
             input: requests.to_vec(),
             pos: 0,
@@ -141,7 +153,7 @@ impl Tree {
             Connection::new(pipe, &mut rx, memory.memory(), ServerConfig::default());
         // Bounded: each request is at least a few bytes.
         for _ in 0..=requests.len() {
-            match conn.serve_one(&self.app, &base, None) {
+            match conn.serve_one(app, &base, None) {
                 Ok(Served::Request(_)) => {}
                 Ok(Served::Closed) => break,
                 other => panic!("unexpected {other:?}"),
@@ -541,4 +553,48 @@ fn if_modified_since_gives_304() {
     let all = tree.exchange(requests.as_bytes(), &[false, false]);
     assert_eq!((all[0].status, all[1].status), (304, 200));
     assert_eq!(all[1].body, b"1");
+}
+
+#[test]
+fn every_kind_of_response_passes_the_validator() {
+    // The validator turns a broken contract into a 500 and softer findings into warnings; the
+    // statuses must come out as without it, and no warning may be raised.
+    let tree = Tree::new("validate");
+    let lm = tree
+        .get("/style.css")
+        .header("Last-Modified")
+        .unwrap()
+        .to_string();
+    let cases: Vec<(String, bool, u16)> = vec![
+        ("GET / HTTP/1.1".into(), false, 200),
+        ("HEAD /data.bin HTTP/1.1".into(), true, 200),
+        ("GET /sub/ HTTP/1.1".into(), false, 200),
+        ("GET /sub HTTP/1.1".into(), false, 301),
+        ("GET /../secret.txt HTTP/1.1".into(), false, 404),
+        ("POST / HTTP/1.1\r\nContent-Length: 0".into(), false, 405),
+        (
+            "GET /data.bin HTTP/1.1\r\nRange: bytes=5-9".into(),
+            false,
+            206,
+        ),
+        (
+            "GET /data.bin HTTP/1.1\r\nRange: bytes=999999-".into(),
+            false,
+            416,
+        ),
+        (
+            format!("GET /style.css HTTP/1.1\r\nIf-Modified-Since: {lm}"),
+            false,
+            304,
+        ),
+    ];
+    let warnings = WarningLog::<8>::new();
+    let checked = validator(tree.app.clone()).with_sink(&warnings);
+    for (request, head, status) in cases {
+        let raw = format!("{request}\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let got = tree.exchange_with(&checked, raw.as_bytes(), &[head]);
+        assert_eq!(got.len(), 1, "{request}");
+        assert_eq!(got[0].status, status, "{request}: {:?}", got[0]);
+    }
+    assert!(warnings.is_empty(), "{:?}", warnings.warnings());
 }
