@@ -354,16 +354,18 @@ fn directories_index_listing_and_redirect() {
 #[test]
 fn redirect_under_a_mount_point_has_one_leading_slash() {
     let tree = Tree::new("mount");
-    for (script_name, want) in [
-        ("/files", "/files/sub/"),
-        ("/", "/sub/"),
-        ("//evil.example", "/evil.example/sub/"),
-        ("/a b", "/a%20b/sub/"),
+    for (script_name, path_info, want) in [
+        ("/files", "/sub", "/files/sub/"),
+        ("/", "/sub", "/sub/"),
+        ("//evil.example", "/sub", "/evil.example/sub/"),
+        ("/a b", "/sub", "/a%20b/sub/"),
+        // The mount point itself, without its slash.
+        ("/files", "", "/files/"),
     ] {
         let mut environ = Environ::new();
         wsgiref_core::util::setup_testing_defaults(&mut environ).unwrap();
         environ.set("SCRIPT_NAME", script_name).unwrap();
-        environ.set("PATH_INFO", "/sub").unwrap();
+        environ.set("PATH_INFO", path_info).unwrap();
         let mut out = Vec::new();
         let errors = NoErrors;
         let mut memory: MemoryBuf = MemoryBuf::new();

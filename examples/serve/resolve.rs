@@ -34,7 +34,7 @@ pub enum Target {
         /// Its metadata (size, modification time).
         meta: Metadata,
     },
-    /// A directory asked for with a trailing slash (or the root itself).
+    /// A directory asked for with a trailing slash.
     Dir {
         /// Its canonical path.
         path: PathBuf,
@@ -112,7 +112,9 @@ pub fn resolve(root: &Path, path_info: &[u8]) -> Target {
         return Target::NotFound;
     };
     if meta.is_dir() {
-        if path_info.is_empty() || path_info.ends_with(b"/") {
+        // An empty PATH_INFO (an application mounted at SCRIPT_NAME `/files`, asked for
+        // `/files`) needs the slash as much as `/files/docs` does.
+        if path_info.ends_with(b"/") {
             Target::Dir { path }
         } else {
             Target::AddSlash(segments.iter().map(|s| s.to_vec()).collect())
