@@ -28,7 +28,9 @@ for target in "${TARGETS[@]}"; do
         -print_final_stats=1 2>"$SCRATCH/$target.log"; then
         status=1
         echo "FINDING in ${target}:"
-        tail -n 60 "$SCRATCH/$target.log"
+        # The panic message and the input, without libFuzzer's frame-by-frame stack dump.
+        grep -v -E '^ +(#[0-9]+ 0x|at )' "$SCRATCH/$target.log" | grep -A12 -E 'panicked at|ERROR:' || true
+        grep -v -E '^ +(#[0-9]+ 0x|at )' "$SCRATCH/$target.log" | tail -n 40
         ls -l "artifacts/$target"
     else
         grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|#[0-9]+ *DONE)' \
