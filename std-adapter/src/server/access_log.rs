@@ -161,12 +161,14 @@ impl log::Log for StderrLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let mut err = std::io::stderr().lock();
-        let _ = if record.target() == ACCESS_TARGET {
-            writeln!(err, "{}", record.args())
+        // One write per line: a panic message goes to stderr without taking its lock, and
+        // a line written in pieces could be torn by it (short writes to a pipe are atomic).
+        let line = if record.target() == ACCESS_TARGET {
+            format!("{}\n", record.args())
         } else {
-            writeln!(err, "{}: {}", record.level(), record.args())
+            format!("{}: {}\n", record.level(), record.args())
         };
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 
     fn flush(&self) {

@@ -17,6 +17,8 @@ pub(crate) fn bind(address: SocketAddr) -> io::Result<TcpListener> {
         Some(Protocol::TCP),
     )?;
     socket.set_reuse_address(true)?;
+    // Lets each server worker bind a listener of its own on the same address.
+    socket.set_reuse_port(true)?;
     if address.is_ipv6() && address.ip().is_unspecified() {
         // Not every system allows dual stack; an IPv6-only listener is still useful then.
         let _ = socket.set_only_v6(false);
@@ -25,4 +27,9 @@ pub(crate) fn bind(address: SocketAddr) -> io::Result<TcpListener> {
     socket.bind(&address.into())?;
     socket.listen(BACKLOG)?;
     Ok(socket.into())
+}
+
+/// Another listener on the address a first one holds (`SO_REUSEPORT`), for another worker.
+pub(crate) fn bind_shared(address: SocketAddr) -> io::Result<TcpListener> {
+    bind(address)
 }

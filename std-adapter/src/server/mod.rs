@@ -37,13 +37,27 @@
 //!
 //! # Design
 //!
-//! Each connection is served by the core's blocking `Connection` on a thread of its own, with
-//! the server's timeout policy in the socket wrapper. Threads are bounded by
-//! `max_connections`.
+//! [`WsgiServer::serve_forever`] runs one event-loop worker per core
+//! ([`ServerOptions::workers`]). Each has its own listening socket on the same address
+//! (`SO_REUSEPORT`, so the kernel spreads connections without a shared accept lock) and its own
+//! `mio` poller, and serves its connections through the core's sans-IO `Session`: read what a
+//! socket has, answer every complete request in it (pipelining) into one transmit buffer,
+//! write that with one system call. Idle keep-alive connections cost a buffer and a poller
+//! entry, not a thread, so thousands of them do not starve active ones, and a request costs
+//! no thread switch, which is what a thread-per-connection server (measured at 63–78k req/s
+//! here) pays for.
+//!
+//! Requests the loop cannot finish without waiting (a body larger than the receive buffer, a
+//! chunked upload that fills it, `Expect: 100-continue`) are handed with their connection to a
+//! blocking helper thread running the core's `Connection` ([`RequestHandler::handle`]),
+//! at most [`ServerOptions::max_blocking`] at a time. Deadlines are checked by a sweep every
+//! 100 ms. Responses are generated whole into the transmit buffer; a very large response is
+//! held in memory until written (the loop reads nothing more from that connection meanwhile).
 
 pub mod access_log;
 mod blocking;
 mod demo_app;
+mod event_loop;
 mod listener;
 mod options;
 mod panic;

@@ -15,7 +15,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use wsgiref_core::app::{Application, Body, StartResponse};
 use wsgiref_core::{AppError, Environ};
 
-/// An application whose panics are caught. See the [module docs](self).
+/// An application whose panics are caught.
+///
+/// The core has no unwinding story (it is `no_std`); on `std` the server wraps every
+/// application in `CatchPanic`, which runs `call` and each `Body` method under
+/// `catch_unwind` and turns a panic into an [`AppError`] carrying the panic message. The core's
+/// usual error path then answers `500` (or truncates a response already under way), logs the
+/// error to `wsgi.errors`, closes the body, and the server goes on serving.
+///
+/// A body that panicked once is not touched again (a panic may have left it inconsistent),
+/// except that `close` is still attempted, itself guarded.
 ///
 /// ```
 /// use wsgiref_core::app::{app_fn, Body, StartResponse};

@@ -101,7 +101,17 @@ pub struct ConnectionContext<'c, A> {
 }
 
 /// Python's `handler_class`: how a server turns connections into environs and log lines.
-/// See the [module docs](self).
+///
+/// Python's `WSGIRequestHandler` is instantiated per connection and overridden to change the
+/// environ, the error stream or the logging. Here a handler is one value shared by every
+/// connection (so it is `Sync`), with the same hooks as trait methods:
+///
+/// | Python | here |
+/// |---|---|
+/// | `get_environ()` | [`RequestHandler::get_environ`]: the per-connection variables over the server's base environ; the request's own (`REQUEST_METHOD`, `PATH_INFO`, `HTTP_*`...) are added per request by the core |
+/// | `get_stderr()` | [`RequestHandler::get_stderr`]: `wsgi.errors` |
+/// | `handle()` | [`RequestHandler::handle`]: serve one connection, blocking |
+/// | `log_request()` / `log_message()` | [`RequestHandler::log_request`] / [`RequestHandler::log_refusal`] |
 pub trait RequestHandler: Send + Sync + 'static {
     /// Python's `get_environ`: the variables every request of a connection from `client`
     /// starts with. The default copies the server's `base` and adds `REMOTE_ADDR` and

@@ -50,9 +50,30 @@ pub(crate) struct Shared<A, H> {
     pub(crate) stopping: AtomicBool,
     /// Connections open now (event loops and blocking threads together).
     pub(crate) open: AtomicUsize,
+    /// Connections served by blocking helper threads now.
+    pub(crate) blocking: AtomicUsize,
 }
 
-impl<A, H: RequestHandler> Shared<A, H> {
+impl<A: Application, H: RequestHandler> Shared<A, H> {
+    /// Serve one connection on this thread (blocking).
+    pub(crate) fn serve_stream(&self, stream: TcpStream, client: SocketAddr, received: Vec<u8>) {
+        let shared = self;
+        if let Err(e) = stream.set_nonblocking(false) {
+            log::debug!(target: "wsgiref::server", "{client}: {e}");
+            return;
+        }
+        let app = shared.app.load();
+        let environ = shared.connection_environ(&client);
+        let context = ConnectionContext {
+            app: &*app,
+            environ: &environ,
+            options: &shared.options,
+            stopping: &shared.stopping,
+            received,
+        };
+        shared.handler.handle(stream, client, context);
+    }
+
     /// The base environ of a connection from `client` (the handler's `get_environ`).
     pub(crate) fn connection_environ(&self, client: &SocketAddr) -> Environ<'_> {
         let mut environ = Environ::new();
@@ -166,6 +187,7 @@ where
                 stop: Arc::new(Shutdown::default()),
                 stopping: AtomicBool::new(false),
                 open: AtomicUsize::new(0),
+                blocking: AtomicUsize::new(0),
             }),
             listener,
             address,
@@ -233,65 +255,48 @@ where
     fn accept_loop(&self) -> io::Result<()> {
         let shared = &self.shared;
         shared.stopping.store(false, Ordering::Relaxed);
-        let mut poll = mio::Poll::new()?;
-        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKE)?);
-        shared.stop.register(waker)?;
-        let mut listener = mio::net::TcpListener::from_std(self.listener.try_clone()?);
-        poll.registry()
-            .register(&mut listener, LISTENER, mio::Interest::READABLE)?;
-        let mut events = mio::Events::with_capacity(64);
-        let threads = std::thread::scope(|scope| -> io::Result<()> {
-            while !shared.stop.is_requested() {
-                if let Err(e) = poll.poll(&mut events, None) {
-                    if e.kind() == io::ErrorKind::Interrupted {
-                        continue;
+        let workers = shared.options.workers.max(1);
+        let mut listeners = vec![self.listener.try_clone()?];
+        for _ in 1..workers {
+            // Each worker gets a listener of its own so the kernel spreads connections over
+            // them (SO_REUSEPORT); where that is refused, workers share the first one.
+            let extra = super::listener::bind_shared(self.address)
+                .or_else(|_| self.listener.try_clone())?;
+            listeners.push(extra);
+        }
+        let result = std::thread::scope(|scope| {
+            let handles: Vec<_> = listeners
+                .into_iter()
+                .enumerate()
+                .map(|(n, listener)| {
+                    std::thread::Builder::new()
+                        .name(format!("wsgiref-worker-{n}"))
+                        .spawn_scoped(scope, move || super::event_loop::run(self, listener))
+                })
+                .collect();
+            let mut result = Ok(());
+            for handle in handles {
+                let outcome = match handle {
+                    Ok(h) => h
+                        .join()
+                        .unwrap_or_else(|_| Err(io::Error::other("a server worker panicked"))),
+                    Err(e) => {
+                        // No worker thread: stop the others too.
+                        shared.stop.request();
+                        Err(e)
                     }
-                    return Err(e);
-                }
-                // Accept everything pending (the listener is edge-triggered).
-                loop {
-                    if shared.stop.is_requested() {
-                        break;
-                    }
-                    match listener.accept() {
-                        Ok((stream, client)) => {
-                            let stream = TcpStream::from(stream);
-                            let Some(guard) =
-                                OpenGuard::try_new(&shared.open, shared.options.max_connections)
-                            else {
-                                refuse_busy(stream, &client);
-                                continue;
-                            };
-                            let spawned = std::thread::Builder::new()
-                                .name("wsgiref-conn".into())
-                                .spawn_scoped(scope, move || {
-                                    let _guard = guard;
-                                    self.serve_stream(stream, client, Vec::new());
-                                });
-                            if let Err(e) = spawned {
-                                log::error!(target: "wsgiref::server", "cannot start a thread: {e}");
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            // EMFILE and friends: log, back off briefly, keep serving.
-                            log::warn!(target: "wsgiref::server", "accept failed: {e}");
-                            std::thread::sleep(Duration::from_millis(10));
-                            break;
-                        }
-                    }
+                };
+                if result.is_ok() {
+                    result = outcome;
                 }
             }
-            // Graceful stop: connection threads finish the request in flight and close at
-            // their next request boundary; the scope waits for them.
-            shared.stopping.store(true, Ordering::Relaxed);
-            self.wait_for_connections();
-            Ok(())
+            result
         });
-        poll.registry().deregister(&mut listener)?;
+        // Blocking helpers finish their request in flight, then close.
+        shared.stopping.store(true, Ordering::Relaxed);
+        self.wait_for_connections();
         shared.stop.reset();
-        threads
+        result
     }
 
     /// Wait until every connection has closed, or the grace period ran out.
@@ -300,25 +305,6 @@ where
         while self.shared.open.load(Ordering::Acquire) > 0 && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(5));
         }
-    }
-
-    /// Serve one connection on this thread (blocking).
-    pub(crate) fn serve_stream(&self, stream: TcpStream, client: SocketAddr, received: Vec<u8>) {
-        let shared = &self.shared;
-        if let Err(e) = stream.set_nonblocking(false) {
-            log::debug!(target: "wsgiref::server", "{client}: {e}");
-            return;
-        }
-        let app = shared.app.load();
-        let environ = shared.connection_environ(&client);
-        let context = ConnectionContext {
-            app: &*app,
-            environ: &environ,
-            options: &shared.options,
-            stopping: &shared.stopping,
-            received,
-        };
-        shared.handler.handle(stream, client, context);
     }
 
     /// Python's `handle_request`: wait for one connection (until `timeout`, or for ever with
@@ -355,13 +341,13 @@ where
             return Ok(false);
         };
         let _guard = OpenGuard::try_new(&self.shared.open, usize::MAX);
-        self.serve_stream(TcpStream::from(stream), client, Vec::new());
+        self.shared
+            .serve_stream(TcpStream::from(stream), client, Vec::new());
         Ok(true)
     }
 }
 
 const LISTENER: mio::Token = mio::Token(0);
-const WAKE: mio::Token = mio::Token(1);
 
 /// The application a server runs, as [`WsgiServer::get_app`] returns it.
 pub struct AppRef<A>(Arc<CatchPanic<A>>);

@@ -54,7 +54,7 @@ impl HeadEnd {
     }
 }
 
-/// A socket with the server's timeout policy (see the [module docs](self)), and request
+/// A socket with the server's timeout policy (see the module docs), and request
 /// bytes received earlier (by an event loop) to replay before the socket's own.
 #[derive(Debug)]
 pub(crate) struct TimedStream {

@@ -1,0 +1,532 @@
+//! The event-loop worker: one per core, each with its own `SO_REUSEPORT` listener and `mio`
+//! poller, serving many non-blocking connections through the core's sans-IO
+//! [`Session`](wsgiref_core::handler::Session).
+//!
+//! Per readable connection: read what the socket has into the connection's receive buffer,
+//! answer every complete request buffered (pipelining) into the connection's transmit buffer,
+//! and write that buffer with one system call. A write that would block keeps the rest and
+//! waits for writability; nothing more is read from that connection until it drains.
+//!
+//! A request whose head is complete but whose body is not yet buffered stays in the loop when
+//! the body fits the receive buffer. When it cannot (`Expect: 100-continue`, a chunked body
+//! still arriving, a `Content-Length` larger than the buffer) the connection is handed to a
+//! blocking helper thread running the core's `Connection`, with the bytes received so far and
+//! any response bytes not yet written.
+//!
+//! Timeouts are checked by a sweep over the worker's connections every [`SWEEP`]; each
+//! connection carries one deadline for its current state (idle, partial request, pending
+//! write).
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream as MioStream;
+use mio::{Events, Interest, Poll, Token, Waker};
+use wsgiref_core::handler::{OwnedMemory, Session, Step};
+use wsgiref_core::proto::{parse_head, BodyDecoder, Decoded, Framing, Limits};
+use wsgiref_core::{Application, Environ};
+
+use super::request_handler::RequestHandler;
+use super::server::{refuse_busy, OpenGuard, WsgiServer};
+use crate::clock::http_date_now;
+
+/// How often deadlines are checked.
+pub(crate) const SWEEP: Duration = Duration::from_millis(100);
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+/// Connection tokens start here.
+const FIRST: usize = 2;
+
+/// Transmit bytes past which the loop stops reading a connection until they are written.
+const TX_HIGH_WATER: usize = 256 * 1024;
+
+/// The 408 a partial request gets when its time is up.
+const TIMEOUT_RESPONSE: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\n\
+Connection: close\r\nContent-Length: 34\r\n\r\nrequest not received in time (408)\n";
+
+/// One connection of a worker.
+struct Conn<'s> {
+    stream: MioStream,
+    client: SocketAddr,
+    /// The base environ of this connection's requests (server base + client address).
+    environ: Environ<'s>,
+    /// Receive buffer: `rx[..len]` holds bytes not consumed by a request yet.
+    rx: Vec<u8>,
+    len: usize,
+    /// Response bytes not yet written: `tx[sent..]`.
+    tx: Vec<u8>,
+    sent: usize,
+    /// Close once `tx` is written.
+    closing: bool,
+    /// The peer sent EOF.
+    eof: bool,
+    /// Interest currently registered includes WRITABLE.
+    want_write: bool,
+    deadline: Instant,
+    /// When the partial request at the front of `rx` started arriving.
+    request_started: Option<Instant>,
+    _open: OpenGuard<'s>,
+}
+
+/// What to do with a connection after an event.
+enum After {
+    Keep,
+    /// Not finished (readiness not used up): drive it again on the next turn.
+    Again,
+    Close,
+    HandOff,
+}
+
+/// Run one worker until shutdown. `listener` is this worker's own (non-blocking) socket.
+pub(crate) fn run<A, H>(server: &WsgiServer<A, H>, listener: TcpListener) -> io::Result<()>
+where
+    A: Application + Send + Sync + 'static,
+    H: RequestHandler,
+{
+    let shared = &server.shared;
+    let options = &shared.options;
+    let mut poll = Poll::new()?;
+    let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+    shared.stop.register(waker)?;
+    let mut listener = mio::net::TcpListener::from_std(listener);
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)?;
+    let mut listening = true;
+    let mut events = Events::with_capacity(1024);
+    let mut conns: Vec<Option<Conn<'_>>> = Vec::new();
+    let mut free: Vec<usize> = Vec::new();
+    let mut memory = OwnedMemory::default();
+    let mut app = shared.app.load();
+    let mut next_sweep = Instant::now() + SWEEP;
+    let mut stop_deadline: Option<Instant> = None;
+    // Connections whose last turn ended before their readiness was used up.
+    let mut again: Vec<usize> = Vec::new();
+
+    loop {
+        let now = Instant::now();
+        if shared.stop.is_requested() && stop_deadline.is_none() {
+            stop_deadline = Some(now + options.shutdown_grace);
+            if listening {
+                let _ = poll.registry().deregister(&mut listener);
+                listening = false;
+            }
+        }
+        if let Some(until) = stop_deadline {
+            // Close idle connections; the loop ends when none is left (or time is up).
+            for i in 0..conns.len() {
+                let idle = conns[i]
+                    .as_ref()
+                    .is_some_and(|c| c.len == 0 && c.sent == c.tx.len());
+                if idle || now >= until {
+                    close(&mut poll, &mut conns, &mut free, i);
+                }
+            }
+            if conns.iter().all(Option::is_none) {
+                return Ok(());
+            }
+        }
+        let wait = if again.is_empty() {
+            next_sweep.saturating_duration_since(now)
+        } else {
+            Duration::ZERO
+        };
+        if let Err(e) = poll.poll(&mut events, Some(wait)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        app = {
+            // Pick up set_app (one uncontended lock per batch of events).
+            let current = shared.app.load();
+            if Arc::ptr_eq(&current, &app) {
+                app
+            } else {
+                current
+            }
+        };
+        let ready = events.iter().map(|e| e.token()).chain(
+            std::mem::take(&mut again)
+                .into_iter()
+                .map(|i| Token(i + FIRST)),
+        );
+        for token in ready.collect::<Vec<_>>() {
+            match token {
+                LISTENER => {
+                    if listening {
+                        accept_all(server, &mut poll, &mut listener, &mut conns, &mut free);
+                    }
+                }
+                WAKER => {}
+                Token(t) => {
+                    let i = t - FIRST;
+                    let after = match conns.get_mut(i).and_then(Option::as_mut) {
+                        Some(conn) => drive(conn, &*app, server, &mut memory, &mut poll, i),
+                        None => continue,
+                    };
+                    match after {
+                        After::Keep => {}
+                        After::Again => again.push(i),
+                        After::Close => close(&mut poll, &mut conns, &mut free, i),
+                        After::HandOff => hand_off(server, &mut poll, &mut conns, &mut free, i),
+                    }
+                }
+            }
+        }
+        let now = Instant::now();
+        if now >= next_sweep {
+            next_sweep = now + SWEEP;
+            for i in 0..conns.len() {
+                if let Some(conn) = conns[i].as_mut() {
+                    if now >= conn.deadline {
+                        if conn.request_started.is_some() && conn.sent == conn.tx.len() {
+                            log::info!(
+                                target: "wsgiref::server",
+                                "{}: request not received in time; closed (408)",
+                                conn.client
+                            );
+                            let _ = conn.stream.write(TIMEOUT_RESPONSE);
+                        }
+                        close(&mut poll, &mut conns, &mut free, i);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn accept_all<'s, A, H>(
+    server: &'s WsgiServer<A, H>,
+    poll: &mut Poll,
+    listener: &mut mio::net::TcpListener,
+    conns: &mut Vec<Option<Conn<'s>>>,
+    free: &mut Vec<usize>,
+) where
+    A: Application + Send + Sync + 'static,
+    H: RequestHandler,
+{
+    let shared = &server.shared;
+    let options = &shared.options;
+    loop {
+        let (mut stream, client) = match listener.accept() {
+            Ok(pair) => pair,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                log::warn!(target: "wsgiref::server", "accept failed: {e}");
+                return;
+            }
+        };
+        let Some(guard) = OpenGuard::try_new(&shared.open, options.max_connections) else {
+            refuse_busy(TcpStream::from(stream), &client);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let i = free.pop().unwrap_or_else(|| {
+            conns.push(None);
+            conns.len() - 1
+        });
+        if let Err(e) = poll
+            .registry()
+            .register(&mut stream, Token(i + FIRST), Interest::READABLE)
+        {
+            log::warn!(target: "wsgiref::server", "{client}: cannot register: {e}");
+            free.push(i);
+            continue;
+        }
+        conns[i] = Some(Conn {
+            stream,
+            client,
+            environ: shared.connection_environ(&client),
+            rx: vec![0; options.receive_buffer.max(1024)],
+            len: 0,
+            tx: Vec::new(),
+            sent: 0,
+            closing: false,
+            eof: false,
+            want_write: false,
+            deadline: Instant::now() + options.idle_timeout,
+            request_started: None,
+            _open: guard,
+        });
+    }
+}
+
+fn close(poll: &mut Poll, conns: &mut [Option<Conn<'_>>], free: &mut Vec<usize>, i: usize) {
+    if let Some(mut conn) = conns[i].take() {
+        let _ = poll.registry().deregister(&mut conn.stream);
+        // Half-close so the client reads the last response to its end before it sees EOF.
+        let _ = conn.stream.shutdown(std::net::Shutdown::Write);
+        free.push(i);
+    }
+}
+
+/// Read, answer, write: everything one readiness event allows.
+fn drive<P, A, H>(
+    conn: &mut Conn<'_>,
+    app: &P,
+    server: &WsgiServer<A, H>,
+    memory: &mut OwnedMemory,
+    poll: &mut Poll,
+    index: usize,
+) -> After
+where
+    P: Application,
+    H: RequestHandler,
+{
+    let shared = &server.shared;
+    let options = &shared.options;
+    // Passes are bounded: each either consumes bytes or stops.
+    for _ in 0..64 {
+        if let Err(after) = flush(conn, options.body_timeout) {
+            return after;
+        }
+        if conn.tx.len() > conn.sent {
+            // Wait for writability before reading or answering more.
+            conn.deadline = Instant::now() + options.body_timeout;
+            return register(conn, poll, index, true);
+        }
+        if conn.closing {
+            return After::Close;
+        }
+        // Read until the socket is drained, the buffer is full, or EOF.
+        let mut blocked = false;
+        while conn.len < conn.rx.len() && !conn.eof {
+            let space = conn.rx.len() - conn.len;
+            match conn.stream.read(&mut conn.rx[conn.len..]) {
+                Ok(0) => conn.eof = true,
+                Ok(n) => {
+                    conn.len += n;
+                    if n < space {
+                        // A short read drained the socket; the next bytes bring a new edge.
+                        // This saves the read that would only say EAGAIN.
+                        blocked = true;
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    blocked = true;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!(target: "wsgiref::server", "{}: {e}", conn.client);
+                    return After::Close;
+                }
+            }
+        }
+        // The session refuses a request that cannot fit its buffer, so look at the first
+        // head before it does (a small head parses in well under a microsecond).
+        if conn.len > 0 && !conn.eof && needs_blocking(&conn.rx[..conn.len], conn.rx.len()) {
+            return After::HandOff;
+        }
+        let mut session: Session<'_> = Session::new(&mut conn.rx, memory.memory(), options.config);
+        session.received(conn.len);
+        let end = conn.len;
+        if conn.eof {
+            session.receive_eof();
+        }
+        let date = Some(http_date_now());
+        loop {
+            let step = session.process(app, &conn.environ, date, &mut conn.tx);
+            match step {
+                Step::Answered(log) => {
+                    conn.request_started = None;
+                    shared.handler.log_request(&conn.client, &log);
+                    if conn.tx.len() - conn.sent > TX_HIGH_WATER {
+                        break;
+                    }
+                }
+                Step::Rejected {
+                    error,
+                    request_line,
+                } => {
+                    shared
+                        .handler
+                        .log_refusal(&conn.client, &error, &request_line);
+                    conn.closing = true;
+                    break;
+                }
+                Step::Close => {
+                    conn.closing = true;
+                    break;
+                }
+                Step::NeedInput => break,
+            }
+        }
+        if session.is_closed() {
+            conn.closing = true;
+        }
+        // Keep the unconsumed bytes at the front of the buffer for the next event.
+        let left = session.buffered();
+        conn.rx.copy_within(end - left..end, 0);
+        conn.len = left;
+        let now = Instant::now();
+        if conn.len == 0 {
+            conn.request_started = None;
+            conn.deadline = now + options.idle_timeout;
+        } else {
+            let started = *conn.request_started.get_or_insert(now);
+            conn.deadline = started + options.header_timeout;
+            if !conn.closing && !conn.eof && needs_blocking(&conn.rx[..conn.len], conn.rx.len()) {
+                return After::HandOff;
+            }
+        }
+        if conn.tx.len() > conn.sent {
+            if let Err(after) = flush(conn, options.body_timeout) {
+                return after;
+            }
+            if conn.tx.len() > conn.sent {
+                conn.deadline = Instant::now() + options.body_timeout;
+                return register(conn, poll, index, true);
+            }
+        }
+        if conn.closing {
+            return After::Close;
+        }
+        if blocked {
+            return register(conn, poll, index, false);
+        }
+        // The buffer was full or EOF came: another pass reads on (or ends the session).
+    }
+    // Still busy after many passes (a client pipelining without pause): let the others run
+    // and come back to this one on the next turn of the loop.
+    After::Again
+}
+
+/// Does the request at the front of the buffer need a blocking thread? Only when its head is
+/// complete, its body is not, and the loop cannot wait for it: the client waits for
+/// `100 Continue`, or the body cannot fit the buffer (a `Content-Length` beyond it, or a
+/// chunked body that filled it).
+fn needs_blocking(pending: &[u8], capacity: usize) -> bool {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let limits = Limits::default();
+    let Ok(Some(head)) = parse_head(pending, &mut headers, &limits) else {
+        // Incomplete heads wait (under the header deadline); bad ones are refused by the
+        // session.
+        return false;
+    };
+    let body = &pending[head.head_len..];
+    if body_complete(head.framing, &limits, body) {
+        return false;
+    }
+    let too_large = match head.framing {
+        Framing::None => false,
+        Framing::Length(n) => (head.head_len as u64).saturating_add(n) > capacity as u64,
+        Framing::Chunked => pending.len() == capacity,
+    };
+    head.expect_continue || too_large
+}
+
+/// Is a whole body in `bytes` (or is it malformed, which the session will refuse)?
+fn body_complete(framing: Framing, limits: &Limits, mut bytes: &[u8]) -> bool {
+    let mut decoder = BodyDecoder::new(framing, limits);
+    // Each pass consumes bytes or returns, so this ends within `bytes.len() + 1` passes.
+    loop {
+        if decoder.is_done() {
+            return true;
+        }
+        match decoder.decode(bytes) {
+            Err(_) | Ok((_, Decoded::End)) => return true,
+            Ok((used, Decoded::Data(_))) => bytes = &bytes[used..],
+            Ok((used, Decoded::NeedMore)) => {
+                if used == 0 || used >= bytes.len() {
+                    return false;
+                }
+                bytes = &bytes[used..];
+            }
+        }
+    }
+}
+
+/// Write pending transmit bytes without blocking.
+fn flush(conn: &mut Conn<'_>, body_timeout: Duration) -> Result<(), After> {
+    while conn.sent < conn.tx.len() {
+        match conn.stream.write(&conn.tx[conn.sent..]) {
+            Ok(0) => return Err(After::Close),
+            Ok(n) => {
+                conn.sent += n;
+                conn.deadline = Instant::now() + body_timeout;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                log::debug!(target: "wsgiref::server", "{}: {e}", conn.client);
+                return Err(After::Close);
+            }
+        }
+    }
+    conn.tx.clear();
+    conn.sent = 0;
+    Ok(())
+}
+
+fn register(conn: &mut Conn<'_>, poll: &mut Poll, index: usize, write: bool) -> After {
+    if write != conn.want_write {
+        let interest = if write {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        if poll
+            .registry()
+            .reregister(&mut conn.stream, Token(index + FIRST), interest)
+            .is_err()
+        {
+            return After::Close;
+        }
+        conn.want_write = write;
+    }
+    After::Keep
+}
+
+/// Move a connection to a blocking helper thread (or answer 503 if all are busy).
+fn hand_off<A, H>(
+    server: &WsgiServer<A, H>,
+    poll: &mut Poll,
+    conns: &mut [Option<Conn<'_>>],
+    free: &mut Vec<usize>,
+    i: usize,
+) where
+    A: Application + Send + Sync + 'static,
+    H: RequestHandler,
+{
+    let Some(mut conn) = conns[i].take() else {
+        return;
+    };
+    free.push(i);
+    let _ = poll.registry().deregister(&mut conn.stream);
+    let shared = server.shared.clone();
+    let client = conn.client;
+    if shared.blocking.load(Ordering::Relaxed) >= shared.options.max_blocking {
+        refuse_busy(TcpStream::from(conn.stream), &client);
+        return;
+    }
+    let received = conn.rx[..conn.len].to_vec();
+    let unsent = conn.tx.split_off(conn.sent);
+    let stream = TcpStream::from(conn.stream);
+    // The helper counts the connection as open again (the loop's count ends with `conn`).
+    drop(conn.environ);
+    drop(conn._open);
+    let spawned = std::thread::Builder::new()
+        .name("wsgiref-blocking".into())
+        .spawn(move || {
+            let _open = OpenGuard::try_new(&shared.open, usize::MAX);
+            let _helper = OpenGuard::try_new(&shared.blocking, usize::MAX);
+            let mut stream = stream;
+            if stream.set_nonblocking(false).is_err() {
+                return;
+            }
+            let _ = stream.set_write_timeout(Some(shared.options.body_timeout));
+            if !unsent.is_empty() && stream.write_all(&unsent).is_err() {
+                return;
+            }
+            shared.serve_stream(stream, client, received);
+        });
+    if let Err(e) = spawned {
+        log::error!(target: "wsgiref::server", "cannot start a thread: {e}");
+    }
+}
