@@ -57,7 +57,15 @@ impl Server {
 
     /// [`start`](Self::start) with extra environment variables.
     pub fn start_with_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(example_binary(name));
+        let bin = example_binary(name);
+        Self::start_path_with_env(bin.to_str().expect("UTF-8 path"), args, env)
+    }
+
+    /// Start the program at `path` with `args` and `env`; the first line of its output that
+    /// names a port (within the first 20) gives the port.
+    pub fn start_path_with_env(path: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let name = path;
+        let mut command = Command::new(path);
         command
             .args(args)
             .stdin(Stdio::null())
@@ -87,9 +95,19 @@ impl Server {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut out = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = out.read_line(&mut line);
-            let _ = tx.send(line);
+            for _ in 0..20 {
+                let mut line = String::new();
+                match out.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if parse_port(&line).is_some() => {
+                        let _ = tx.send(line);
+                        break;
+                    }
+                    Ok(_) => {}
+                }
+            }
+            // Keep draining so that later output never blocks the server.
+            let _ = std::io::copy(&mut out, &mut std::io::sink());
             // Keep draining so that later output never blocks the server.
             let _ = std::io::copy(&mut out, &mut std::io::sink());
         });
@@ -97,7 +115,7 @@ impl Server {
             Ok(line) => line,
             Err(_) => {
                 let _ = child.kill();
-                panic!("{name} printed nothing within {START_TIMEOUT:?}");
+                panic!("{name} printed no port within {START_TIMEOUT:?}");
             }
         };
         let port = parse_port(&line).unwrap_or_else(|| {
