@@ -102,7 +102,7 @@ impl Run {
             .filter(|c| c.step != Step::NeedInput)
             .map(|c| match &c.step {
                 Step::Rejected { error, .. } => Step::Rejected {
-                    error: error.clone(),
+                    error: *error,
                     request_line: RequestLine::new(b""),
                 },
                 step => step.clone(),
