@@ -140,7 +140,22 @@ impl AppError {
 
     /// Downcast to a concrete error type.
     pub fn downcast_ref<E: core::error::Error + 'static>(&self) -> Option<&E> {
-        self.as_error().and_then(|e| e.downcast_ref::<E>())
+        // The core's own errors are compared by type through `Any` rather than through
+        // `as_error`: a `dyn Error` vtable would link every one of their Display and Debug
+        // impls (and `core::fmt`) into firmware that only asks "was it a disconnect?".
+        let any: &dyn core::any::Any = match &self.repr {
+            Repr::Message(_) => return None,
+            Repr::Static(e) => return e.downcast_ref::<E>(),
+            Repr::Input(e) => e,
+            Repr::StartResponse(e) => e,
+            Repr::Header(e) => e,
+            Repr::Environ(e) => e,
+            Repr::Output(e) => e,
+            Repr::Validation(e) => e,
+            #[cfg(feature = "alloc")]
+            Repr::Boxed(e) => return e.downcast_ref::<E>(),
+        };
+        any.downcast_ref::<E>()
     }
 
     /// True when this error means the client went away: the handler then ends the request

@@ -140,11 +140,36 @@ pub trait ErrorStream {
 
     /// Push buffered text out. The default does nothing.
     fn flush(&self) {}
+
+    /// Log a failed request's error and its causes, at most `limit` deep: the handler's
+    /// report (CPython's `log_exception`). The default writes
+    /// [`AppError::write_chain`](crate::AppError::write_chain)'s text through
+    /// [`write_str`](Self::write_str).
+    ///
+    /// The handler calls this rather than formatting the error itself, so the formatting code
+    /// is only linked into programs that install an error stream: on a microcontroller with
+    /// none, `core::fmt` and every error message stay out of flash.
+    fn write_error(&self, error: &crate::AppError, limit: Option<usize>) -> fmt::Result {
+        error.write_chain(&mut TextSink(self), limit)
+    }
+}
+
+/// An [`ErrorStream`] as a `core::fmt::Write` sink.
+struct TextSink<'s, S: ?Sized>(&'s S);
+
+impl<S: ErrorStream + ?Sized> fmt::Write for TextSink<'_, S> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.write_str(s)
+    }
 }
 
 impl<T: ErrorStream + ?Sized> ErrorStream for &T {
     fn write_str(&self, s: &str) -> fmt::Result {
         (**self).write_str(s)
+    }
+
+    fn write_error(&self, error: &crate::AppError, limit: Option<usize>) -> fmt::Result {
+        (**self).write_error(error, limit)
     }
 
     fn flush(&self) {
@@ -266,6 +291,19 @@ pub struct Errors<'e> {
 impl<'e> Errors<'e> {
     pub(crate) fn new(inner: Option<&'e dyn ErrorStream>) -> Self {
         Errors { inner }
+    }
+
+    /// Log an application error through the stream's [`ErrorStream::write_error`] (nothing
+    /// when no stream is installed).
+    pub(crate) fn write_error(
+        &mut self,
+        error: &crate::AppError,
+        limit: Option<usize>,
+    ) -> fmt::Result {
+        match self.inner {
+            Some(s) => s.write_error(error, limit),
+            None => Ok(()),
+        }
     }
 
     /// Push buffered text out.

@@ -370,8 +370,9 @@ pub(crate) fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
+        let (q, digit) = div10(n);
+        buf[i] = b'0' + digit;
+        n = q;
         if n == 0 {
             break;
         }
@@ -379,9 +380,49 @@ pub(crate) fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     &buf[i..]
 }
 
+/// `(n / 10, n % 10)` with 32-bit divisions only: on a 32-bit microcontroller `u64 / 10`
+/// calls the 64-bit division routine of compiler-builtins (close to 1 KiB of flash), while
+/// long division over 16-bit limbs uses the hardware divider.
+fn div10(n: u64) -> (u64, u8) {
+    let mut quotient = 0u64;
+    let mut rem = 0u32;
+    for shift in [48, 32, 16, 0] {
+        // rem < 10, so this fits 20 bits.
+        let cur = (rem << 16) | ((n >> shift) as u32 & 0xFFFF);
+        quotient |= u64::from(cur / 10) << shift;
+        rem = cur % 10;
+    }
+    (quotient, rem as u8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn div10_agrees_with_u64_division() {
+        let mut n: u64 = 0x9E37_79B9_7F4A_7C15;
+        for edge in [
+            0,
+            9,
+            10,
+            65_535,
+            65_536,
+            u32::MAX as u64,
+            u64::MAX,
+            u64::MAX - 1,
+        ] {
+            assert_eq!(div10(edge), (edge / 10, (edge % 10) as u8), "{edge}");
+        }
+        for _ in 0..10_000 {
+            // xorshift: spread over all magnitudes.
+            n ^= n << 13;
+            n ^= n >> 7;
+            n ^= n << 17;
+            let v = n >> (n % 64);
+            assert_eq!(div10(v), (v / 10, (v % 10) as u8), "{v}");
+        }
+    }
 
     #[test]
     fn ascii_name_lookup_agrees_with_unicode_lowercase() {

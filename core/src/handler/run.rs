@@ -145,6 +145,7 @@ fn handle_error<W: Write>(
 /// Write the error and its cause chain to `wsgi.errors`, then flush it.
 pub(crate) fn log_error(error: &AppError, environ: &Environ<'_>, config: &HandlerConfig) {
     let mut errors = environ.errors();
-    let _ = error.write_chain(&mut errors, config.traceback_limit);
+    // Through the stream, not formatted here: see ErrorStream::write_error.
+    let _ = errors.write_error(error, config.traceback_limit);
     errors.flush();
 }
