@@ -72,7 +72,13 @@ use crate::handler::output::classify;
 use crate::handler::session::{Session, Step};
 use crate::proto::HttpDate;
 
-/// An HTTP/1.x server connection over an async transport. See the [module docs](self).
+/// An HTTP/1.x server connection over an `embedded-io-async` transport (feature `async`).
+///
+/// It is a [`Session`] with async reads and writes around it: a request runs once its head
+/// and whole body are in the receive buffer (which therefore bounds a request), and each
+/// response is staged whole in the transmit buffer before it is written (a larger response
+/// fails with a transport error and closes the connection). For responses of unbounded size,
+/// use the blocking [`Connection`](crate::handler::Connection).
 ///
 /// `H` is the most request headers parsed per head (more is a 431).
 pub struct AsyncConnection<'s, T: Read + Write, const H: usize = 64> {
