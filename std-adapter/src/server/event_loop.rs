@@ -331,7 +331,13 @@ where
         }
         let date = Some(http_date_now());
         loop {
-            let step = session.process(app, &conn.environ, date, &mut conn.tx);
+            let sink = TxSink {
+                tx: &mut conn.tx,
+                stream: &conn.stream,
+                timeout: options.body_timeout,
+                blocking: false,
+            };
+            let step = session.process(app, &conn.environ, date, sink);
             match step {
                 Step::Answered(log) => {
                     conn.request_started = None;
@@ -439,6 +445,69 @@ fn body_complete(framing: Framing, limits: &Limits, mut bytes: &[u8]) -> bool {
                 bytes = &bytes[used..];
             }
         }
+    }
+}
+
+/// The sink a session answers into: the connection's transmit buffer, bounded.
+///
+/// Small responses (the usual case) are only appended; the loop writes them with one system
+/// call after the batch. A response that would push the buffer past [`TX_HIGH_WATER`] (a large
+/// file, a long stream) is written out as it is produced instead: the socket is switched to
+/// blocking mode with the body timeout as its write timeout, so memory stays bounded by the
+/// high-water mark whatever the response size. The price is that this worker serves only that
+/// connection while such a response is being sent; the other workers go on.
+struct TxSink<'c> {
+    tx: &'c mut Vec<u8>,
+    stream: &'c MioStream,
+    timeout: Duration,
+    /// The socket was switched to blocking mode (switched back on drop).
+    blocking: bool,
+}
+
+impl TxSink<'_> {
+    fn write_through(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if !self.blocking {
+            let sock = socket2::SockRef::from(self.stream);
+            sock.set_nonblocking(false)?;
+            sock.set_write_timeout(Some(self.timeout))?;
+            self.blocking = true;
+        }
+        let mut stream = self.stream;
+        stream.write_all(bytes)
+    }
+}
+
+impl Drop for TxSink<'_> {
+    fn drop(&mut self) {
+        if self.blocking {
+            // If this fails the next non-blocking read or write reports it.
+            let _ = socket2::SockRef::from(self.stream).set_nonblocking(true);
+        }
+    }
+}
+
+impl embedded_io::ErrorType for TxSink<'_> {
+    type Error = embedded_io::ErrorKind;
+}
+
+impl embedded_io::Write for TxSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        if !self.blocking && self.tx.len() + buf.len() <= TX_HIGH_WATER {
+            self.tx.extend_from_slice(buf);
+            return Ok(buf.len());
+        }
+        // Write what is queued, then this, straight to the socket.
+        let queued = std::mem::take(self.tx);
+        self.write_through(&queued)
+            .and_then(|()| self.write_through(buf))
+            .map_err(|e| crate::io::kind_of(&e))?;
+        *self.tx = queued;
+        self.tx.clear();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
     }
 }
 
