@@ -161,8 +161,10 @@ mod tests {
     /// and the day of the month by one, or wrap to the 1st after day 28 to 31.
     #[test]
     fn day_walk_is_consistent() {
+        // Under miri (an interpreter) four years, a leap year among them, are enough.
+        let days = if cfg!(miri) { 4 * 366 } else { 131 * 366 };
         let mut prev = HttpDate::from_unix(0);
-        for day in 1..(131 * 366) {
+        for day in 1..days {
             let d = HttpDate::from_unix(day * 86_400 + 43_200);
             let (p, n) = (prev.as_bytes(), d.as_bytes());
             let wi = |b: &[u8]| WEEKDAYS.iter().position(|w| &b[0..3] == *w).unwrap();

@@ -214,6 +214,7 @@ proptest! {
     /// Re-parsing a growing buffer from its start: every prefix either needs more bytes or
     /// already gives the answer the whole input gives.
     #[test]
+    #[cfg_attr(miri, ignore)] // hundreds of cases each: hours under miri
     fn parse_head_is_split_invariant(
         input in request_bytes(),
         cuts in proptest::collection::vec(any::<usize>(), 0..6),
@@ -241,6 +242,7 @@ proptest! {
 
     /// A body fed in pieces gives the same data, end and error as fed whole.
     #[test]
+    #[cfg_attr(miri, ignore)] // hundreds of cases each: hours under miri
     fn body_decoder_is_split_invariant(
         framing in framing_strategy(),
         input in chunked_bytes(),
@@ -256,6 +258,7 @@ proptest! {
 
     /// Arbitrary bytes never panic anywhere: head, environ, body.
     #[test]
+    #[cfg_attr(miri, ignore)] // hundreds of cases each: hours under miri
     fn arbitrary_bytes_never_panic(
         input in proptest::collection::vec(any::<u8>(), 0..512),
         limits in limits_strategy(),
@@ -275,6 +278,7 @@ proptest! {
 
     /// Request-like bytes through the whole pipeline never panic either.
     #[test]
+    #[cfg_attr(miri, ignore)] // hundreds of cases each: hours under miri
     fn request_like_bytes_never_panic(input in request_bytes(), limits in limits_strategy()) {
         let mut headers = [httparse::EMPTY_HEADER; 8];
         if let Ok(Some(head)) = parse_head(&input, &mut headers, &limits) {
@@ -287,6 +291,7 @@ proptest! {
     /// Bodies framed with `chunk_header`, `CHUNK_END` and `LAST_CHUNK` decode to the
     /// original data, however the framed bytes are split; what follows the body is left alone.
     #[test]
+    #[cfg_attr(miri, ignore)] // hundreds of cases each: hours under miri
     fn chunked_round_trip(
         chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..40), 0..8),
         extension in proptest::option::of("[a-z]{1,6}(=[a-z0-9]{1,6})?"),
