@@ -706,3 +706,42 @@ fn malformed_request_gets_400_and_closes() {
     assert_eq!(served.len(), 1);
     assert_eq!(String::from_utf8_lossy(&out).matches("HTTP/1.1").count(), 1);
 }
+
+#[test]
+fn the_base_environ_errors_stream_reaches_each_request() {
+    let failing = app_fn(|_: &mut Environ<'_>, _: &mut StartResponse<'_>| {
+        Err::<Empty, _>(AppError::msg("logged through the base environ"))
+    });
+    let errors = Captured::default();
+    let mut base = Environ::new();
+    base.set("SERVER_NAME", "localhost").unwrap();
+    base.set_errors(&errors);
+    let mut rx = vec![0u8; 4096];
+    let mut memory = wsgiref_core::handler::OwnedMemory::default();
+    let pipe = Pipe {
+        input: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        output: Vec::new(),
+    };
+    let mut conn: Connection<'_, _> =
+        Connection::new(pipe, &mut rx, memory.memory(), ServerConfig::default());
+    let served = conn.serve_one(&failing, &base, None).unwrap();
+    assert!(matches!(served, Served::Request(ref log) if log.status == 500));
+    assert!(errors
+        .0
+        .borrow()
+        .contains("logged through the base environ"));
+}
+
+#[test]
+fn closing_after_an_http10_request_says_so() {
+    // An HTTP/1.1 status line to an HTTP/1.0 client that did not ask for keep-alive: the
+    // response must say the connection ends, or the client may wait for more.
+    let (out, _) = serve_all(
+        &hello_app(),
+        b"GET / HTTP/1.0\r\n\r\n",
+        ServerConfig::default(),
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("\r\nConnection: close\r\n"), "{text}");
+}

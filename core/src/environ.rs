@@ -376,6 +376,12 @@ impl<'a> Environ<'a> {
         self.input
     }
 
+    /// The attached `wsgi.errors` stream itself: a server lays a connection's base environ
+    /// (with its errors stream) under each request's environ.
+    pub fn errors_stream(&self) -> Option<&'a dyn ErrorStream> {
+        self.errors
+    }
+
     /// Run `f` on this environ with `input` as its `wsgi.input`: how middleware (the
     /// validator) wraps the stream for one application call.
     ///

@@ -285,6 +285,10 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
         head_started: &head_started,
     };
     environ.set_input(&input);
+    // The server's wsgi.errors (CPython's get_stderr) comes with its base environ.
+    if let Some(errors) = base.errors_stream() {
+        environ.set_errors(errors);
+    }
     let headers = Headers::fixed(&mut *memory.header_bytes, &mut *memory.header_slots);
     let out = Output::new(sink, &mut *memory.output);
     let mut response = Response::new(
@@ -457,7 +461,10 @@ mod tests {
         assert_eq!(first_line(b"GET /\n"), b"GET /");
         assert_eq!(first_line(b"GE"), b"GE");
         // Leading empty lines (skipped by the parser) are not the request line.
-        assert_eq!(first_line(b"\r\n\r\nGET /x HTTP/1.1\r\n"), b"GET /x HTTP/1.1");
+        assert_eq!(
+            first_line(b"\r\n\r\nGET /x HTTP/1.1\r\n"),
+            b"GET /x HTTP/1.1"
+        );
         assert_eq!(first_line(b"\n\r\n"), b"");
     }
 

@@ -194,7 +194,11 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
         if managed && origin {
             let v11 = self.config.http_version == Version::Http11;
             match (self.exchange.request_version, self.must_close) {
-                (Version::Http11, true) if v11 => self.out.put(b"Connection: close\r\n")?,
+                // An HTTP/1.1 response announces its end; an HTTP/1.0 client reads an HTTP/1.1
+                // status line too, and without the header would take it as persistent.
+                (Version::Http10 | Version::Http11, true) if v11 => {
+                    self.out.put(b"Connection: close\r\n")?
+                }
                 (Version::Http10, false) => self.out.put(b"Connection: keep-alive\r\n")?,
                 _ => {}
             }
