@@ -347,6 +347,14 @@ impl<'a> Environ<'a> {
     /// `other`'s order. Handlers use it to lay an `os_environ` base under the request's own
     /// variables.
     pub fn fill_from(&mut self, other: &Environ<'_>) -> Result<(), EnvironError> {
+        if self.is_empty() {
+            // Nothing to collide with (a server's per-request environ starts this way): copy
+            // without looking each key up.
+            for (k, v) in other.vars.iter() {
+                self.vars.push(k, v)?;
+            }
+            return Ok(());
+        }
         for (k, v) in other.iter() {
             if !self.contains(k) {
                 self.vars.push(k.as_bytes(), v)?;
