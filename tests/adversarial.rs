@@ -34,8 +34,10 @@ const SENTINEL: &[u8] =
 enum Expect {
     /// A `200` with exactly this body.
     Ok(Vec<u8>),
-    /// A refusal with this status; the connection must close after it.
-    Refused(u16),
+    /// A refusal with one of these statuses; the connection must close after it. With
+    /// `silent`, closing without any answer is right too (a request cut short by the
+    /// client's own end of stream: nobody is left to read an answer).
+    Refused { statuses: Vec<u16>, silent: bool },
     /// The connection closes after the previous answer, with no further response.
     Close,
     /// These exact bytes, then the close (HTTP/0.9 has no status line).
@@ -50,6 +52,9 @@ struct Case {
     /// Half-close after sending: the server reads the end of the stream.
     eof: bool,
     expect: Vec<Expect>,
+    /// A known server defect this case exposes (`pending REASON`): the case runs only in
+    /// [`pending_cases`] (ignored until the server is fixed), not in the main run.
+    pending: Option<String>,
 }
 
 impl Case {
@@ -128,6 +133,7 @@ fn parse_cases(text: &str) -> Result<Vec<Case>, String> {
                 send: Vec::new(),
                 eof: false,
                 expect: Vec::new(),
+                pending: None,
             });
             continue;
         }
@@ -150,16 +156,29 @@ fn parse_cases(text: &str) -> Result<Vec<Case>, String> {
                 }
             }
             "eof" => case.eof = true,
+            "pending" => case.pending = Some(rest.to_string()),
             "expect" => {
                 let (kind, arg) = rest.split_once(' ').unwrap_or((rest, ""));
                 case.expect.push(match kind {
                     "200" => Expect::Ok(unescape(arg).map_err(at)?),
                     "close" => Expect::Close,
                     "raw" => Expect::Raw(unescape(arg).map_err(at)?),
-                    status => match status.parse::<u16>() {
-                        Ok(s @ 400..=599) => Expect::Refused(s),
-                        _ => return Err(at(format!("unknown expectation {rest:?}"))),
-                    },
+                    // `400`, `400|431`, `close|400`
+                    alternatives => {
+                        let mut statuses = Vec::new();
+                        let mut silent = false;
+                        for alt in alternatives.split('|') {
+                            match alt.parse::<u16>() {
+                                _ if alt == "close" => silent = true,
+                                Ok(s @ 400..=599) => statuses.push(s),
+                                _ => return Err(at(format!("unknown expectation {rest:?}"))),
+                            }
+                        }
+                        if statuses.is_empty() {
+                            return Err(at(format!("no status in {rest:?}")));
+                        }
+                        Expect::Refused { statuses, silent }
+                    }
                 });
             }
             _ => return Err(at(format!("unknown directive {word:?}"))),
@@ -186,7 +205,11 @@ fn generated_cases() -> Vec<Case> {
         from: "ours (generated)".into(),
         send,
         eof: false,
-        expect: vec![Expect::Refused(status)],
+        expect: vec![Expect::Refused {
+            statuses: vec![status],
+            silent: false,
+        }],
+        pending: None,
     };
     // Every control byte but HTAB inside a header value (RFC 9110 §5.5); CR and LF have
     // cases of their own in the file, where they end lines.
@@ -392,8 +415,8 @@ fn check(case: &Case, wire: &[u8]) -> Result<(), String> {
         let next = got.next();
         match (want, next) {
             (Expect::Ok(body), Some(r)) if r.status == 200 && &r.body == body => {}
-            (Expect::Refused(s), Some(r)) if r.status == *s => {}
-            (Expect::Close, None) => {}
+            (Expect::Refused { statuses, .. }, Some(r)) if statuses.contains(&r.status) => {}
+            (Expect::Refused { silent: true, .. } | Expect::Close, None) => {}
             (want, got) => {
                 return Err(format!(
                     "expected {}, got {}; wire: {:?}",
@@ -421,7 +444,10 @@ fn check(case: &Case, wire: &[u8]) -> Result<(), String> {
 fn describe(e: &Expect) -> String {
     match e {
         Expect::Ok(body) => format!("200 {:?}", String::from_utf8_lossy(body)),
-        Expect::Refused(s) => format!("{s} and the close"),
+        Expect::Refused { statuses, silent } => format!(
+            "{statuses:?}{} and the close",
+            if *silent { " (or nothing)" } else { "" }
+        ),
         Expect::Close => "the close".into(),
         Expect::Raw(raw) => format!("raw {:?}", String::from_utf8_lossy(raw)),
     }
@@ -471,7 +497,7 @@ fn case_file_parses_and_is_large_enough() {
     }
     let refused = cases
         .iter()
-        .filter(|c| matches!(c.expect.last(), Some(Expect::Refused(_))))
+        .filter(|c| matches!(c.expect.last(), Some(Expect::Refused { .. })))
         .count();
     let accepted = cases
         .iter()
@@ -499,6 +525,7 @@ HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\
         send: b"x".to_vec(),
         eof: false,
         expect: vec![Expect::Ok(b"hi".to_vec())],
+        pending: None,
     };
     // The sentinel's answer is missing: a failure, not a pass.
     assert!(check(&case, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi").is_err());
@@ -506,7 +533,10 @@ HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\
 
 #[test]
 fn every_case_whole_and_split() {
-    let cases = all_cases();
+    let cases: Vec<Case> = all_cases()
+        .into_iter()
+        .filter(|c| c.pending.is_none())
+        .collect();
     let server = Server::start("echo", &["0"]);
     let addr = server.addr();
     let mut failures = run_all(addr, &cases, |_| Mode::Whole, 4);
@@ -529,4 +559,25 @@ fn every_case_whole_and_split() {
         cases.len() * 2,
         failures.join("\n")
     );
+}
+
+/// The cases marked `pending` in cases.txt: each exposes a known server defect (its reason is
+/// in the file). Run with `cargo test --test adversarial -- --ignored`; once it passes, drop
+/// the `pending` line.
+#[test]
+#[ignore = "known server defects, see the `pending` lines of tests/adversarial/cases.txt"]
+fn pending_cases() {
+    let cases: Vec<Case> = all_cases()
+        .into_iter()
+        .filter(|c| c.pending.is_some())
+        .collect();
+    let server = Server::start("echo", &["0"]);
+    let mut failures = run_all(server.addr(), &cases, |_| Mode::Whole, 4);
+    failures.extend(run_all(
+        server.addr(),
+        &cases,
+        |_| Mode::Split { seed: 7 },
+        4,
+    ));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
