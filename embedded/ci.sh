@@ -57,13 +57,23 @@ check_qemu() {
     cat "$WORK/demo.out"
     [ "$rc" = 0 ] || fail "demo firmware exited with $rc (a response differed from the expected bytes)"
     expect "$WORK/demo.out" \
-        "--- hello" "Hello from a Cortex-M3!" \
+        "transport: in-memory" "--- hello" "Hello from a Cortex-M3!" \
         "QUERY_STRING=unit=c&n=3" "HTTP_X_SENSOR=t1" \
         "HTTP/1.1 404 Not Found" \
         "got: hello, world" \
         "HTTP/1.1 400 Bad Request" \
         "failures=0"
     [ "$(grep -c '^\[ok\]$' "$WORK/demo.out")" = 5 ] || fail "not all five cases reported [ok]"
+
+    echo "--- demo firmware over smoltcp TCP (client and server in the firmware)"
+    (cd "$FW" && cargo build -q --release --bin demo --features tcp --target-dir target/tcp)
+    rc=0
+    qemu_run "$FW/target/tcp/thumbv7m-none-eabi/release/demo" "$WORK/tcp.out" || rc=$?
+    cat "$WORK/tcp.out"
+    [ "$rc" = 0 ] || fail "TCP demo firmware exited with $rc (a response differed from the expected bytes)"
+    expect "$WORK/tcp.out" "transport: smoltcp TCP" "Hello from a Cortex-M3!" \
+        "HTTP/1.1 404 Not Found" "got: hello, world" "HTTP/1.1 400 Bad Request" "failures=0"
+    [ "$(grep -c '^\[ok\]$' "$WORK/tcp.out")" = 5 ] || fail "TCP: not all five cases reported [ok]"
 
     echo "--- demo firmware (defmt over semihosting)"
     (cd "$FW" && cargo build -q --release --bin demo --features defmt --target-dir target/defmt)

@@ -9,6 +9,8 @@
 pub mod loopback;
 pub mod out;
 pub mod stack;
+#[cfg(feature = "tcp")]
+pub mod tcp;
 
 /// A panic handler that does not format (formatting the message would pull `core::fmt` into
 /// every firmware): report, exit non-zero.

@@ -4,8 +4,9 @@
 //!
 //! The exchanges: a hello application; an application reporting parts of its environ; a
 //! pipelined pair of requests sent in one piece; a POST with a chunked body, echoed; a
-//! malformed request, answered 400. Each request is delivered in small pieces (7 bytes per
-//! read) so the handler meets heads and bodies split across reads.
+//! malformed request, answered 400. The transport is smoltcp TCP on 127.0.0.1 (client and
+//! server in this firmware; feature `tcp`) or an in-memory loopback that delivers each request
+//! in 7-byte pieces so the handler meets heads and bodies split across reads.
 //!
 //! Output: plain text over semihosting, or defmt frames with the `defmt` feature (decode them
 //! with `defmt-print -e ELF`).
@@ -18,7 +19,9 @@ use wsgiref_core::app::{Once, StartResponse};
 use wsgiref_core::environ::EnvironBuf;
 use wsgiref_core::handler::{Connection, MemoryBuf, Served, ServerConfig};
 use wsgiref_core::{AppError, Application, Environ};
-use wsgiref_embedded_qemu::{loopback::Loopback, stack};
+#[cfg(not(feature = "tcp"))]
+use wsgiref_embedded_qemu::loopback::Loopback;
+use wsgiref_embedded_qemu::stack;
 
 #[cfg(feature = "defmt")]
 use defmt_semihosting as _;
@@ -27,13 +30,12 @@ use defmt_semihosting as _;
 const RX: usize = 1024;
 /// Request header slots parsed per head.
 const HEADERS: usize = 16;
-/// Bytes per transport read.
+/// Bytes per transport read (in-memory transport).
+#[cfg_attr(feature = "tcp", allow(dead_code))]
 const PIECE: usize = 7;
 /// Handler memory: 1 KiB of environ in 32 variables, 256 B of response headers in 8
 /// entries, 512 B of output staging.
 type Mem = MemoryBuf<1024, 32, 256, 8, 512>;
-/// The transport, with room for every response of one connection.
-type Transport<'a> = Loopback<'a, 1024>;
 
 /// The body every route returns: one owned buffer.
 type Text = Once<Vec<u8, 256>>;
@@ -139,24 +141,14 @@ fn main() -> ! {
     let _ = base.set("SERVER_NAME", "mcu");
     let _ = base.set("SERVER_PORT", "80");
 
+    report::transport(TRANSPORT);
     let mut failures = 0u32;
-    for case in CASES {
-        let mut conn: Connection<'_, Transport<'_>, HEADERS> = Connection::new(
-            Loopback::new(case.request, PIECE),
-            &mut rx[..],
-            mem.memory(),
-            ServerConfig::default(),
-        );
-        // Serve until the connection ends; bounded, since each case holds at most 2 requests.
-        for _ in 0..4 {
-            match conn.serve_one(&Router, &base, None) {
-                Ok(Served::Request(_)) if !conn.is_closed() => continue,
-                _ => break,
-            }
-        }
-        let output = conn.into_inner().output;
-        let ok = output.as_slice() == case.expected;
-        report::case(case.name, &output, ok);
+    for (i, case) in CASES.iter().enumerate() {
+        let output = exchange(case.request, i as u16, rx, mem, &base);
+        let ok = output
+            .as_ref()
+            .is_some_and(|o| o.as_slice() == case.expected);
+        report::case(case.name, output.as_deref().unwrap_or(b"(no output)"), ok);
         if !ok {
             failures += 1;
         }
@@ -164,10 +156,70 @@ fn main() -> ! {
     report::done(failures, stack::high_water())
 }
 
+/// Serve one connection over `transport` until it ends; give the transport back.
+fn serve<T: embedded_io::Read + embedded_io::Write>(
+    transport: T,
+    rx: &mut [u8],
+    mem: &mut Mem,
+    base: &Environ<'_>,
+) -> T {
+    let mut conn: Connection<'_, T, HEADERS> =
+        Connection::new(transport, rx, mem.memory(), ServerConfig::default());
+    // Bounded: each case holds at most 2 requests.
+    for _ in 0..4 {
+        match conn.serve_one(&Router, base, None) {
+            Ok(Served::Request(_)) if !conn.is_closed() => continue,
+            _ => break,
+        }
+    }
+    conn.into_inner()
+}
+
+#[cfg(not(feature = "tcp"))]
+const TRANSPORT: &str = "in-memory loopback, 7 bytes per read";
+
+/// One client connection sending `request`; everything the client received.
+#[cfg(not(feature = "tcp"))]
+fn exchange(
+    request: &[u8],
+    _: u16,
+    rx: &mut [u8],
+    mem: &mut Mem,
+    base: &Environ<'_>,
+) -> Option<Vec<u8, 1024>> {
+    Some(serve(Loopback::<1024>::new(request, PIECE), rx, mem, base).output)
+}
+
+#[cfg(feature = "tcp")]
+const TRANSPORT: &str = "smoltcp TCP, client and server on 127.0.0.1";
+
+/// One client connection sending `request` over TCP; everything the client received.
+#[cfg(feature = "tcp")]
+fn exchange(
+    request: &[u8],
+    index: u16,
+    rx: &mut [u8],
+    mem: &mut Mem,
+    base: &Environ<'_>,
+) -> Option<Vec<u8, 1024>> {
+    use smoltcp::iface::SocketStorage;
+    use wsgiref_embedded_qemu::tcp::{Buffers, TcpLoopback};
+    let mut storage = [SocketStorage::EMPTY; 2];
+    let mut buffers = Buffers::new();
+    let transport = TcpLoopback::<1024>::new(&mut storage, &mut buffers, request, 49152 + index)?;
+    serve(transport, rx, mem, base).finish()
+}
+
 /// Reporting: text over semihosting, or defmt frames.
 #[cfg(not(feature = "defmt"))]
 mod report {
     use wsgiref_embedded_qemu::out;
+
+    pub fn transport(name: &str) {
+        out::bytes(b"transport: ");
+        out::bytes(name.as_bytes());
+        out::bytes(b"\n");
+    }
 
     pub fn case(name: &str, response: &[u8], ok: bool) {
         out::bytes(b"--- ");
@@ -186,14 +238,13 @@ mod report {
 
 #[cfg(feature = "defmt")]
 mod report {
+    pub fn transport(name: &str) {
+        defmt::println!("transport: {=str}", name);
+    }
     pub fn case(name: &str, response: &[u8], ok: bool) {
         defmt::println!("--- {=str}", name);
         defmt::println!("{=[u8]:a}", response);
-        if ok {
-            defmt::println!("[ok]");
-        } else {
-            defmt::println!("[MISMATCH]");
-        }
+        defmt::println!("{=str}", if ok { "[ok]" } else { "[MISMATCH]" });
     }
 
     pub fn done(failures: u32, stack: u32) -> ! {

@@ -68,6 +68,10 @@ fn main() -> ! {
     out::figure(b"receive_buffer=", RX as u32);
     out::figure(b"handler_memory=", core::mem::size_of::<Mem>() as u32);
     let ok = served && closed && response.as_slice() == EXPECTED;
-    out::bytes(if ok { b"minimal: ok\n" } else { b"minimal: FAILED\n" });
+    out::bytes(if ok {
+        b"minimal: ok\n"
+    } else {
+        b"minimal: FAILED\n"
+    });
     out::exit(ok)
 }
