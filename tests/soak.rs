@@ -711,6 +711,18 @@ fn settle<T: Copy + PartialEq>(want: T, limit: Duration, f: impl Fn() -> T) -> T
     }
 }
 
+/// Poll `f` until it is at most `limit_value` or `limit` has passed; returns the last value.
+fn settle_at_most(limit_value: usize, limit: Duration, f: impl Fn() -> usize) -> usize {
+    let until = Instant::now() + limit;
+    loop {
+        let now = f();
+        if now <= limit_value || Instant::now() > until {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Run every kind of client for `secs` seconds.
 fn load(addr: SocketAddr, secs: u64, books: &Books, seed: u64) {
     let stop = AtomicBool::new(false);
@@ -774,8 +786,8 @@ fn mixed_load_loses_nothing_and_leaks_nothing() {
 
     load(addr, total - warm, &books, 2);
 
-    let fds1 = settle(fds0, Duration::from_secs(10), || fd_count(pid));
-    let threads1 = settle(threads0, Duration::from_secs(10), || thread_count(pid));
+    let fds1 = settle_at_most(fds0, Duration::from_secs(10), || fd_count(pid));
+    let threads1 = settle_at_most(threads0, Duration::from_secs(10), || thread_count(pid));
     let rss1 = rss_kib(pid);
     eprintln!(
         "soak: {} s; fds {fds0} -> {fds1}, threads {threads0} -> {threads1}, \
@@ -864,9 +876,11 @@ fn mixed_load_loses_nothing_and_leaks_nothing() {
         malformed.join("\n")
     );
 
-    // No leaks.
-    assert_eq!(fds1, fds0, "file descriptors leaked");
-    assert_eq!(threads1, threads0, "threads leaked");
+    // No leaks. The baseline can still include idle keep-alive connections of the warm-up
+    // (they are quiet, so the count looked settled) which the idle timeout closes during the
+    // run: fewer descriptors afterwards is fine, more is a leak.
+    assert!(fds1 <= fds0, "file descriptors leaked: {fds0} -> {fds1}");
+    assert!(threads1 <= threads0, "threads leaked: {threads0} -> {threads1}");
     assert!(
         rss1 <= rss0 + RSS_GROWTH_LIMIT_KIB,
         "resident memory grew from {rss0} KiB to {rss1} KiB"
