@@ -317,6 +317,30 @@ impl<'a> Environ<'a> {
         Ok(())
     }
 
+    /// [`append`](Self::append) for a key the caller built from header-name bytes: an
+    /// `HTTP_` prefix and token characters, so it is valid and not reserved. Skips the checks
+    /// and the UTF-8 validation a `&str` key would need (the server's per-header hot path).
+    pub(crate) fn append_header_key(
+        &mut self,
+        key: &[u8],
+        sep: &[u8],
+        extra: &[u8],
+    ) -> Result<(), EnvironError> {
+        debug_assert!(key.starts_with(b"HTTP_") && key.is_ascii());
+        match self.vars.position(|k| k == key) {
+            Some(i) => self.vars.extend_value(i, sep, extra)?,
+            None => {
+                self.vars.push(key, extra)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// True when a variable named by these bytes is present.
+    pub(crate) fn contains_bytes(&self, key: &[u8]) -> bool {
+        self.vars.position(|k| k == key).is_some()
+    }
+
     /// Remove `key`; returns whether it was present.
     pub fn remove(&mut self, key: &str) -> bool {
         match self.index(key) {

@@ -117,7 +117,18 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
             return Ok(());
         }
         let no_body = self.no_body_status();
-        let app_length = header_get(&self.headers, "Content-Length").map(parse_length);
+        // One pass over the application's headers for the three the framing depends on.
+        let mut app_length = None;
+        let (mut has_date, mut has_server) = (false, false);
+        for (name, value) in self.headers.raw_items() {
+            if app_length.is_none() && same_name_ascii(name, "Content-Length") {
+                app_length = Some(parse_length(value));
+            } else if same_name_ascii(name, "Date") {
+                has_date = true;
+            } else if same_name_ascii(name, "Server") {
+                has_server = true;
+            }
+        }
         let mut auto_length = None;
         if app_length.is_none() && !no_body {
             auto_length = self.length_hint;
@@ -158,14 +169,14 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
             self.out.put(self.status.as_bytes())?;
             self.out.put(b"\r\n")?;
             if let Some(date) = &self.date {
-                if header_get(&self.headers, "Date").is_none() {
+                if !has_date {
                     self.out.put(b"Date: ")?;
                     self.out.put(date.as_bytes())?;
                     self.out.put(b"\r\n")?;
                 }
             }
             if let Some(software) = self.config.server_software {
-                if !software.is_empty() && header_get(&self.headers, "Server").is_none() {
+                if !software.is_empty() && !has_server {
                     self.out.put(b"Server: ")?;
                     self.out.put(software.as_bytes())?;
                     self.out.put(b"\r\n")?;
@@ -176,10 +187,10 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
             self.out.put(self.status.as_bytes())?;
             self.out.put(b"\r\n")?;
         }
-        for (name, value) in self.headers.items() {
-            self.out.put(name.as_bytes())?;
+        for (name, value) in self.headers.raw_items() {
+            self.out.put(name)?;
             self.out.put(b": ")?;
-            self.out.put(value.as_bytes())?;
+            self.out.put(value)?;
             self.out.put(b"\r\n")?;
         }
         if let Some(n) = auto_length {
@@ -333,19 +344,19 @@ impl<W: Write> Respond for Response<'_, '_, W> {
     }
 }
 
-/// `headers.get(name)` for an ASCII `name`, with exactly the result of [`Headers::get`]'s
-/// Unicode-lowercase comparison but without its case tables (about 12 KiB of flash on a
-/// Cortex-M): the only non-ASCII character whose lowercase form is all ASCII is U+212A KELVIN
-/// SIGN, which lowercases to `k`, so against an ASCII name nothing else can match.
-fn header_get<'a>(headers: &'a Headers<'_>, name: &str) -> Option<&'a str> {
-    headers
-        .items()
-        .find(|(n, _)| same_name_ascii(n, name))
-        .map(|(_, v)| v)
-}
-
-/// `stored.lower() == ascii.lower()` for an ASCII `ascii` (see [`header_get`]).
-fn same_name_ascii(stored: &str, ascii: &str) -> bool {
+/// `stored.lower() == ascii.lower()` for an ASCII `ascii`, on the stored bytes.
+///
+/// Headers compares names with Unicode lowercasing (as CPython); this gives the same answer
+/// against an ASCII name without Unicode case tables (about 12 KiB of flash on a Cortex-M) and,
+/// for the usual all-ASCII name, without decoding: the only non-ASCII character whose
+/// lowercase form is all ASCII is U+212A KELVIN SIGN, which lowercases to `k`.
+fn same_name_ascii(stored: &[u8], ascii: &str) -> bool {
+    if stored.is_ascii() {
+        return stored.eq_ignore_ascii_case(ascii.as_bytes());
+    }
+    let Ok(stored) = core::str::from_utf8(stored) else {
+        return false;
+    };
     let mut query = ascii.bytes();
     for c in stored.chars() {
         let lowered = match c {
@@ -362,11 +373,12 @@ fn same_name_ascii(stored: &str, ascii: &str) -> bool {
 }
 
 /// A Content-Length value: plain decimal digits only (no sign, no spaces).
-fn parse_length(v: &str) -> Option<u64> {
-    if v.is_empty() || v.len() > 19 || !v.bytes().all(|b| b.is_ascii_digit()) {
+fn parse_length(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    v.parse().ok()
+    // At most 19 digits: cannot overflow a u64.
+    Some(v.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
 }
 
 /// Decimal digits of `n` in `buf`, without `core::fmt` (small firmware, fast path).
@@ -461,7 +473,7 @@ mod tests {
         for s in stored {
             for q in queries {
                 let unicode = s.to_lowercase() == q.to_lowercase();
-                assert_eq!(same_name_ascii(s, q), unicode, "{s:?} vs {q:?}");
+                assert_eq!(same_name_ascii(s.as_bytes(), q), unicode, "{s:?} vs {q:?}");
             }
         }
     }
@@ -476,9 +488,9 @@ mod tests {
 
     #[test]
     fn lengths_are_strict() {
-        assert_eq!(parse_length("12"), Some(12));
+        assert_eq!(parse_length(b"12"), Some(12));
         for bad in ["", "+1", " 1", "1 ", "0x1", "99999999999999999999"] {
-            assert_eq!(parse_length(bad), None, "{bad:?}");
+            assert_eq!(parse_length(bad.as_bytes()), None, "{bad:?}");
         }
     }
 }

@@ -111,8 +111,13 @@ pub fn fill_environ(
         Some(q) => (&target[..q], &target[q + 1..]),
         None => (target, &[][..]),
     };
-    environ.set("PATH_INFO", b"").map_err(full)?;
-    percent_decode(path, |piece| environ.append("PATH_INFO", b"", piece)).map_err(full)?;
+    if path.contains(&b'%') {
+        environ.set("PATH_INFO", b"").map_err(full)?;
+        percent_decode(path, |piece| environ.append("PATH_INFO", b"", piece)).map_err(full)?;
+    } else {
+        // Nothing to decode (the common case): one copy, no staging.
+        environ.set("PATH_INFO", path).map_err(full)?;
+    }
     environ.set("QUERY_STRING", query).map_err(full)?;
 
     if let Some(ct) = head.header("content-type") {
@@ -143,16 +148,14 @@ pub fn fill_environ(
                 b.to_ascii_uppercase()
             };
         }
-        // Header names are tokens, hence ASCII, hence UTF-8.
-        let Ok(key) = core::str::from_utf8(&key_buf[..5 + name.len()]) else {
-            continue;
-        };
+        // Header names are tokens (httparse checked), so the key is ASCII.
+        let key = &key_buf[..5 + name.len()];
         let bare = &key[5..];
-        if CGI_NAMES.contains(&bare) || environ.contains(bare) {
+        if CGI_NAMES.iter().any(|n| n.as_bytes() == bare) || environ.contains_bytes(bare) {
             continue;
         }
         environ
-            .append(key, b",", trim_ows(field.value))
+            .append_header_key(key, b",", trim_ows(field.value))
             .map_err(full)?;
     }
     Ok(())
