@@ -294,6 +294,9 @@ where
         }
         // Read until the socket is drained, the buffer is full, or EOF.
         let mut blocked = false;
+        // The last read returned less than asked: probably drained, but not proven (a FIN
+        // that came with the data raises no new readiness edge).
+        let mut short_read = false;
         while conn.len < conn.rx.len() && !conn.eof {
             let space = conn.rx.len() - conn.len;
             match conn.stream.read(&mut conn.rx[conn.len..]) {
@@ -304,6 +307,7 @@ where
                         // A short read drained the socket; the next bytes bring a new edge.
                         // This saves the read that would only say EAGAIN.
                         blocked = true;
+                        short_read = true;
                         break;
                     }
                 }
@@ -394,6 +398,12 @@ where
             return After::Close;
         }
         if blocked {
+            if short_read && conn.len > 0 {
+                // A request is incomplete: read once more before waiting, so an end of
+                // stream that arrived with its last bytes is seen now rather than at the
+                // header timeout.
+                continue;
+            }
             return register(conn, poll, index, false);
         }
         // The buffer was full or EOF came: another pass reads on (or ends the session).
