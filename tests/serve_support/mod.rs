@@ -97,12 +97,12 @@ impl Server {
         }
     }
 
-    /// `http://127.0.0.1:PORT` + `path`.
     /// The server process's id (for /proc accounting).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
+    /// `http://127.0.0.1:PORT` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
