@@ -31,3 +31,8 @@ pub mod handlers {
 /// `demo_app`.
 #[cfg(feature = "std")]
 pub use wsgiref_std::server as simple_server;
+
+/// The README's code blocks, compiled as doc tests so the README cannot drift from the API.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
