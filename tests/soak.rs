@@ -880,7 +880,10 @@ fn mixed_load_loses_nothing_and_leaks_nothing() {
     // (they are quiet, so the count looked settled) which the idle timeout closes during the
     // run: fewer descriptors afterwards is fine, more is a leak.
     assert!(fds1 <= fds0, "file descriptors leaked: {fds0} -> {fds1}");
-    assert!(threads1 <= threads0, "threads leaked: {threads0} -> {threads1}");
+    assert!(
+        threads1 <= threads0,
+        "threads leaked: {threads0} -> {threads1}"
+    );
     assert!(
         rss1 <= rss0 + RSS_GROWTH_LIMIT_KIB,
         "resident memory grew from {rss0} KiB to {rss1} KiB"
