@@ -9,6 +9,8 @@
 # Footprint budgets: FLASH_BUDGET (default 18000 B) and STACK_BUDGET (default 2800 B). Going
 # over them prints OVER BUDGET; it fails the script only with FOOTPRINT_ENFORCE=1.
 set -euo pipefail
+# Every build below names its target directory: the paths of the binaries it runs are fixed,
+# whatever CARGO_TARGET_DIR the caller exported.
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -51,7 +53,7 @@ setup_qemu() {
 check_qemu() {
     setup_qemu
     echo "--- demo firmware (semihosting text)"
-    (cd "$FW" && cargo build -q --release --bin demo)
+    (cd "$FW" && cargo build -q --release --bin demo --target-dir target)
     local rc=0
     qemu_run "$FW_OUT/demo" "$WORK/demo.out" || rc=$?
     cat "$WORK/demo.out"
@@ -96,7 +98,7 @@ check_footprint() {
     local size
     size=$(ls "$(rustc --print sysroot)"/lib/rustlib/*/bin/llvm-size | head -n 1)
     [ -x "$size" ] || fail "llvm-size not found in the llvm-tools component"
-    (cd "$FW" && cargo build -q --release --bin minimal)
+    (cd "$FW" && cargo build -q --release --bin minimal --target-dir target)
     local elf="$FW_OUT/minimal" rc=0
     qemu_run "$elf" "$WORK/minimal.out" || rc=$?
     cat "$WORK/minimal.out"
@@ -131,7 +133,7 @@ check_footprint() {
 
 check_c() {
     local dir="$ROOT/examples/c-embed"
-    (cd "$dir" && cargo test -q && cargo build -q --release)
+    (cd "$dir" && cargo test -q --target-dir target && cargo build -q --release --target-dir target)
     # No extra libraries: the archive is self-contained (see Cargo.toml on rust_eh_personality).
     gcc -O2 -Wall -Wextra -Werror -I"$dir/include" "$dir/c/main.c" \
         "$dir/target/release/libwsgiref_c.a" -o "$WORK/c-embed"
@@ -153,9 +155,9 @@ check_async() {
     local dir="$ROOT/examples/tokio-async"
     # The integration test starts the server on an ephemeral 127.0.0.1 port and talks to it
     # with a std TcpStream (pipelining, a chunked POST, a malformed request).
-    (cd "$dir" && cargo test -q)
+    (cd "$dir" && cargo test -q --target-dir target)
     # The binary too: one connection on a free port, then it exits.
-    (cd "$dir" && cargo build -q)
+    (cd "$dir" && cargo build -q --target-dir target)
     "$dir/target/debug/wsgiref-tokio-async" 0 1 >"$WORK/tokio.out" 2>"$WORK/tokio.err" &
     local pid=$! port="" i
     for i in $(seq 1 100); do
