@@ -82,6 +82,10 @@ pub struct Session<'s, const H: usize = 64> {
     closed: bool,
     /// `100 Continue` already sent for the request at the front of the buffer.
     continued: bool,
+    /// Leave requests this session cannot buffer to the caller instead of refusing them.
+    hand_off: bool,
+    /// The last `process` stopped at such a request.
+    wants_stream: bool,
 }
 
 impl<'s, const H: usize> Session<'s, H> {
@@ -95,7 +99,26 @@ impl<'s, const H: usize> Session<'s, H> {
             eof: false,
             closed: false,
             continued: false,
+            hand_off: false,
+            wants_stream: false,
         }
+    }
+
+    /// Do not refuse a request whose body cannot be buffered (413) or that waits for
+    /// `100 Continue`: stop at it with [`Step::NeedInput`] and report it through
+    /// [`wants_stream`](Self::wants_stream), so a server can go on with a streaming
+    /// [`Connection`](crate::handler::Connection) from the same bytes. Without it, the session
+    /// answers such requests itself (413, or `100 Continue` and then waits).
+    pub fn handing_off_large_bodies(mut self) -> Self {
+        self.hand_off = true;
+        self
+    }
+
+    /// True when the last [`process`](Self::process) stopped at a request with a complete head
+    /// whose body this session will not buffer (see
+    /// [`handing_off_large_bodies`](Self::handing_off_large_bodies)).
+    pub fn wants_stream(&self) -> bool {
+        self.wants_stream
     }
 
     /// Where to put received bytes; then call [`received`](Self::received). Empty when the
@@ -143,6 +166,7 @@ impl<'s, const H: usize> Session<'s, H> {
         date: Option<HttpDate>,
         mut sink: W,
     ) -> Step {
+        self.wants_stream = false;
         if self.closed {
             return Step::Close;
         }
@@ -196,6 +220,13 @@ impl<'s, const H: usize> Session<'s, H> {
                 Step::NeedInput
             }
             Exchanged::Incomplete { head: Some(head) } => {
+                if self.hand_off
+                    && !self.eof
+                    && (self.is_full() || head.cannot_fit || head.expect_continue)
+                {
+                    self.wants_stream = true;
+                    return Step::NeedInput;
+                }
                 if self.eof {
                     let error =
                         ProtocolError::bad_request("connection closed inside a request body");
@@ -371,5 +402,45 @@ mod tests {
             Step::Answered(_)
         ));
         assert!(out.ends_with(b"\r\n\r\nok"));
+    }
+
+    #[test]
+    fn hand_off_mode_stops_at_bodies_it_cannot_buffer() {
+        let app = echo();
+        let mut base_buf = EnvironBuf::<64, 2>::new();
+        let base = base_buf.environ();
+        for head in [
+            &b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\nab"[..],
+            b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+        ] {
+            let mut rx = [0u8; 512];
+            let mut memory: MemoryBuf = MemoryBuf::new();
+            let mut session: Session<'_, 16> =
+                Session::new(&mut rx, memory.memory(), ServerConfig::default())
+                    .handing_off_large_bodies();
+            let mut out = heapless::Vec::<u8, 256>::new();
+            session.feed(head);
+            assert_eq!(
+                session.process(&app, &base, None, &mut out),
+                Step::NeedInput
+            );
+            assert!(session.wants_stream());
+            // Nothing answered, nothing consumed: a streaming connection takes over the bytes.
+            assert!(out.is_empty());
+            assert_eq!(session.buffered(), head.len());
+        }
+        // A request that fits is served as usual, and the flag is clear.
+        let mut rx = [0u8; 512];
+        let mut memory: MemoryBuf = MemoryBuf::new();
+        let mut session: Session<'_, 16> =
+            Session::new(&mut rx, memory.memory(), ServerConfig::default())
+                .handing_off_large_bodies();
+        let mut out = heapless::Vec::<u8, 256>::new();
+        session.feed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok");
+        assert!(matches!(
+            session.process(&app, &base, None, &mut out),
+            Step::Answered(_)
+        ));
+        assert!(!session.wants_stream());
     }
 }

@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream as MioStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 use wsgiref_core::handler::{OwnedMemory, Session, Step};
-use wsgiref_core::proto::{parse_head, BodyDecoder, Decoded, Framing, Limits};
 use wsgiref_core::{Application, Environ};
 
 use super::request_handler::RequestHandler;
@@ -322,12 +321,11 @@ where
                 }
             }
         }
-        // The session refuses a request that cannot fit its buffer, so look at the first
-        // head before it does (a small head parses in well under a microsecond).
-        if conn.len > 0 && !conn.eof && needs_blocking(&conn.rx[..conn.len], conn.rx.len()) {
-            return After::HandOff;
-        }
-        let mut session: Session<'_> = Session::new(&mut conn.rx, memory.memory(), options.config);
+        // The session stops at a request it cannot buffer (a body larger than the buffer, or
+        // a client waiting for `100 Continue`) instead of refusing it; such a connection goes
+        // to a blocking thread below.
+        let mut session: Session<'_> =
+            Session::new(&mut conn.rx, memory.memory(), options.config).handing_off_large_bodies();
         session.received(conn.len);
         let end = conn.len;
         if conn.eof {
@@ -370,6 +368,7 @@ where
         if session.is_closed() {
             conn.closing = true;
         }
+        let wants_stream = session.wants_stream();
         // Keep the unconsumed bytes at the front of the buffer for the next event.
         let left = session.buffered();
         conn.rx.copy_within(end - left..end, 0);
@@ -381,7 +380,7 @@ where
         } else {
             let started = *conn.request_started.get_or_insert(now);
             conn.deadline = started + options.header_timeout;
-            if !conn.closing && !conn.eof && needs_blocking(&conn.rx[..conn.len], conn.rx.len()) {
+            if !conn.closing && !conn.eof && wants_stream {
                 return After::HandOff;
             }
         }
@@ -411,51 +410,6 @@ where
     // Still busy after many passes (a client pipelining without pause): let the others run
     // and come back to this one on the next turn of the loop.
     After::Again
-}
-
-/// Does the request at the front of the buffer need a blocking thread? Only when its head is
-/// complete, its body is not, and the loop cannot wait for it: the client waits for
-/// `100 Continue`, or the body cannot fit the buffer (a `Content-Length` beyond it, or a
-/// chunked body that filled it).
-fn needs_blocking(pending: &[u8], capacity: usize) -> bool {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let limits = Limits::default();
-    let Ok(Some(head)) = parse_head(pending, &mut headers, &limits) else {
-        // Incomplete heads wait (under the header deadline); bad ones are refused by the
-        // session.
-        return false;
-    };
-    let body = &pending[head.head_len..];
-    if body_complete(head.framing, &limits, body) {
-        return false;
-    }
-    let too_large = match head.framing {
-        Framing::None => false,
-        Framing::Length(n) => (head.head_len as u64).saturating_add(n) > capacity as u64,
-        Framing::Chunked => pending.len() == capacity,
-    };
-    head.expect_continue || too_large
-}
-
-/// Is a whole body in `bytes` (or is it malformed, which the session will refuse)?
-fn body_complete(framing: Framing, limits: &Limits, mut bytes: &[u8]) -> bool {
-    let mut decoder = BodyDecoder::new(framing, limits);
-    // Each pass consumes bytes or returns, so this ends within `bytes.len() + 1` passes.
-    loop {
-        if decoder.is_done() {
-            return true;
-        }
-        match decoder.decode(bytes) {
-            Err(_) | Ok((_, Decoded::End)) => return true,
-            Ok((used, Decoded::Data(_))) => bytes = &bytes[used..],
-            Ok((used, Decoded::NeedMore)) => {
-                if used == 0 || used >= bytes.len() {
-                    return false;
-                }
-                bytes = &bytes[used..];
-            }
-        }
-    }
 }
 
 /// The sink a session answers into: the connection's transmit buffer, bounded.
