@@ -10,7 +10,7 @@ use crate::handler::config::HandlerConfig;
 use crate::handler::exchange::{first_line, run_request, write_refusal, Exchanged, Refill, Rx};
 use crate::handler::log::{RequestLine, RequestLog};
 use crate::handler::memory::Memory;
-use crate::handler::output::classify;
+use crate::handler::output::{classify, write_all};
 use crate::proto::{HttpDate, Limits, ProtocolError, UnderscorePolicy};
 
 /// Settings of an HTTP server connection.
@@ -128,15 +128,7 @@ impl<T: Read + Write> Refill for Shared<T> {
 
     fn interim(&self, bytes: &[u8]) -> Result<(), ErrorKind> {
         let mut w = SharedWriter(self);
-        let mut out = bytes;
-        while !out.is_empty() {
-            match w.write(out) {
-                Ok(0) => return Err(ErrorKind::WriteZero),
-                Ok(n) => out = &out[n..],
-                Err(ErrorKind::Interrupted) => {}
-                Err(kind) => return Err(kind),
-            }
-        }
+        write_all(&mut w, bytes)?;
         w.flush()
     }
 }

@@ -14,7 +14,7 @@ use crate::environ::Environ;
 use crate::handler::connection::ServerConfig;
 use crate::handler::log::{RequestLine, RequestLog};
 use crate::handler::memory::Memory;
-use crate::handler::output::{classify, Output};
+use crate::handler::output::{classify, write_all, Output};
 use crate::handler::response::{format_u64, Exchange, Response};
 use crate::handler::run::run_app;
 use crate::handler::simple::setup_wsgi;
@@ -435,19 +435,7 @@ pub(crate) fn write_refusal<W: Write>(
     put(b": ");
     put(error.detail.as_bytes());
     put(b"\n");
-    let mut out = &head[..at];
-    while !out.is_empty() {
-        match sink.write(out) {
-            Ok(0) => return Err(ErrorKind::WriteZero),
-            Ok(n) => out = &out[n..],
-            Err(e) => {
-                let kind = embedded_io::Error::kind(&e);
-                if kind != ErrorKind::Interrupted {
-                    return Err(kind);
-                }
-            }
-        }
-    }
+    write_all(&mut sink, &head[..at])?;
     sink.flush().map_err(|e| embedded_io::Error::kind(&e))
 }
 

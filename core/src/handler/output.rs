@@ -20,6 +20,21 @@ pub(crate) fn classify(kind: ErrorKind) -> OutputError {
     }
 }
 
+/// Write all of `data` to `sink`, retrying interrupted writes. A writer that accepts nothing
+/// can never make progress: that is `WriteZero` rather than a loop (embedded-io's own
+/// `write_all` would panic there). The one write loop of the handlers.
+pub(crate) fn write_all<W: Write>(sink: &mut W, mut data: &[u8]) -> Result<(), ErrorKind> {
+    while !data.is_empty() {
+        match sink.write(data) {
+            Ok(0) => return Err(ErrorKind::WriteZero),
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.kind()),
+        }
+    }
+    Ok(())
+}
+
 /// A transport plus a caller-owned staging buffer.
 pub(crate) struct Output<'o, W: Write> {
     pub(crate) sink: W,
@@ -49,37 +64,14 @@ impl<'o, W: Write> Output<'o, W> {
         self.write_all(data)
     }
 
-    fn write_all(&mut self, mut data: &[u8]) -> Result<(), OutputError> {
-        while !data.is_empty() {
-            match self.sink.write(data) {
-                // A writer that accepts nothing can never make progress; treat it as gone
-                // instead of looping (embedded-io's own write_all would panic here).
-                Ok(0) => return Err(OutputError::Disconnected),
-                Ok(n) => data = &data[n..],
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(classify(e.kind())),
-            }
-        }
-        Ok(())
+    fn write_all(&mut self, data: &[u8]) -> Result<(), OutputError> {
+        write_all(&mut self.sink, data).map_err(classify)
     }
 
     /// Write out what is staged, without flushing the transport itself.
     pub(crate) fn flush_buffer(&mut self) -> Result<(), OutputError> {
         let len = core::mem::take(&mut self.len);
-        if len == 0 {
-            return Ok(());
-        }
-        // `write_all` borrows self mutably, so move the staged bytes' range out first.
-        let mut at = 0;
-        while at < len {
-            match self.sink.write(&self.buf[at..len]) {
-                Ok(0) => return Err(OutputError::Disconnected),
-                Ok(n) => at += n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(classify(e.kind())),
-            }
-        }
-        Ok(())
+        write_all(&mut self.sink, &self.buf[..len]).map_err(classify)
     }
 
     /// Write out what is staged and flush the transport.

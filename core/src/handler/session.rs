@@ -8,6 +8,7 @@ use crate::handler::connection::ServerConfig;
 use crate::handler::exchange::{first_line, run_request, write_refusal, Buffered, Exchanged, Rx};
 use crate::handler::log::{RequestLine, RequestLog};
 use crate::handler::memory::Memory;
+use crate::handler::output::write_all;
 use crate::proto::{HttpDate, ProtocolError};
 
 /// What [`Session::process`] did, and what the session needs next.
@@ -240,7 +241,10 @@ impl<'s, const H: usize> Session<'s, H> {
                 }
                 if head.expect_continue && !self.continued {
                     self.continued = true;
-                    let _ = write_all(&mut sink, b"HTTP/1.1 100 Continue\r\n\r\n");
+                    // A sink that fails here fails again, and is reported, with the response.
+                    if write_all(&mut sink, b"HTTP/1.1 100 Continue\r\n\r\n").is_ok() {
+                        let _ = sink.flush();
+                    }
                 }
                 Step::NeedInput
             }
@@ -261,16 +265,6 @@ impl<'s, const H: usize> Session<'s, H> {
             request_line,
         }
     }
-}
-
-fn write_all<W: Write>(sink: &mut W, mut bytes: &[u8]) -> Result<(), W::Error> {
-    while !bytes.is_empty() {
-        match sink.write(bytes)? {
-            0 => break,
-            n => bytes = &bytes[n..],
-        }
-    }
-    sink.flush()
 }
 
 #[cfg(test)]
