@@ -308,13 +308,7 @@ impl<'a> Environ<'a> {
         extra: impl AsRef<[u8]>,
     ) -> Result<(), EnvironError> {
         check_key(key)?;
-        match self.index(key) {
-            Some(i) => self.vars.extend_value(i, sep, extra.as_ref())?,
-            None => {
-                self.vars.push(key.as_bytes(), extra.as_ref())?;
-            }
-        }
-        Ok(())
+        self.append_unchecked(key.as_bytes(), sep, extra.as_ref())
     }
 
     /// [`append`](Self::append) for a key the caller built from header-name bytes: an
@@ -327,6 +321,16 @@ impl<'a> Environ<'a> {
         extra: &[u8],
     ) -> Result<(), EnvironError> {
         debug_assert!(key.starts_with(b"HTTP_") && key.is_ascii());
+        self.append_unchecked(key, sep, extra)
+    }
+
+    /// The body of both appends, once the key is known to be valid.
+    fn append_unchecked(
+        &mut self,
+        key: &[u8],
+        sep: &[u8],
+        extra: &[u8],
+    ) -> Result<(), EnvironError> {
         match self.vars.position(|k| k == key) {
             Some(i) => self.vars.extend_value(i, sep, extra)?,
             None => {
