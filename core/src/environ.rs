@@ -248,7 +248,7 @@ impl<'a> Environ<'a> {
     }
 
     fn index(&self, key: &str) -> Option<usize> {
-        self.vars.position(|k| k == key.as_bytes())
+        self.vars.find(key.as_bytes())
     }
 
     /// The value of `key`, or `None` when it is absent.
@@ -276,6 +276,23 @@ impl<'a> Environ<'a> {
         check_key(key)?;
         let value = value.as_ref();
         match self.index(key) {
+            Some(i) => self.vars.replace_value(i, value)?,
+            None => {
+                self.vars.push(key.as_bytes(), value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`set`](Self::set) for a key the crate itself names (a CGI variable such as
+    /// `REQUEST_METHOD`): valid and not reserved, so the per-request path skips the checks.
+    pub(crate) fn set_known(
+        &mut self,
+        key: &'static str,
+        value: &[u8],
+    ) -> Result<(), EnvironError> {
+        debug_assert!(check_key(key).is_ok());
+        match self.vars.find(key.as_bytes()) {
             Some(i) => self.vars.replace_value(i, value)?,
             None => {
                 self.vars.push(key.as_bytes(), value)?;
@@ -331,7 +348,7 @@ impl<'a> Environ<'a> {
         sep: &[u8],
         extra: &[u8],
     ) -> Result<(), EnvironError> {
-        match self.vars.position(|k| k == key) {
+        match self.vars.find(key) {
             Some(i) => self.vars.extend_value(i, sep, extra)?,
             None => {
                 self.vars.push(key, extra)?;
@@ -342,7 +359,7 @@ impl<'a> Environ<'a> {
 
     /// True when a variable named by these bytes is present.
     pub(crate) fn contains_bytes(&self, key: &[u8]) -> bool {
-        self.vars.position(|k| k == key).is_some()
+        self.vars.find(key).is_some()
     }
 
     /// Remove `key`; returns whether it was present.
@@ -377,10 +394,9 @@ impl<'a> Environ<'a> {
     pub fn fill_from(&mut self, other: &Environ<'_>) -> Result<(), EnvironError> {
         if self.is_empty() {
             // Nothing to collide with (a server's per-request environ starts this way): copy
-            // without looking each key up.
-            for (k, v) in other.vars.iter() {
-                self.vars.push(k, v)?;
-            }
+            // the whole arena at once, without looking each key up. (`other` was built by
+            // `set`, so it holds no duplicates.)
+            self.vars.copy_from(&other.vars)?;
             return Ok(());
         }
         for (k, v) in other.iter() {

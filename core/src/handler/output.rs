@@ -64,6 +64,20 @@ impl<'o, W: Write> Output<'o, W> {
         self.write_all(data)
     }
 
+    /// Queue several pieces with one call: a response head is ~20 small pieces, and a call
+    /// per piece cost more than copying them.
+    pub(crate) fn put_parts(&mut self, parts: &[&[u8]]) -> Result<(), OutputError> {
+        for part in parts {
+            if part.len() <= self.buf.len() - self.len {
+                self.buf[self.len..self.len + part.len()].copy_from_slice(part);
+                self.len += part.len();
+            } else {
+                self.put(part)?;
+            }
+        }
+        Ok(())
+    }
+
     fn write_all(&mut self, data: &[u8]) -> Result<(), OutputError> {
         write_all(&mut self.sink, data).map_err(classify)
     }

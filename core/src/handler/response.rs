@@ -160,44 +160,34 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
 
         // The head.
         if origin {
-            self.out.put(b"HTTP/")?;
-            self.out.put(match self.config.http_version {
-                Version::Http09 | Version::Http10 => b"1.0",
-                Version::Http11 => b"1.1",
-            })?;
-            self.out.put(b" ")?;
-            self.out.put(self.status.as_bytes())?;
-            self.out.put(b"\r\n")?;
+            let version: &[u8] = match self.config.http_version {
+                Version::Http09 | Version::Http10 => b"HTTP/1.0 ",
+                Version::Http11 => b"HTTP/1.1 ",
+            };
+            self.out
+                .put_parts(&[version, self.status.as_bytes(), b"\r\n"])?;
             if let Some(date) = &self.date {
                 if !has_date {
-                    self.out.put(b"Date: ")?;
-                    self.out.put(date.as_bytes())?;
-                    self.out.put(b"\r\n")?;
+                    self.out.put_parts(&[b"Date: ", date.as_bytes(), b"\r\n"])?;
                 }
             }
             if let Some(software) = self.config.server_software {
                 if !software.is_empty() && !has_server {
-                    self.out.put(b"Server: ")?;
-                    self.out.put(software.as_bytes())?;
-                    self.out.put(b"\r\n")?;
+                    self.out
+                        .put_parts(&[b"Server: ", software.as_bytes(), b"\r\n"])?;
                 }
             }
         } else {
-            self.out.put(b"Status: ")?;
-            self.out.put(self.status.as_bytes())?;
-            self.out.put(b"\r\n")?;
+            self.out
+                .put_parts(&[b"Status: ", self.status.as_bytes(), b"\r\n"])?;
         }
         for (name, value) in self.headers.raw_items() {
-            self.out.put(name)?;
-            self.out.put(b": ")?;
-            self.out.put(value)?;
-            self.out.put(b"\r\n")?;
+            self.out.put_parts(&[name, b": ", value, b"\r\n"])?;
         }
         if let Some(n) = auto_length {
             let mut digits = [0u8; 20];
-            self.out.put(b"Content-Length: ")?;
-            self.out.put(format_u64(n, &mut digits))?;
-            self.out.put(b"\r\n")?;
+            self.out
+                .put_parts(&[b"Content-Length: ", format_u64(n, &mut digits), b"\r\n"])?;
         }
         if self.mode == Mode::Chunked {
             self.out.put(b"Transfer-Encoding: chunked\r\n")?;

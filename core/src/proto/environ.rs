@@ -51,23 +51,28 @@ pub enum UnderscorePolicy {
 /// no real header comes close, and the key is built in a stack buffer of this size.
 pub const MAX_ENVIRON_KEY: usize = 256;
 
-/// CGI variables that CPython's environ always holds before it looks at the header fields, so
-/// a header that maps to one of them is always skipped, whatever the base environ holds.
-const CGI_NAMES: &[&str] = &[
-    "CONTENT_LENGTH",
-    "CONTENT_TYPE",
-    "GATEWAY_INTERFACE",
-    "PATH_INFO",
-    "QUERY_STRING",
-    "REMOTE_ADDR",
-    "REMOTE_HOST",
-    "REQUEST_METHOD",
-    "SCRIPT_NAME",
-    "SERVER_NAME",
-    "SERVER_PORT",
-    "SERVER_PROTOCOL",
-    "SERVER_SOFTWARE",
-];
+/// Is `bare` one of the CGI variables that CPython's environ always holds before it looks at
+/// the header fields? A header that maps to one of them is always skipped, whatever the base
+/// environ holds. (A `match` on byte strings compiles to a length switch: a few instructions
+/// per header instead of thirteen comparisons.)
+fn is_cgi_name(bare: &[u8]) -> bool {
+    matches!(
+        bare,
+        b"CONTENT_LENGTH"
+            | b"CONTENT_TYPE"
+            | b"GATEWAY_INTERFACE"
+            | b"PATH_INFO"
+            | b"QUERY_STRING"
+            | b"REMOTE_ADDR"
+            | b"REMOTE_HOST"
+            | b"REQUEST_METHOD"
+            | b"SCRIPT_NAME"
+            | b"SERVER_NAME"
+            | b"SERVER_PORT"
+            | b"SERVER_PROTOCOL"
+            | b"SERVER_SOFTWARE"
+    )
+}
 
 const ENVIRON_FULL: ProtocolError =
     ProtocolError::header_fields_too_large("request variables do not fit the environ storage");
@@ -102,9 +107,11 @@ pub fn fill_environ(
 ) -> Result<(), ProtocolError> {
     let full = |_| ENVIRON_FULL;
     environ
-        .set("SERVER_PROTOCOL", head.version.as_str())
+        .set_known("SERVER_PROTOCOL", head.version.as_str().as_bytes())
         .map_err(full)?;
-    environ.set("REQUEST_METHOD", head.method).map_err(full)?;
+    environ
+        .set_known("REQUEST_METHOD", head.method.as_bytes())
+        .map_err(full)?;
 
     let target = collapse_leading_slashes(head.target);
     let (path, query) = match target.iter().position(|&b| b == b'?') {
@@ -116,16 +123,18 @@ pub fn fill_environ(
         percent_decode(path, |piece| environ.append("PATH_INFO", b"", piece)).map_err(full)?;
     } else {
         // Nothing to decode (the common case): one copy, no staging.
-        environ.set("PATH_INFO", path).map_err(full)?;
+        environ.set_known("PATH_INFO", path).map_err(full)?;
     }
-    environ.set("QUERY_STRING", query).map_err(full)?;
+    environ.set_known("QUERY_STRING", query).map_err(full)?;
 
     if let Some(ct) = head.header("content-type") {
-        environ.set("CONTENT_TYPE", trim_ows(ct)).map_err(full)?;
+        environ
+            .set_known("CONTENT_TYPE", trim_ows(ct))
+            .map_err(full)?;
     }
     if let Some(cl) = head.header("content-length").map(trim_ows) {
         if !cl.is_empty() {
-            environ.set("CONTENT_LENGTH", cl).map_err(full)?;
+            environ.set_known("CONTENT_LENGTH", cl).map_err(full)?;
         }
     }
 
@@ -133,25 +142,28 @@ pub fn fill_environ(
     key_buf[..5].copy_from_slice(b"HTTP_");
     for field in head.headers {
         let name = field.name.as_bytes();
-        if policy == UnderscorePolicy::Drop && name.contains(&b'_') {
-            continue;
-        }
         let Some(slot) = key_buf.get_mut(5..5 + name.len()) else {
             return Err(ProtocolError::header_fields_too_large(
                 "header name too long for an environ key (MAX_ENVIRON_KEY)",
             ));
         };
+        // One pass builds the key and notices `_`: header names are tokens (httparse checked),
+        // so the key is ASCII and needs no UTF-8 validation.
+        let mut underscore = false;
         for (out, &b) in slot.iter_mut().zip(name) {
+            underscore |= b == b'_';
             *out = if b == b'-' {
                 b'_'
             } else {
                 b.to_ascii_uppercase()
             };
         }
-        // Header names are tokens (httparse checked), so the key is ASCII.
+        if underscore && policy == UnderscorePolicy::Drop {
+            continue;
+        }
         let key = &key_buf[..5 + name.len()];
         let bare = &key[5..];
-        if CGI_NAMES.iter().any(|n| n.as_bytes() == bare) || environ.contains_bytes(bare) {
+        if is_cgi_name(bare) || environ.contains_bytes(bare) {
             continue;
         }
         environ

@@ -145,7 +145,7 @@ pub fn parse_head<'h, 'b: 'h>(
         }
         Err(_) => return Err(explain_field_error(fields)),
     };
-    check_line_ends(&fields[..len], line.crlf)?;
+    check_line_ends(&fields[..len], headers, line.crlf)?;
     let semantics = interpret(version, headers, limits)?;
     Ok(Some(RequestHead {
         method,
@@ -335,29 +335,38 @@ fn parse_version(v: &[u8]) -> Result<Version, ProtocolError> {
 /// mixes the two is refused: a peer that honours only CRLF reads `Dummy: x\nContent-Length: 23`
 /// as one field, where a bare-LF reader sees a `Content-Length`, and the two then disagree
 /// about where the request ends (llhttp's "missing CR between headers" smuggling vector).
-/// `fields` is the complete field section, its final empty line included; httparse has
-/// already refused a bare CR, so every CR here is followed by LF.
-fn check_line_ends(fields: &[u8], crlf: bool) -> Result<(), ProtocolError> {
-    // Every CR here ends a line (httparse refused bare CRs and CR inside values), so the
-    // line ends are all CRLF exactly when CRs and LFs are equally many, and all bare LF
-    // exactly when there is no CR. A branch-free counting pass vectorises; a per-byte look-behind
-    // cost as much as parsing the head.
-    let (mut lf, mut cr) = (0u32, 0u32);
-    for &b in fields {
-        lf += u32::from(b == b'\n');
-        cr += u32::from(b == b'\r');
+///
+/// `fields` is the complete field section, its final empty line included, and `headers` what
+/// httparse parsed from it. httparse has already refused a bare CR, CR inside values and
+/// obsolete line folding, so each header's line ends exactly where the next header's name
+/// starts (the last one where the final empty line starts), and it ends in CRLF exactly when
+/// the byte before its closing LF is a CR. That looks at two bytes per line instead of every
+/// byte of the head: a counting pass over the bytes cost a third of what httparse does.
+fn check_line_ends(fields: &[u8], headers: &[Header<'_>], crlf: bool) -> Result<(), ProtocolError> {
+    let base = fields.as_ptr() as usize;
+    // Where the final empty line starts: `fields` ends in its LF.
+    let last_line_crlf = fields.len() >= 2 && fields[fields.len() - 2] == b'\r';
+    let final_start = fields.len() - 1 - usize::from(last_line_crlf);
+    let mut mismatch = last_line_crlf != crlf;
+    for (i, _) in headers.iter().enumerate() {
+        // The end (exclusive, LF included) of header i's line.
+        let end = match headers.get(i + 1) {
+            // Offsets of httparse's slices into `fields`; they point into it, so the
+            // subtraction cannot wrap (and `get` below would refuse a bad index anyway).
+            Some(next) => (next.name.as_ptr() as usize).wrapping_sub(base),
+            None => final_start,
+        };
+        let line_crlf = end >= 2 && fields.get(end - 2) == Some(&b'\r');
+        mismatch |= line_crlf != crlf;
     }
-    if crlf && cr != lf {
-        return Err(ProtocolError::bad_request(
-            "bare LF line end in a head whose request line ends in CRLF",
-        ));
+    if !mismatch {
+        return Ok(());
     }
-    if !crlf && cr != 0 {
-        return Err(ProtocolError::bad_request(
-            "CRLF line end in a head whose request line ends in a bare LF",
-        ));
-    }
-    Ok(())
+    Err(ProtocolError::bad_request(if crlf {
+        "bare LF line end in a head whose request line ends in CRLF"
+    } else {
+        "CRLF line end in a head whose request line ends in a bare LF"
+    }))
 }
 
 /// httparse says only which class of error it met; find the first faulty byte in `fields`

@@ -39,6 +39,13 @@ const KELVIN_SIGN: char = '\u{212A}';
 /// assert!(!is_hop_by_hop("Content-Type"));
 /// ```
 pub fn is_hop_by_hop(name: &str) -> bool {
+    if name.is_ascii() {
+        // Without a KELVIN SIGN in sight, CPython's `lower()` is an ASCII case fold: compare
+        // bytes (lengths first), not chars. Every response header passes through here.
+        return HOP_BY_HOP
+            .iter()
+            .any(|hop| name.as_bytes().eq_ignore_ascii_case(hop.as_bytes()));
+    }
     HOP_BY_HOP.iter().any(|hop| lower_equals(name, hop))
 }
 
