@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Instructions per request of the core's full cycle and of httparse alone, on the same two
+# requests, in one run (issue 3's goal: full cycle <= 2.0x httparse). Counted with callgrind,
+# which repeats exactly on a busy machine; each figure is (count at 2N - count at N) / N, so
+# process start-up cancels out.
+#
+#   bench/instructions.sh            # N=1000
+#   N=5000 bench/instructions.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-1000}
+command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
+bin=$(cargo bench --bench instructions --no-run --message-format=json 2>/dev/null \
+    | python3 -c 'import sys,json
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "instructions" and m.get("executable"):
+        print(m["executable"])')
+[ -x "$bin" ] || { echo "could not build benches/instructions.rs" >&2; exit 1; }
+
+count() { # request what iterations -> instructions
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" "$3" 2>&1 \
+        | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+per_request() {
+    local a b
+    a=$(count "$1" "$2" "$N")
+    b=$(count "$1" "$2" $((2 * N)))
+    [ -n "$a" ] && [ -n "$b" ] || { echo "callgrind printed no count for $1 $2" >&2; exit 1; }
+    echo $(((b - a) / N))
+}
+printf '%-8s %10s %12s %7s\n' request httparse full-cycle ratio
+for req in typical minimal; do
+    p=$(per_request "$req" httparse)
+    c=$(per_request "$req" cycle)
+    printf '%-8s %10d %12d %6.2fx\n' "$req" "$p" "$c" "$(echo "$c / $p" | bc -l)"
+done

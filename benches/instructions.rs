@@ -1,0 +1,124 @@
+//! A fixed number of request cycles, for counting instructions with callgrind rather than
+//! timing them: `bench/instructions.sh` runs this binary under `valgrind --tool=callgrind` at
+//! two iteration counts and divides the difference, which cancels start-up and leaves the cost
+//! of one request. Instruction counts repeat exactly on a busy machine, where wall-clock
+//! benchmarks of a ~1 µs operation do not.
+//!
+//! ```text
+//! instructions <typical|minimal> <httparse|cycle> <iterations>
+//! ```
+//!
+//! `httparse` parses the request alone (the issue's anchor); `cycle` runs the full cycle of
+//! `benches/handler.rs`: bytes into a `Session`, environ built, hello application run, response
+//! framed into a reused buffer.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+
+use wsgiref_core::app::{app_fn, StartResponse};
+use wsgiref_core::environ::{Environ, EnvironBuf};
+use wsgiref_core::handler::{MemoryBuf, ServerConfig, Session, Step};
+use wsgiref_core::proto::HttpDate;
+use wsgiref_core::AppError;
+
+/// The same requests as `benches/handler.rs` and `tests/no_alloc.rs`.
+const BROWSER_GET: &[u8] = b"GET /articles/embedded-http?page=2 HTTP/1.1\r\n\
+Host: www.example.com\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n\
+Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n\
+Accept-Language: en-US,en;q=0.5\r\n\
+Accept-Encoding: gzip, deflate, br\r\n\
+Referer: https://www.example.com/articles/\r\n\
+Cookie: session=4f2a9c1e8b7d; theme=dark\r\n\
+Connection: keep-alive\r\n\
+Upgrade-Insecure-Requests: 1\r\n\
+Cache-Control: max-age=0\r\n\r\n";
+
+const MINIMAL_GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+fn httparse_only(request: &[u8], iterations: u64) {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    for _ in 0..iterations {
+        let mut req = httparse::Request::new(&mut headers);
+        let status = req.parse(black_box(request)).expect("valid request");
+        black_box((status.is_complete(), req.method, req.path));
+    }
+}
+
+fn full_cycle(request: &[u8], iterations: u64) -> Result<(), String> {
+    let app = app_fn(|_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+        sr.start("200 OK", &[("Content-Type", "text/plain")])?;
+        Ok::<_, AppError>(&b"Hello, world!"[..])
+    });
+    let mut rx = [0u8; 2048];
+    let mut memory: MemoryBuf = MemoryBuf::new();
+    let mut base_buf = EnvironBuf::<256, 8>::new();
+    let mut base = base_buf.environ();
+    for (k, v) in [
+        ("SERVER_NAME", "localhost"),
+        ("SERVER_PORT", "80"),
+        ("REMOTE_ADDR", "127.0.0.1"),
+        ("SCRIPT_NAME", ""),
+    ] {
+        base.set(k, v).map_err(|e| e.to_string())?;
+    }
+    let mut session: Session<'_> = Session::new(&mut rx, memory.memory(), ServerConfig::default());
+    let date = Some(HttpDate::from_unix(1_700_000_000));
+    let mut out = heapless::Vec::<u8, 1024>::new();
+    for _ in 0..iterations {
+        out.clear();
+        session.feed(black_box(request));
+        let step = session.process(&app, &base, date, &mut out);
+        if !matches!(step, Step::Answered(_)) || !out.ends_with(b"Hello, world!") {
+            return Err(format!("the request was not answered: {step:?}"));
+        }
+        black_box(out.len());
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` passes `--bench`; ignore flags so the target also runs there (briefly).
+    let args: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let (request, what, iterations) = match args[..] {
+        [] => (MINIMAL_GET, "cycle", 1),
+        [req, what, n] => {
+            let request = match req {
+                "typical" => BROWSER_GET,
+                "minimal" => MINIMAL_GET,
+                other => {
+                    eprintln!("unknown request '{other}' (typical, minimal)");
+                    return ExitCode::from(2);
+                }
+            };
+            let Ok(n) = n.parse::<u64>() else {
+                eprintln!("iterations must be a number, not '{n}'");
+                return ExitCode::from(2);
+            };
+            (request, what, n)
+        }
+        _ => {
+            eprintln!("usage: instructions <typical|minimal> <httparse|cycle> <iterations>");
+            return ExitCode::from(2);
+        }
+    };
+    match what {
+        "httparse" => httparse_only(request, iterations),
+        "cycle" => {
+            if let Err(e) = full_cycle(request, iterations) {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        other => {
+            eprintln!("unknown measurement '{other}' (httparse, cycle)");
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
+}
