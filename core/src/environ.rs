@@ -301,6 +301,20 @@ impl<'a> Environ<'a> {
         Ok(())
     }
 
+    /// [`setdefault`](Self::setdefault) for a key the crate itself names (see
+    /// [`set_known`](Self::set_known)).
+    pub(crate) fn setdefault_known(
+        &mut self,
+        key: &'static str,
+        value: &[u8],
+    ) -> Result<(), EnvironError> {
+        debug_assert!(check_key(key).is_ok());
+        if self.vars.find(key.as_bytes()).is_none() {
+            self.vars.push(key.as_bytes(), value)?;
+        }
+        Ok(())
+    }
+
     /// Python's `environ.setdefault(key, value)`: set `key` only if it is absent, and return
     /// its value either way.
     pub fn setdefault(

@@ -102,7 +102,7 @@ pub(crate) fn setup_wsgi(
     // `Server` header.
     if config.origin_server {
         if let Some(software) = config.server_software.filter(|s| !s.is_empty()) {
-            environ.setdefault("SERVER_SOFTWARE", software)?;
+            environ.setdefault_known("SERVER_SOFTWARE", software.as_bytes())?;
         }
     }
     Ok(())
