@@ -252,7 +252,7 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
             }
         }
     }
-    let request_line = RequestLine::new(first_line(pending));
+    let request_line = RequestLine::new(head.request_line);
     let head_request = head.method == "HEAD";
     let exchange = Exchange {
         request_version: head.version,

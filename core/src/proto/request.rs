@@ -21,6 +21,9 @@ pub struct RequestHead<'b> {
     pub method: &'b str,
     /// The request-target bytes as sent, possibly including bytes `0x80..=0xFF`.
     pub target: &'b [u8],
+    /// The whole request line as sent, without its line end: what an access log shows
+    /// (CPython's `requestline`). Kept here so a server need not find the line end again.
+    pub request_line: &'b [u8],
     /// The protocol version.
     pub version: Version,
     /// The header fields in order, values without surrounding whitespace (empty for HTTP/0.9).
@@ -120,6 +123,7 @@ pub fn parse_head<'h, 'b: 'h>(
         return Ok(Some(RequestHead {
             method,
             target: line.target,
+            request_line: line.text,
             version,
             headers: &headers[..0],
             framing: Framing::None,
@@ -150,6 +154,7 @@ pub fn parse_head<'h, 'b: 'h>(
     Ok(Some(RequestHead {
         method,
         target: line.target,
+        request_line: line.text,
         version,
         headers,
         framing: semantics.framing,
@@ -200,6 +205,8 @@ struct RequestLine<'b> {
     target: &'b [u8],
     /// `None` for a two-word (HTTP/0.9) line.
     version: Option<&'b [u8]>,
+    /// The whole line without its line end.
+    text: &'b [u8],
     /// Index just after the line end.
     end: usize,
     /// The line ended in CRLF (else in a bare LF).
@@ -337,6 +344,7 @@ fn scan_request_line(
             method: &w[start..target_start - 1],
             target: &w[target_start..content_end],
             version: None,
+            text: &w[start..content_end],
             end,
             crlf: end - content_end == 2,
         })),
@@ -347,6 +355,7 @@ fn scan_request_line(
             method: &w[start..target_start - 1],
             target: &w[target_start..version_start - 1],
             version: Some(&w[version_start..content_end]),
+            text: &w[start..content_end],
             end,
             crlf: end - content_end == 2,
         })),
