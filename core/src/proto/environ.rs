@@ -51,6 +51,26 @@ pub enum UnderscorePolicy {
 /// no real header comes close, and the key is built in a stack buffer of this size.
 pub const MAX_ENVIRON_KEY: usize = 256;
 
+/// Set in a [`KEY_BYTES`] entry for `_`: the name has an underscore.
+const UNDERSCORE: u8 = 0x80;
+
+/// Header-name byte to environ-key byte: ASCII upper case, `-` to `_`; `_` maps to `_` with
+/// [`UNDERSCORE`] set so the same pass notices it. (Only token bytes occur in names.)
+static KEY_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        table[i] = match b {
+            b'-' => b'_',
+            b'_' => b'_' | UNDERSCORE,
+            _ => b.to_ascii_uppercase(),
+        };
+        i += 1;
+    }
+    table
+};
+
 /// Is `bare` one of the CGI variables that CPython's environ always holds before it looks at
 /// the header fields? A header that maps to one of them is always skipped, whatever the base
 /// environ holds. (A `match` on byte strings compiles to a length switch: a few instructions
@@ -147,18 +167,16 @@ pub fn fill_environ(
                 "header name too long for an environ key (MAX_ENVIRON_KEY)",
             ));
         };
-        // One pass builds the key and notices `_`: header names are tokens (httparse checked),
-        // so the key is ASCII and needs no UTF-8 validation.
-        let mut underscore = false;
+        // One table-driven pass builds the key and notices `_` (flagged by the table's high
+        // bit). Header names are tokens (httparse checked), so the key is ASCII and needs no
+        // UTF-8 validation.
+        let mut flags = 0u8;
         for (out, &b) in slot.iter_mut().zip(name) {
-            underscore |= b == b'_';
-            *out = if b == b'-' {
-                b'_'
-            } else {
-                b.to_ascii_uppercase()
-            };
+            let mapped = KEY_BYTES[usize::from(b)];
+            flags |= mapped;
+            *out = mapped & 0x7f;
         }
-        if underscore && policy == UnderscorePolicy::Drop {
+        if flags & UNDERSCORE != 0 && policy == UnderscorePolicy::Drop {
             continue;
         }
         let key = &key_buf[..5 + name.len()];
