@@ -26,11 +26,12 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream as MioStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 use wsgiref_core::handler::{OwnedMemory, Session, Step};
+use wsgiref_core::proto::HttpDate;
 use wsgiref_core::{Application, Environ};
 
 use super::request_handler::RequestHandler;
 use super::server::{refuse_busy, OpenGuard, WsgiServer};
-use crate::clock::http_date_now;
+use crate::clock::LoopClock;
 
 /// How often deadlines are checked.
 pub(crate) const SWEEP: Duration = Duration::from_millis(100);
@@ -71,6 +72,13 @@ struct Conn<'s> {
     _open: OpenGuard<'s>,
 }
 
+/// The time of one turn of the loop, read once and shared by every connection it drives.
+#[derive(Clone, Copy)]
+struct Turn {
+    now: Instant,
+    date: HttpDate,
+}
+
 /// What to do with a connection after an event.
 enum After {
     Keep,
@@ -104,9 +112,15 @@ where
     let mut stop_deadline: Option<Instant> = None;
     // Connections whose last turn ended before their readiness was used up.
     let mut again: Vec<usize> = Vec::new();
+    // The tokens of one turn (reused, so a turn does not allocate).
+    let mut tokens: Vec<Token> = Vec::new();
 
+    let mut clock = LoopClock::new();
+    // The time, read once per turn of the loop (right after the poll returns) and used for
+    // every deadline and `Date` of that turn: clock reads cost as much as a request's parsing
+    // on virtual machines (see `LoopClock`).
+    let mut now = Instant::now();
     loop {
-        let now = Instant::now();
         if shared.stop.is_requested() && stop_deadline.is_none() {
             stop_deadline = Some(now + options.shutdown_grace);
             if listening {
@@ -138,6 +152,8 @@ where
                 return Err(e);
             }
         }
+        now = Instant::now();
+        let date = clock.date(now);
         app = {
             // Pick up set_app (one uncontended lock per batch of events).
             let current = shared.app.load();
@@ -152,18 +168,23 @@ where
                 .into_iter()
                 .map(|i| Token(i + FIRST)),
         );
-        for token in ready.collect::<Vec<_>>() {
+        tokens.clear();
+        tokens.extend(ready);
+        for &token in &tokens {
             match token {
                 LISTENER => {
                     if listening {
-                        accept_all(server, &mut poll, &mut listener, &mut conns, &mut free);
+                        accept_all(server, &mut poll, &mut listener, &mut conns, &mut free, now);
                     }
                 }
                 WAKER => {}
                 Token(t) => {
                     let i = t - FIRST;
                     let after = match conns.get_mut(i).and_then(Option::as_mut) {
-                        Some(conn) => drive(conn, &*app, server, &mut memory, &mut poll, i),
+                        Some(conn) => {
+                            let turn = Turn { now, date };
+                            drive(conn, &*app, server, &mut memory, &mut poll, i, turn)
+                        }
                         None => continue,
                     };
                     match after {
@@ -175,9 +196,9 @@ where
                 }
             }
         }
-        let now = Instant::now();
         if now >= next_sweep {
             next_sweep = now + SWEEP;
+            clock.resync(now);
             for i in 0..conns.len() {
                 if let Some(conn) = conns[i].as_mut() {
                     if now >= conn.deadline {
@@ -203,6 +224,7 @@ fn accept_all<'s, A, H>(
     listener: &mut mio::net::TcpListener,
     conns: &mut Vec<Option<Conn<'s>>>,
     free: &mut Vec<usize>,
+    now: Instant,
 ) where
     A: Application + Send + Sync + 'static,
     H: RequestHandler,
@@ -247,7 +269,7 @@ fn accept_all<'s, A, H>(
             closing: false,
             eof: false,
             want_write: false,
-            deadline: Instant::now() + options.idle_timeout,
+            deadline: now + options.idle_timeout,
             request_started: None,
             _open: guard,
         });
@@ -271,6 +293,7 @@ fn drive<P, A, H>(
     memory: &mut OwnedMemory,
     poll: &mut Poll,
     index: usize,
+    turn: Turn,
 ) -> After
 where
     P: Application,
@@ -278,6 +301,7 @@ where
 {
     let shared = &server.shared;
     let options = &shared.options;
+    let Turn { now, date } = turn;
     // Passes are bounded: each either consumes bytes or stops.
     for _ in 0..64 {
         if let Err(after) = flush(conn, options.body_timeout) {
@@ -285,7 +309,7 @@ where
         }
         if conn.tx.len() > conn.sent {
             // Wait for writability before reading or answering more.
-            conn.deadline = Instant::now() + options.body_timeout;
+            conn.deadline = now + options.body_timeout;
             return register(conn, poll, index, true);
         }
         if conn.closing {
@@ -331,7 +355,7 @@ where
         if conn.eof {
             session.receive_eof();
         }
-        let date = Some(http_date_now());
+        let date = Some(date);
         loop {
             let sink = TxSink {
                 tx: &mut conn.tx,
@@ -373,7 +397,6 @@ where
         let left = session.buffered();
         conn.rx.copy_within(end - left..end, 0);
         conn.len = left;
-        let now = Instant::now();
         if conn.len == 0 {
             conn.request_started = None;
             conn.deadline = now + options.idle_timeout;
@@ -389,7 +412,7 @@ where
                 return after;
             }
             if conn.tx.len() > conn.sent {
-                conn.deadline = Instant::now() + options.body_timeout;
+                conn.deadline = now + options.body_timeout;
                 return register(conn, poll, index, true);
             }
         }
