@@ -12,6 +12,9 @@ extern crate std;
 pub use wsgiref_core::headers;
 pub use wsgiref_core::util;
 pub use wsgiref_core::validate;
+// The building blocks an application names: bodies (`Once`, `Chunks`, `Empty`, `app_fn`), the
+// environ's fixed storage (`EnvironBuf`) and the streams (`wsgi.input`, `wsgi.errors`).
+pub use wsgiref_core::{app, environ, stream};
 pub use wsgiref_core::{AppError, Application, Body, Environ, Headers, StartResponse};
 
 /// Python's `wsgiref.handlers`: the core handlers (`wsgiref_core::handler`) and the CGI
@@ -25,6 +28,8 @@ pub mod handlers {
     // Both globs hold a BaseCgiHandler and a SimpleHandler: name the std ones explicitly, which
     // shadows the core's instead of making the names ambiguous.
     pub use wsgiref_std::cgi::{BaseCgiHandler, SimpleHandler};
+    // `wsgi.errors` streams for the std handlers: the process's stderr, or captured in memory.
+    pub use wsgiref_std::errors::{Captured, Stderr};
 }
 
 /// Python's `wsgiref.simple_server`: `make_server`, `WsgiServer`, `WsgiRequestHandler`,
@@ -36,3 +41,8 @@ pub use wsgiref_std::server as simple_server;
 #[cfg(all(doctest, feature = "std"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The guide's code blocks (`docs/guide.md`), compiled and run as doc tests.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../docs/guide.md")]
+pub struct GuideDoctests;
