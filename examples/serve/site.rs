@@ -224,7 +224,7 @@ fn serve_file(
     let range_header = environ.get("HTTP_RANGE").filter(|_| !head).filter(|_| {
         environ
             .get("HTTP_IF_RANGE")
-            .map_or(true, |v| v.trim_ascii() == last_modified.as_bytes())
+            .is_none_or(|v| v.trim_ascii() == last_modified.as_bytes())
     });
     let (status, start, count, content_range) = match range::parse(range_header, size) {
         RangeReply::Full => ("200 OK", 0, size, None),

@@ -173,7 +173,7 @@ pub fn request_uri<W: Write + ?Sized>(
     out: &mut W,
 ) -> Result<(), UtilError> {
     let parts = application_parts(environ)?;
-    let script_name_empty = environ.get("SCRIPT_NAME").map_or(true, <[u8]>::is_empty);
+    let script_name_empty = environ.get("SCRIPT_NAME").is_none_or(<[u8]>::is_empty);
     write_application_uri(out, parts)?;
     let path_info = environ.get("PATH_INFO").unwrap_or(b"");
     if script_name_empty {
