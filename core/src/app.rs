@@ -93,6 +93,84 @@ pub trait Body {
 
     /// Release resources. The handler calls it exactly once, whatever happened.
     fn close(&mut self) {}
+
+    /// The region of an open file that the remaining body is, for zero-copy transmission
+    /// (the seed's `wsgi.file_wrapper` + `BaseHandler.sendfile`). `None` (the default): the
+    /// body is only readable through [`next_chunk`](Self::next_chunk).
+    ///
+    /// A driver that can send files (the std server, with `sendfile(2)` on Linux) recognises
+    /// the file by downcasting [`FileRegion::file`]; any other driver ignores this and reads
+    /// the chunks, so a body that returns a region must still produce the same bytes through
+    /// `next_chunk`, and its [`length`](Self::length) must be the region's length.
+    fn file_region(&self) -> Option<FileRegion<'_>> {
+        None
+    }
+}
+
+/// Part of an open file: what [`Body::file_region`] offers a driver that can transmit files
+/// without copying them through user space.
+///
+/// The core never touches the file: `file` is the platform's file object (a
+/// `std::fs::File` for the std server) as `Any`, so a driver can recognise it by downcasting
+/// and no raw descriptor crosses the API.
+#[derive(Clone, Copy)]
+pub struct FileRegion<'a> {
+    /// The open file.
+    pub file: &'a dyn core::any::Any,
+    /// Where the region starts, in bytes from the start of the file.
+    pub offset: u64,
+    /// How many bytes the region holds.
+    pub len: u64,
+}
+
+impl core::fmt::Debug for FileRegion<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FileRegion")
+            .field("offset", &self.offset)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A sink that can transmit a [`FileRegion`] itself, for the handler to use in place of
+/// reading the body (the seed's `BaseHandler.sendfile` hook). Drivers that have one answer
+/// through [`Session::process_with_files`](crate::handler::Session::process_with_files).
+pub trait FileSink {
+    /// Send `region` after everything written to this sink so far (the response head).
+    ///
+    /// `Some(Ok(n))`: `n` bytes of the region went out (all of them, unless the file turned
+    /// out shorter). `Some(Err(kind))`: the transport failed. `None`: this file cannot be sent
+    /// this way (an unknown file type, an unsupported platform); the handler then reads the
+    /// body as usual, as CPython does when `sendfile()` returns false.
+    fn send_file(&mut self, region: &FileRegion<'_>)
+        -> Option<Result<u64, embedded_io::ErrorKind>>;
+}
+
+impl<T: FileSink + ?Sized> FileSink for &mut T {
+    fn send_file(
+        &mut self,
+        region: &FileRegion<'_>,
+    ) -> Option<Result<u64, embedded_io::ErrorKind>> {
+        (**self).send_file(region)
+    }
+}
+
+/// The handler's view of a [`FileSink`] (a plain function, so sinks without the capability
+/// pay nothing for it).
+pub(crate) type SendFile<W> =
+    fn(&mut W, &FileRegion<'_>) -> Option<Result<u64, embedded_io::ErrorKind>>;
+
+/// [`SendFile`] for a handler whose sink is `&mut W` (how the sans-IO session holds its
+/// caller's sink); the inner lifetime stays generic, so one function serves every call.
+pub(crate) type SendFileRef<W> =
+    fn(&mut &mut W, &FileRegion<'_>) -> Option<Result<u64, embedded_io::ErrorKind>>;
+
+/// A [`SendFileRef`] for any [`FileSink`].
+pub(crate) fn send_file_via<W: FileSink>(
+    sink: &mut &mut W,
+    region: &FileRegion<'_>,
+) -> Option<Result<u64, embedded_io::ErrorKind>> {
+    (**sink).send_file(region)
 }
 
 impl Body for &'static [u8] {
@@ -248,6 +326,13 @@ impl<A: Body, B: Body> Body for Either<A, B> {
             Either::Right(b) => b.close(),
         }
     }
+
+    fn file_region(&self) -> Option<FileRegion<'_>> {
+        match self {
+            Either::Left(a) => a.file_region(),
+            Either::Right(b) => b.file_region(),
+        }
+    }
 }
 
 #[cfg(feature = "alloc")]
@@ -262,6 +347,10 @@ impl<B: Body + ?Sized> Body for alloc::boxed::Box<B> {
 
     fn close(&mut self) {
         (**self).close()
+    }
+
+    fn file_region(&self) -> Option<FileRegion<'_>> {
+        (**self).file_region()
     }
 }
 

@@ -286,6 +286,7 @@ impl<'s, T: Read + Write, const H: usize> Connection<'s, T, H> {
                 &self.io,
                 SharedWriter(&self.io),
                 false,
+                None,
             );
             match exchanged {
                 Exchanged::Answered { log, close } => {

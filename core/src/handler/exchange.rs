@@ -9,7 +9,7 @@ use core::cell::{Cell, RefCell};
 
 use embedded_io::{ErrorKind, Write};
 
-use crate::app::Application;
+use crate::app::{Application, SendFile};
 use crate::environ::Environ;
 use crate::handler::connection::ServerConfig;
 use crate::handler::log::{RequestLine, RequestLog};
@@ -199,6 +199,8 @@ pub(crate) struct HeadInfo {
 /// run `app` with a body reader fed by `source`, write the response to `sink`, and leave `rx`
 /// at the start of the next request (or report that the connection must close).
 ///
+/// `sendfile` is the sink's way of sending file bodies, when it has one.
+///
 /// The head is parsed once, here. With `need_body` the request runs only when its whole body
 /// is buffered too (the sans-IO session, which must never wait inside the application);
 /// otherwise the body is read through `source` as the application asks for it.
@@ -213,6 +215,7 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
     source: &S,
     sink: W,
     need_body: bool,
+    sendfile: Option<SendFile<W>>,
 ) -> Exchanged {
     let limits = config.limits;
     let mut header_buf = [httparse::EMPTY_HEADER; H];
@@ -299,6 +302,7 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
         out,
         Some(&head_started),
     );
+    response.sendfile = sendfile;
     let report = run_app(
         app,
         &mut environ,

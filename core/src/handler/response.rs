@@ -7,10 +7,10 @@ use core::cell::Cell;
 
 use embedded_io::Write;
 
-use crate::app::{check_status, Respond, StartResponseError};
+use crate::app::{check_status, FileRegion, Respond, SendFile, StartResponseError};
 use crate::error::{AppError, OutputError};
 use crate::handler::config::HandlerConfig;
-use crate::handler::output::Output;
+use crate::handler::output::{classify, Output};
 use crate::headers::Headers;
 use crate::proto::{chunk_header, HttpDate, Version, CHUNK_END, LAST_CHUNK};
 use crate::util::is_hop_by_hop;
@@ -63,6 +63,8 @@ pub(crate) struct Response<'h, 'o, W: Write> {
     /// Shared with the request body reader: set once the head starts to go out, so a late
     /// `100 Continue` is not sent after it.
     head_started: Option<&'h Cell<bool>>,
+    /// The driver's way of sending a file body without reading it (`BaseHandler.sendfile`).
+    pub(crate) sendfile: Option<SendFile<W>>,
 }
 
 impl<'h, 'o, W: Write> Response<'h, 'o, W> {
@@ -89,6 +91,43 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
             bytes_sent: 0,
             must_close: exchange.persistent != Some(true),
             head_started,
+            sendfile: None,
+        }
+    }
+
+    /// CPython's `sendfile()` step of `finish_response`: when the driver offers a way to send
+    /// files and the body is a file region, send the head and then the region through it.
+    /// `Ok(true)`: the body went out this way. `Ok(false)`: not applicable (no hook, no
+    /// region, a HEAD or body-less status, no exact length, chunked framing, or the hook
+    /// declined); the caller reads the body as usual.
+    pub(crate) fn try_sendfile(
+        &mut self,
+        region: Option<FileRegion<'_>>,
+    ) -> Result<bool, AppError> {
+        let (Some(hook), Some(region)) = (self.sendfile, region) else {
+            return Ok(false);
+        };
+        if !self.started || self.exchange.head_request || self.length_hint != Some(region.len) {
+            return Ok(false);
+        }
+        if !self.headers_sent {
+            self.send_headers()?;
+        }
+        if self.mode != Mode::Raw(Some(region.len)) {
+            // Chunked, discarded (204/304) or already partly sent: the ordinary path frames it.
+            return Ok(false);
+        }
+        // The head (and anything staged) must reach the transport before the file does.
+        self.out.flush_buffer()?;
+        match hook(&mut self.out.sink, &region) {
+            None => Ok(false),
+            Some(Ok(sent)) => {
+                let sent = sent.min(region.len);
+                self.bytes_sent += sent;
+                self.mode = Mode::Raw(Some(region.len - sent));
+                Ok(true)
+            }
+            Some(Err(kind)) => Err(AppError::output(classify(kind))),
         }
     }
 

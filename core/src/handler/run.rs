@@ -82,6 +82,10 @@ fn send_body<B: Body, W: Write>(
     head_request: bool,
 ) -> Result<(), AppError> {
     response.length_hint = body.length();
+    // A file body goes out through the driver's sendfile hook when it has one.
+    if response.try_sendfile(body.file_region())? {
+        return response.finish();
+    }
     // A body of known length is sent in as few writes as possible; an open-ended one is
     // flushed chunk by chunk so a streaming application's output is not held back.
     let stream = response.length_hint.is_none();

@@ -3,6 +3,7 @@
 use embedded_io::Write;
 
 use crate::app::Application;
+use crate::app::{send_file_via, FileSink, SendFileRef};
 use crate::environ::Environ;
 use crate::handler::connection::ServerConfig;
 use crate::handler::exchange::{first_line, run_request, write_refusal, Buffered, Exchanged, Rx};
@@ -165,7 +166,32 @@ impl<'s, const H: usize> Session<'s, H> {
         app: &A,
         base: &Environ<'_>,
         date: Option<HttpDate>,
+        sink: W,
+    ) -> Step {
+        self.process_inner(app, base, date, sink, None)
+    }
+
+    /// [`process`](Self::process) for a sink that can send files itself: a body that is a
+    /// [`FileRegion`](crate::app::FileRegion) (see [`Body::file_region`](crate::Body::file_region))
+    /// goes out through [`FileSink::send_file`] after the head, instead of being read
+    /// through the application's chunks. The std server does this with `sendfile(2)`.
+    pub fn process_with_files<A: Application, W: Write + FileSink>(
+        &mut self,
+        app: &A,
+        base: &Environ<'_>,
+        date: Option<HttpDate>,
+        sink: W,
+    ) -> Step {
+        self.process_inner(app, base, date, sink, Some(send_file_via::<W>))
+    }
+
+    fn process_inner<A: Application, W: Write>(
+        &mut self,
+        app: &A,
+        base: &Environ<'_>,
+        date: Option<HttpDate>,
         mut sink: W,
+        sendfile: Option<SendFileRef<W>>,
     ) -> Step {
         self.wants_stream = false;
         if self.closed {
@@ -181,6 +207,7 @@ impl<'s, const H: usize> Session<'s, H> {
             &Buffered,
             &mut sink,
             true,
+            sendfile,
         );
         match exchanged {
             Exchanged::Answered { log, close } => {
@@ -274,6 +301,173 @@ mod tests {
     use crate::environ::EnvironBuf;
     use crate::error::AppError;
     use crate::handler::memory::MemoryBuf;
+
+    /// A "file": bytes behind an id, so a sink can recognise it by downcasting.
+    struct FakeFile {
+        data: &'static [u8],
+    }
+
+    /// A body over a region of a [`FakeFile`]: readable chunk by chunk, and offered as a
+    /// file region.
+    struct FileBody {
+        file: FakeFile,
+        offset: usize,
+        len: usize,
+        read: bool,
+        closed: bool,
+    }
+
+    impl crate::Body for FileBody {
+        fn next_chunk(&mut self) -> Result<Option<&[u8]>, AppError> {
+            if core::mem::replace(&mut self.read, true) {
+                return Ok(None);
+            }
+            Ok(Some(&self.file.data[self.offset..self.offset + self.len]))
+        }
+        fn length(&self) -> Option<u64> {
+            Some(self.len as u64)
+        }
+        fn close(&mut self) {
+            assert!(!self.closed, "closed twice");
+            self.closed = true;
+        }
+        fn file_region(&self) -> Option<crate::app::FileRegion<'_>> {
+            Some(crate::app::FileRegion {
+                file: &self.file,
+                offset: self.offset as u64,
+                len: self.len as u64,
+            })
+        }
+    }
+
+    /// A sink that sends `FakeFile` regions itself (marking them), or declines.
+    struct FileSinkVec {
+        out: heapless::Vec<u8, 1024>,
+        accept: bool,
+        calls: usize,
+    }
+
+    impl embedded_io::ErrorType for FileSinkVec {
+        type Error = core::convert::Infallible;
+    }
+
+    impl Write for FileSinkVec {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+            let n = buf.len().min(self.out.capacity() - self.out.len());
+            self.out.extend_from_slice(&buf[..n]).unwrap();
+            Ok(n)
+        }
+        fn flush(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    impl FileSink for FileSinkVec {
+        fn send_file(
+            &mut self,
+            region: &crate::app::FileRegion<'_>,
+        ) -> Option<Result<u64, embedded_io::ErrorKind>> {
+            self.calls += 1;
+            let file = region.file.downcast_ref::<FakeFile>()?;
+            if !self.accept {
+                return None;
+            }
+            let start = region.offset as usize;
+            self.out.extend_from_slice(b"<sendfile>").unwrap();
+            self.out
+                .extend_from_slice(&file.data[start..start + region.len as usize])
+                .unwrap();
+            Some(Ok(region.len))
+        }
+    }
+
+    fn file_app() -> impl Application {
+        app_fn(|env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+            let chunked = env.get("QUERY_STRING") == Some(b"chunked");
+            let headers: &[(&str, &str)] = &[("Content-Type", "text/plain")];
+            sr.start("200 OK", headers)?;
+            if chunked {
+                // No exact length: a file region cannot frame the response by itself.
+                return Ok::<_, AppError>(crate::app::Either::Right(crate::app::Chunks::new(
+                    [&b"4567"[..], b"89"].into_iter(),
+                )));
+            }
+            let body = FileBody {
+                file: FakeFile {
+                    data: b"0123456789abcdef",
+                },
+                offset: 4,
+                len: 6,
+                read: false,
+                closed: false,
+            };
+            Ok(crate::app::Either::Left(body))
+        })
+    }
+
+    fn run_file(request: &[u8], accept: bool) -> (std::string::String, usize) {
+        let mut rx = [0u8; 512];
+        let mut memory: MemoryBuf = MemoryBuf::new();
+        let mut base_buf = EnvironBuf::<256, 8>::new();
+        let base = base_buf.environ();
+        let mut session: Session<'_> =
+            Session::new(&mut rx, memory.memory(), ServerConfig::default());
+        session.feed(request);
+        let mut sink = FileSinkVec {
+            out: heapless::Vec::new(),
+            accept,
+            calls: 0,
+        };
+        let step = session.process_with_files(&file_app(), &base, None, &mut sink);
+        assert!(matches!(step, Step::Answered(_)), "{step:?}");
+        (
+            std::string::String::from_utf8(sink.out.to_vec()).unwrap(),
+            sink.calls,
+        )
+    }
+
+    #[test]
+    fn file_bodies_go_through_the_sinks_sendfile() {
+        let (out, calls) = run_file(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", true);
+        assert_eq!(calls, 1);
+        assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+        assert!(
+            out.ends_with("Content-Length: 6\r\n\r\n<sendfile>456789"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_declined_sendfile_falls_back_to_reading_the_same_bytes() {
+        let (out, calls) = run_file(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", false);
+        assert_eq!(calls, 1);
+        assert!(out.ends_with("Content-Length: 6\r\n\r\n456789"), "{out}");
+    }
+
+    #[test]
+    fn head_and_open_ended_bodies_never_call_sendfile() {
+        let (out, calls) = run_file(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", true);
+        assert_eq!(calls, 0);
+        assert!(out.ends_with("Content-Length: 6\r\n\r\n"), "{out}");
+        let (out, calls) = run_file(b"GET /?chunked HTTP/1.1\r\nHost: x\r\n\r\n", true);
+        assert_eq!(calls, 0);
+        assert!(out.contains("Transfer-Encoding: chunked"), "{out}");
+    }
+
+    #[test]
+    fn plain_process_reads_file_bodies() {
+        let mut rx = [0u8; 512];
+        let mut memory: MemoryBuf = MemoryBuf::new();
+        let mut base_buf = EnvironBuf::<256, 8>::new();
+        let base = base_buf.environ();
+        let mut session: Session<'_> =
+            Session::new(&mut rx, memory.memory(), ServerConfig::default());
+        session.feed(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut out = heapless::Vec::<u8, 512>::new();
+        let step = session.process(&file_app(), &base, None, &mut out);
+        assert!(matches!(step, Step::Answered(_)));
+        assert!(out.ends_with(b"Content-Length: 6\r\n\r\n456789"));
+    }
 
     fn echo() -> impl Application {
         app_fn(|env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
