@@ -30,6 +30,9 @@ pub mod handlers {
     pub use wsgiref_std::cgi::{BaseCgiHandler, SimpleHandler};
     // `wsgi.errors` streams for the std handlers: the process's stderr, or captured in memory.
     pub use wsgiref_std::errors::{Captured, Stderr};
+    // A file (or a range of one) as a body, sent with sendfile(2) by the server: the std
+    // side of `wsgi.file_wrapper` + `BaseHandler.sendfile`.
+    pub use wsgiref_std::file::FileBody;
 }
 
 /// Python's `wsgiref.simple_server`: `make_server`, `WsgiServer`, `WsgiRequestHandler`,

@@ -13,32 +13,26 @@
 //! | a file | 200, the whole file |
 //!
 //! File responses carry `Content-Type`, an exact `Content-Length`, `Last-Modified` and
-//! `Accept-Ranges: bytes`; their body is a [`FileWrapper`] over the open file, limited to the
-//! requested range, so a server can hand it to `sendfile(2)`.
+//! `Accept-Ranges: bytes`; their body is a [`FileBody`] over the open file, limited to the
+//! requested range, which the server sends with `sendfile(2)` on Linux (and reads in
+//! 256 KiB blocks elsewhere).
 
 use std::fs::File;
-use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use wsgiref::util::FileWrapper;
 use wsgiref::{AppError, Application, Environ, StartResponse};
 use wsgiref_core::app::{Either, Once};
 use wsgiref_core::proto::HttpDate;
-use wsgiref_std::io::StdIo;
+use wsgiref_std::file::FileBody;
 
 use super::range::RangeReply;
 use super::resolve::Target;
 use super::{http_date, listing, mime, range, resolve};
 
-/// Bytes read per chunk of a file body: large enough that a big file costs few system calls
-/// (CPython's 8 KiB default makes a 1 GiB download 131,072 read/write pairs), small enough
-/// to allocate per request.
-const BLOCK: usize = 256 * 1024;
-
 /// The body of every response: a file (or a range of one), or a short generated text (an
 /// error message, a listing; empty for HEAD and 304).
-pub type Reply = Either<FileWrapper<StdIo<std::io::Take<File>>, Vec<u8>>, Once<Vec<u8>>>;
+pub type Reply = Either<FileBody, Once<Vec<u8>>>;
 
 /// Serve the files under a root directory. See the [module docs](self).
 #[derive(Clone, Debug)]
@@ -251,14 +245,11 @@ fn serve_file(
     } else {
         // Opened after the checks; the open file is what is sent even if the name is replaced
         // meanwhile. A file that vanished since `resolve` is a 404.
-        let Ok(mut file) = File::open(path) else {
+        let Ok(file) = File::open(path) else {
             return not_found(sr, head);
         };
-        if start > 0 && file.seek(SeekFrom::Start(start)).is_err() {
-            return not_found(sr, head);
-        }
-        let block = vec![0u8; count.clamp(1, BLOCK as u64) as usize];
-        Some(FileWrapper::with_buffer(StdIo(file.take(count)), block))
+        // Sent with sendfile(2) by the server where it can, read in blocks elsewhere.
+        Some(FileBody::range(file, start, count))
     };
     let count_text = count.to_string();
     let mut headers = vec![

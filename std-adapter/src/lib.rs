@@ -12,5 +12,6 @@
 pub mod cgi;
 pub mod clock;
 pub mod errors;
+pub mod file;
 pub mod io;
 pub mod server;

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream as MioStream;
 use mio::{Events, Interest, Poll, Token, Waker};
+use wsgiref_core::app::{FileRegion, FileSink};
 use wsgiref_core::handler::{OwnedMemory, Session, Step};
 use wsgiref_core::proto::HttpDate;
 use wsgiref_core::{Application, Environ};
@@ -363,7 +364,7 @@ where
                 timeout: options.body_timeout,
                 blocking: false,
             };
-            let step = session.process(app, &conn.environ, date, sink);
+            let step = session.process_with_files(app, &conn.environ, date, sink);
             match step {
                 Step::Answered(log) => {
                     conn.request_started = None;
@@ -462,6 +463,64 @@ impl TxSink<'_> {
         let mut stream = self.stream;
         stream.write_all(bytes)
     }
+}
+
+impl FileSink for TxSink<'_> {
+    /// `sendfile(2)` for a [`FileBody`](crate::file::FileBody) (any `std::fs::File` region)
+    /// on Linux: the queued head is written first, then the file goes from the page cache to
+    /// the socket without passing through this process. Like other large responses it is
+    /// written in blocking mode with the body timeout per call, so a client that stops
+    /// reading costs at most that long.
+    fn send_file(
+        &mut self,
+        region: &FileRegion<'_>,
+    ) -> Option<Result<u64, embedded_io::ErrorKind>> {
+        let file = region.file.downcast_ref::<std::fs::File>()?;
+        send_file_linux(self, file, region.offset, region.len)
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn send_file_linux(
+    sink: &mut TxSink<'_>,
+    file: &std::fs::File,
+    offset: u64,
+    len: u64,
+) -> Option<Result<u64, embedded_io::ErrorKind>> {
+    let queued = std::mem::take(sink.tx);
+    if let Err(e) = sink.write_through(&queued) {
+        return Some(Err(crate::io::kind_of(&e)));
+    }
+    *sink.tx = queued;
+    sink.tx.clear();
+    let mut at = offset;
+    let end = offset.saturating_add(len);
+    while at < end {
+        // At most 1 GiB per call: Linux sends at most 0x7ffff000 bytes at once anyway.
+        let count = (end - at).min(1 << 30) as usize;
+        match rustix::fs::sendfile(sink.stream, file, Some(&mut at), count) {
+            // End of file: the file is shorter than announced; the handler notices the
+            // missing bytes and closes the connection.
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            // With a write timeout set, EAGAIN on a blocking socket means it expired.
+            Err(rustix::io::Errno::AGAIN) => return Some(Err(embedded_io::ErrorKind::TimedOut)),
+            Err(e) => return Some(Err(crate::io::kind_of(&io::Error::from(e)))),
+        }
+    }
+    Some(Ok(at - offset))
+}
+
+/// Elsewhere the body is read and written as usual.
+#[cfg(not(target_os = "linux"))]
+fn send_file_linux(
+    _: &mut TxSink<'_>,
+    _: &std::fs::File,
+    _: u64,
+    _: u64,
+) -> Option<Result<u64, embedded_io::ErrorKind>> {
+    None
 }
 
 impl Drop for TxSink<'_> {

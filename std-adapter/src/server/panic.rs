@@ -115,6 +115,15 @@ impl<B: Body> Body for Guarded<B> {
             log::error!(target: "wsgiref::server", "response body panicked in close()");
         }
     }
+
+    fn file_region(&self) -> Option<wsgiref_core::app::FileRegion<'_>> {
+        if self.poisoned {
+            return None;
+        }
+        // Forwarded so that file bodies reach sendfile; a panic here only loses that (the
+        // body is then read through `next_chunk`, which is guarded as well).
+        catch_unwind(AssertUnwindSafe(|| self.body.file_region())).unwrap_or(None)
+    }
 }
 
 /// Fix a closure's kind to `FnOnce` (hidden from inference by `AssertUnwindSafe`), so it can
