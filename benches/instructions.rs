@@ -15,26 +15,12 @@
 use std::hint::black_box;
 use std::process::ExitCode;
 
-use wsgiref_core::app::{app_fn, StartResponse};
-use wsgiref_core::environ::{Environ, EnvironBuf};
+use wsgiref_core::environ::EnvironBuf;
 use wsgiref_core::handler::{MemoryBuf, ServerConfig, Session, Step};
 use wsgiref_core::proto::HttpDate;
-use wsgiref_core::AppError;
 
-/// The same requests as `benches/handler.rs` and `tests/no_alloc.rs`.
-const BROWSER_GET: &[u8] = b"GET /articles/embedded-http?page=2 HTTP/1.1\r\n\
-Host: www.example.com\r\n\
-User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n\
-Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n\
-Accept-Language: en-US,en;q=0.5\r\n\
-Accept-Encoding: gzip, deflate, br\r\n\
-Referer: https://www.example.com/articles/\r\n\
-Cookie: session=4f2a9c1e8b7d; theme=dark\r\n\
-Connection: keep-alive\r\n\
-Upgrade-Insecure-Requests: 1\r\n\
-Cache-Control: max-age=0\r\n\r\n";
-
-const MINIMAL_GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+mod common;
+use common::{base_environ, hello, BROWSER_GET, MINIMAL_GET};
 
 fn httparse_only(request: &[u8], iterations: u64) {
     let mut headers = [httparse::EMPTY_HEADER; 64];
@@ -46,22 +32,11 @@ fn httparse_only(request: &[u8], iterations: u64) {
 }
 
 fn full_cycle(request: &[u8], iterations: u64) -> Result<(), String> {
-    let app = app_fn(|_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
-        sr.start("200 OK", &[("Content-Type", "text/plain")])?;
-        Ok::<_, AppError>(&b"Hello, world!"[..])
-    });
+    let app = hello();
     let mut rx = [0u8; 2048];
     let mut memory: MemoryBuf = MemoryBuf::new();
     let mut base_buf = EnvironBuf::<256, 8>::new();
-    let mut base = base_buf.environ();
-    for (k, v) in [
-        ("SERVER_NAME", "localhost"),
-        ("SERVER_PORT", "80"),
-        ("REMOTE_ADDR", "127.0.0.1"),
-        ("SCRIPT_NAME", ""),
-    ] {
-        base.set(k, v).map_err(|e| e.to_string())?;
-    }
+    let base = base_environ(&mut base_buf);
     let mut session: Session<'_> = Session::new(&mut rx, memory.memory(), ServerConfig::default());
     let date = Some(HttpDate::from_unix(1_700_000_000));
     let mut out = heapless::Vec::<u8, 1024>::new();

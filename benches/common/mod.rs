@@ -1,0 +1,42 @@
+//! What the core's benchmarks share: the two requests they measure, the hello application
+//! and the base environ, so `handler.rs` (criterion, time) and `instructions.rs`
+//! (callgrind, instructions) measure exactly the same work.
+
+use wsgiref_core::app::{app_fn, StartResponse};
+use wsgiref_core::environ::{Environ, EnvironBuf};
+use wsgiref_core::{AppError, Application};
+
+/// The same request as the footprint figures in the handler docs (`tests/no_alloc.rs`).
+pub const BROWSER_GET: &[u8] = b"GET /articles/embedded-http?page=2 HTTP/1.1\r\n\
+Host: www.example.com\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n\
+Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n\
+Accept-Language: en-US,en;q=0.5\r\n\
+Accept-Encoding: gzip, deflate, br\r\n\
+Referer: https://www.example.com/articles/\r\n\
+Cookie: session=4f2a9c1e8b7d; theme=dark\r\n\
+Connection: keep-alive\r\n\
+Upgrade-Insecure-Requests: 1\r\n\
+Cache-Control: max-age=0\r\n\r\n";
+
+pub const MINIMAL_GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+pub fn hello() -> impl Application {
+    app_fn(|_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+        sr.start("200 OK", &[("Content-Type", "text/plain")])?;
+        Ok::<_, AppError>(&b"Hello, world!"[..])
+    })
+}
+
+pub fn base_environ(buf: &mut EnvironBuf<256, 8>) -> Environ<'_> {
+    let mut base = buf.environ();
+    for (k, v) in [
+        ("SERVER_NAME", "localhost"),
+        ("SERVER_PORT", "80"),
+        ("REMOTE_ADDR", "127.0.0.1"),
+        ("SCRIPT_NAME", ""),
+    ] {
+        base.set(k, v).unwrap();
+    }
+    base
+}
