@@ -55,6 +55,15 @@ fn read_response(
     (status.trim_end().to_string(), headers, body)
 }
 
+/// A keep-alive client connection: a writer for requests, a buffered reader for responses.
+fn connect(port: u16) -> (TcpStream, BufReader<TcpStream>) {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    (stream.try_clone().unwrap(), BufReader::new(stream))
+}
+
 fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers
         .iter()
@@ -71,12 +80,7 @@ fn files_ranges_and_head_are_byte_exact_on_one_keep_alive_connection() {
     std::fs::write(dir.join("small.txt"), b"small file\n").unwrap();
     let server = Server::start(&dir);
 
-    let stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = connect(server.port);
 
     writer
         .write_all(b"GET /data.bin HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -160,12 +164,7 @@ fn a_client_leaving_mid_file_does_not_disturb_the_server() {
         // Gone with ~255 MiB unsent.
     }
 
-    let stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = connect(server.port);
     writer
         .write_all(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
