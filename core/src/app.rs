@@ -27,6 +27,7 @@
 
 use core::fmt;
 
+use crate::bytes::chars_at_least;
 use crate::environ::Environ;
 use crate::error::AppError;
 use crate::headers::HeaderError;
@@ -429,9 +430,9 @@ pub fn check_status(status: &str) -> Result<u16, StartResponseError> {
     if b.iter().any(|&c| c < 0x20 || c == 0x7f) {
         return Err(StartResponseError::StatusControlCharacter);
     }
-    // Count at most four chars: `count()` over the whole string links a general counting
-    // routine (320 B of flash on a Cortex-M) for a question about four.
-    if status.chars().take(4).count() < 4 {
+    // Count at most four chars, on bytes: decoding `chars()` links UTF-8 machinery (hundreds
+    // of bytes of flash on a Cortex-M) for a question about four.
+    if !chars_at_least(b, 4) {
         return Err(StartResponseError::StatusTooShort);
     }
     if !b[..3].iter().all(u8::is_ascii_digit) {

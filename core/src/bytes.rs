@@ -20,3 +20,92 @@ impl fmt::Debug for Latin1<'_> {
         f.write_str("\"")
     }
 }
+
+/// ASCII case-insensitive equality, out of line: the standard method inlines a byte loop at
+/// every call, and the request path compares names and tokens at a dozen places (about
+/// 100 B of Cortex-M code each).
+#[inline(never)]
+pub(crate) fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// UTF-8 of U+212A KELVIN SIGN: the only character outside ASCII whose Unicode lower case (the
+/// `str.lower()` CPython compares names with) is an ASCII letter, `k`.
+const KELVIN_SIGN: [u8; 3] = [0xE2, 0x84, 0xAA];
+
+/// `text.lower() == ascii.lower()` in Python, for UTF-8 `text` and an ASCII `ascii`, without
+/// Unicode tables or UTF-8 decoding: ASCII bytes compare case-insensitively, a KELVIN SIGN in
+/// `text` stands for `k`, and any other non-ASCII character matches nothing (its lower case is
+/// not ASCII). Byte-level on purpose: decoding `chars()` links about 400 B of flash on a
+/// Cortex-M for a question about ASCII names.
+pub(crate) fn lower_eq_ascii(text: &[u8], ascii: &[u8]) -> bool {
+    let mut rest = text;
+    let mut want = ascii.iter();
+    while let [first, tail @ ..] = rest {
+        let (got, tail) = if first.is_ascii() {
+            (first.to_ascii_lowercase(), tail)
+        } else if let Some(tail) = rest.strip_prefix(&KELVIN_SIGN[..]) {
+            (b'k', tail)
+        } else {
+            return false;
+        };
+        match want.next() {
+            Some(w) if w.to_ascii_lowercase() == got => {}
+            _ => return false,
+        }
+        rest = tail;
+    }
+    want.next().is_none()
+}
+
+/// How many UTF-8 characters `text` holds, counting no further than `limit`. (Counting only
+/// leading bytes; `text` comes from a `&str`, so it is well formed.)
+pub(crate) fn chars_at_least(text: &[u8], limit: usize) -> bool {
+    text.iter()
+        .filter(|&&b| b & 0xC0 != 0x80)
+        .take(limit)
+        .count()
+        >= limit
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+pub(crate) fn prefix_on_boundary(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lower_eq_ascii_is_python_lower_equality_for_ascii_targets() {
+        assert!(lower_eq_ascii(b"Keep-Alive", b"keep-alive"));
+        assert!(lower_eq_ascii(
+            "\u{212A}eep-Alive".as_bytes(),
+            b"keep-alive"
+        ));
+        assert!(lower_eq_ascii(b"", b""));
+        assert!(!lower_eq_ascii(b"keep", b"keep-alive"));
+        assert!(!lower_eq_ascii(b"keep-alive!", b"keep-alive"));
+        // Other non-ASCII characters never lower-case into ASCII.
+        assert!(!lower_eq_ascii("\u{0130}".as_bytes(), b"i"));
+        assert!(!lower_eq_ascii("\u{212B}".as_bytes(), b"a"));
+        // A truncated KELVIN SIGN is not one.
+        assert!(!lower_eq_ascii(&[0xE2, 0x84], b"k"));
+    }
+
+    #[test]
+    fn character_counting_and_boundaries() {
+        assert!(chars_at_least("200 OK".as_bytes(), 4));
+        assert!(!chars_at_least("200".as_bytes(), 4));
+        assert!(!chars_at_least("é€x".as_bytes(), 4));
+        assert!(chars_at_least("é€xy".as_bytes(), 4));
+        assert_eq!(prefix_on_boundary("aé", 2), "a");
+        assert_eq!(prefix_on_boundary("aé", 3), "aé");
+        assert_eq!(prefix_on_boundary("aé", 9), "aé");
+    }
+}

@@ -39,6 +39,7 @@ pub mod error;
 pub mod handler;
 pub mod headers;
 pub mod proto;
+mod relocate;
 pub mod storage;
 pub mod stream;
 pub mod util;

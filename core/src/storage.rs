@@ -15,6 +15,8 @@
 #[cfg(feature = "alloc")]
 use alloc::vec::Vec;
 
+use crate::relocate::relocate;
+
 /// Where one name/value pair lives inside the arena.
 ///
 /// Users only meet this type to size fixed storage (`[Slot::EMPTY; N]`); its fields are private
@@ -350,13 +352,16 @@ impl<'a> Table<'a> {
     pub(crate) fn remove(&mut self, index: usize) {
         let gone = self.slot(index);
         let (start, len) = (gone.start as usize, gone.len());
-        self.bytes
-            .as_mut_slice()
-            .copy_within(start + len..self.used, start);
+        relocate(
+            self.bytes.as_mut_slice(),
+            start + len,
+            start,
+            self.used - start - len,
+        );
         self.used -= len;
         let count = self.count;
         let slots = self.slots.as_mut_slice();
-        slots.copy_within(index + 1..count, index);
+        relocate(slots, index + 1, index, count - index - 1);
         self.count -= 1;
         // The arena holds entries in slot order, so exactly the entries after `index` moved.
         // (Comparing start offsets instead would miss zero-length entries that share one.)
@@ -431,7 +436,7 @@ impl<'a> Table<'a> {
         }
         self.bytes.ensure(new_used, CapacityKind::Bytes)?;
         let arena = self.bytes.as_mut_slice();
-        arena.copy_within(old_end..self.used, new_end);
+        relocate(arena, old_end, new_end, self.used - old_end);
         fill(&mut arena[value_start..new_end]);
         self.used = new_used;
         let count = self.count;

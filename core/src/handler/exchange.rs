@@ -22,6 +22,7 @@ use crate::headers::Headers;
 use crate::proto::{
     fill_environ, parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError,
 };
+use crate::relocate::relocate;
 use crate::stream::{InputError, InputStream};
 
 /// The receive buffer: `buf[start..end]` holds bytes received but not consumed yet.
@@ -50,7 +51,7 @@ impl<'r> Rx<'r> {
             self.start = 0;
             self.end = 0;
         } else if self.end == self.buf.len() && self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
+            relocate(self.buf, self.start, 0, self.end - self.start);
             self.end -= self.start;
             self.start = 0;
         }
@@ -256,7 +257,7 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
         }
     }
     let request_line = RequestLine::new(head.request_line);
-    let head_request = head.method == "HEAD";
+    let head_request = head.method == b"HEAD";
     let exchange = Exchange {
         request_version: head.version,
         head_request,
@@ -358,11 +359,7 @@ fn body_complete(
 }
 
 pub(crate) fn environ_too_large() -> ProtocolError {
-    ProtocolError {
-        status: 431,
-        reason: "Request Header Fields Too Large",
-        detail: "request variables do not fit the environ storage",
-    }
+    ProtocolError::header_fields_too_large("request variables do not fit the environ storage")
 }
 
 /// The first line of a (possibly partial) head, without its line end. Empty lines before the
@@ -380,6 +377,28 @@ pub(crate) fn first_line(bytes: &[u8]) -> &[u8] {
         .unwrap_or(bytes.len());
     let line = &bytes[..end];
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// A fixed buffer that parts are appended to; what does not fit is dropped (a refusal's head
+/// and body are far smaller than the buffer).
+struct Staging<'b> {
+    buf: &'b mut [u8],
+    at: usize,
+}
+
+impl Staging<'_> {
+    /// Out of line on purpose: inlined at each of a refusal's dozen parts it cost about
+    /// 300 B of flash on a Cortex-M, for a path taken once per refused connection.
+    #[inline(never)]
+    fn put(&mut self, part: &[u8]) {
+        let take = part.len().min(self.buf.len() - self.at);
+        self.buf[self.at..self.at + take].copy_from_slice(&part[..take]);
+        self.at += take;
+    }
+
+    fn filled(&self) -> &[u8] {
+        &self.buf[..self.at]
+    }
 }
 
 /// Read and drop the rest of a request body, up to `limit` bytes; true when it ended cleanly.
@@ -408,13 +427,12 @@ pub(crate) fn write_refusal<W: Write>(
     date: Option<HttpDate>,
     server_software: Option<&str>,
 ) -> Result<(), ErrorKind> {
-    let mut head = [0u8; 512];
-    let mut at = 0;
-    let mut put = |part: &[u8]| {
-        let take = part.len().min(head.len() - at);
-        head[at..at + take].copy_from_slice(&part[..take]);
-        at += take;
+    let mut buf = [0u8; 512];
+    let mut head = Staging {
+        buf: &mut buf,
+        at: 0,
     };
+    let mut put = |part: &[u8]| head.put(part);
     let mut digits = [0u8; 20];
     put(b"HTTP/1.1 ");
     put(format_u64(u64::from(error.status), &mut digits));
@@ -439,7 +457,7 @@ pub(crate) fn write_refusal<W: Write>(
     put(b": ");
     put(error.detail.as_bytes());
     put(b"\n");
-    write_all(&mut sink, &head[..at])?;
+    write_all(&mut sink, head.filled())?;
     sink.flush().map_err(|e| embedded_io::Error::kind(&e))
 }
 

@@ -8,6 +8,7 @@ use core::cell::Cell;
 use embedded_io::Write;
 
 use crate::app::{check_status, FileRegion, Respond, SendFile, StartResponseError};
+use crate::bytes::{lower_eq_ascii, prefix_on_boundary};
 use crate::error::{AppError, OutputError};
 use crate::handler::config::HandlerConfig;
 use crate::handler::output::{classify, Output};
@@ -160,11 +161,11 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
         let mut app_length = None;
         let (mut has_date, mut has_server) = (false, false);
         for (name, value) in self.headers.raw_items() {
-            if app_length.is_none() && same_name_ascii(name, "Content-Length") {
+            if app_length.is_none() && lower_eq_ascii(name, b"Content-Length") {
                 app_length = Some(parse_length(value));
-            } else if same_name_ascii(name, "Date") {
+            } else if lower_eq_ascii(name, b"Date") {
                 has_date = true;
-            } else if same_name_ascii(name, "Server") {
+            } else if lower_eq_ascii(name, b"Server") {
                 has_server = true;
             }
         }
@@ -349,11 +350,11 @@ impl<W: Write> Respond for Response<'_, '_, W> {
         self.code = check_status(status)?;
         for &(name, value) in headers {
             if is_hop_by_hop(name) {
+                // `name: value`, cut at a character boundary to what the error holds.
                 let mut text = heapless::String::<96>::new();
-                for c in name.chars().chain(": ".chars()).chain(value.chars()) {
-                    if text.push(c).is_err() {
-                        break;
-                    }
+                for part in [name, ": ", value] {
+                    let room = text.capacity() - text.len();
+                    let _ = text.push_str(prefix_on_boundary(part, room));
                 }
                 return Err(StartResponseError::HopByHop(text));
             }
@@ -371,34 +372,6 @@ impl<W: Write> Respond for Response<'_, '_, W> {
     fn headers_sent(&self) -> bool {
         self.headers_sent
     }
-}
-
-/// `stored.lower() == ascii.lower()` for an ASCII `ascii`, on the stored bytes.
-///
-/// Headers compares names with Unicode lowercasing (as CPython); this gives the same answer
-/// against an ASCII name without Unicode case tables (about 12 KiB of flash on a Cortex-M) and,
-/// for the usual all-ASCII name, without decoding: the only non-ASCII character whose
-/// lowercase form is all ASCII is U+212A KELVIN SIGN, which lowercases to `k`.
-fn same_name_ascii(stored: &[u8], ascii: &str) -> bool {
-    if stored.is_ascii() {
-        return stored.eq_ignore_ascii_case(ascii.as_bytes());
-    }
-    let Ok(stored) = core::str::from_utf8(stored) else {
-        return false;
-    };
-    let mut query = ascii.bytes();
-    for c in stored.chars() {
-        let lowered = match c {
-            '\u{212A}' => b'k',
-            c if c.is_ascii() => (c as u8).to_ascii_lowercase(),
-            _ => return false,
-        };
-        match query.next() {
-            Some(q) if q.to_ascii_lowercase() == lowered => {}
-            _ => return false,
-        }
-    }
-    query.next().is_none()
 }
 
 /// A Content-Length value: plain decimal digits only (no sign, no spaces).
@@ -502,7 +475,11 @@ mod tests {
         for s in stored {
             for q in queries {
                 let unicode = s.to_lowercase() == q.to_lowercase();
-                assert_eq!(same_name_ascii(s.as_bytes(), q), unicode, "{s:?} vs {q:?}");
+                assert_eq!(
+                    lower_eq_ascii(s.as_bytes(), q.as_bytes()),
+                    unicode,
+                    "{s:?} vs {q:?}"
+                );
             }
         }
     }

@@ -15,7 +15,7 @@
 //! let limits = Limits::default();
 //! let mut headers = [httparse::EMPTY_HEADER; 16];
 //! let head = parse_head(input, &mut headers, &limits)?.expect("complete head");
-//! assert_eq!((head.method, head.version), ("POST", Version::Http11));
+//! assert_eq!((head.method, head.version), (&b"POST"[..], Version::Http11));
 //! assert_eq!(head.framing, Framing::Length(5));
 //!
 //! let mut body = &input[head.head_len..];

@@ -13,12 +13,15 @@
 use httparse::Header;
 
 use super::{Framing, Limits, ProtocolError, Version};
+use crate::bytes::eq_ignore_case;
 
 /// A parsed request head, borrowing from the input and the caller's header array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequestHead<'b> {
-    /// The method, a token (`GET`, `POST`, `BREW`, also lower case: not normalised).
-    pub method: &'b str,
+    /// The method, a token (`GET`, `POST`, `BREW`, also lower case: not normalised). Bytes,
+    /// like `target`: a token is ASCII, and leaving it undecoded keeps the UTF-8 validator
+    /// (about 600 B of flash on a Cortex-M) out of firmware that never needs it.
+    pub method: &'b [u8],
     /// The request-target bytes as sent, possibly including bytes `0x80..=0xFF`.
     pub target: &'b [u8],
     /// The whole request line as sent, without its line end: what an access log shows
@@ -55,7 +58,7 @@ impl<'b> RequestHead<'b> {
     pub fn header(&self, name: &str) -> Option<&'b [u8]> {
         self.headers
             .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .find(|h| eq_ignore_case(h.name.as_bytes(), name.as_bytes()))
             .map(|h| h.value)
     }
 }
@@ -109,9 +112,9 @@ pub fn parse_head<'h, 'b: 'h>(
         Some(line) => line,
         None => return incomplete(),
     };
-    let method = core::str::from_utf8(line.method).map_err(|_| BAD_METHOD)?;
+    let method = line.method;
     let version = match line.version {
-        None if method == "GET" => Version::Http09,
+        None if method == b"GET" => Version::Http09,
         None => {
             return Err(ProtocolError::bad_request(
                 "request line without an HTTP version (HTTP/0.9) with a method other than GET",
@@ -484,6 +487,34 @@ struct Semantics {
     expect_continue: bool,
 }
 
+/// The header fields the request's framing and persistence depend on.
+enum Field {
+    TransferEncoding,
+    ContentLength,
+    Connection,
+    Expect,
+    Host,
+    Other,
+}
+
+/// Which [`Field`] `name` is. The length picks the one candidate, so each header costs at most
+/// one comparison.
+fn field_of(name: &str) -> Field {
+    let (candidate, field): (&[u8], Field) = match name.len() {
+        17 => (b"transfer-encoding", Field::TransferEncoding),
+        14 => (b"content-length", Field::ContentLength),
+        10 => (b"connection", Field::Connection),
+        6 => (b"expect", Field::Expect),
+        4 => (b"host", Field::Host),
+        _ => return Field::Other,
+    };
+    if eq_ignore_case(name.as_bytes(), candidate) {
+        field
+    } else {
+        Field::Other
+    }
+}
+
 fn interpret(
     version: Version,
     headers: &[Header<'_>],
@@ -496,36 +527,40 @@ fn interpret(
     let mut expect_continue = false;
     let mut hosts = 0u32;
     for h in headers {
-        let name = h.name;
-        if name.eq_ignore_ascii_case("transfer-encoding") {
-            if transfer_encoding.is_some() {
-                return Err(ProtocolError::bad_request(
-                    "more than one Transfer-Encoding header",
-                ));
-            }
-            transfer_encoding = Some(h.value);
-        } else if name.eq_ignore_ascii_case("content-length") {
-            let n = parse_content_length(h.value)?;
-            if let Some((first, _)) = content_length {
-                if first != h.value {
+        match field_of(h.name) {
+            Field::TransferEncoding => {
+                if transfer_encoding.is_some() {
                     return Err(ProtocolError::bad_request(
-                        "several Content-Length headers with different values",
+                        "more than one Transfer-Encoding header",
                     ));
                 }
+                transfer_encoding = Some(h.value);
             }
-            content_length = Some((h.value, n));
-        } else if name.eq_ignore_ascii_case("connection") {
-            for token in h.value.split(|&b| b == b',').map(trim_ows) {
-                close |= token.eq_ignore_ascii_case(b"close");
-                keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
+            Field::ContentLength => {
+                let n = parse_content_length(h.value)?;
+                if let Some((first, _)) = content_length {
+                    if first != h.value {
+                        return Err(ProtocolError::bad_request(
+                            "several Content-Length headers with different values",
+                        ));
+                    }
+                }
+                content_length = Some((h.value, n));
             }
-        } else if name.eq_ignore_ascii_case("expect") {
-            expect_continue |= h.value.eq_ignore_ascii_case(b"100-continue");
-        } else if name.eq_ignore_ascii_case("host") {
-            hosts += 1;
-            if hosts > 1 {
-                return Err(ProtocolError::bad_request("more than one Host header"));
+            Field::Connection => {
+                for token in h.value.split(|&b| b == b',').map(trim_ows) {
+                    close |= eq_ignore_case(token, b"close");
+                    keep_alive_token |= eq_ignore_case(token, b"keep-alive");
+                }
             }
+            Field::Expect => expect_continue |= eq_ignore_case(h.value, b"100-continue"),
+            Field::Host => {
+                hosts += 1;
+                if hosts > 1 {
+                    return Err(ProtocolError::bad_request("more than one Host header"));
+                }
+            }
+            Field::Other => {}
         }
     }
     let framing = match (transfer_encoding, content_length) {
@@ -603,7 +638,7 @@ fn parse_content_length(v: &[u8]) -> Result<u64, ProtocolError> {
 
 /// Accept exactly `chunked`; explain everything else (RFC 9112 §6.1).
 fn check_transfer_encoding(v: &[u8]) -> Result<(), ProtocolError> {
-    if v.eq_ignore_ascii_case(b"chunked") {
+    if eq_ignore_case(v, b"chunked") {
         return Ok(());
     }
     let mut chunked = 0u32;
@@ -620,7 +655,7 @@ fn check_transfer_encoding(v: &[u8]) -> Result<(), ProtocolError> {
                 "malformed transfer coding (not a token)",
             ));
         }
-        chunked_last = coding.eq_ignore_ascii_case(b"chunked");
+        chunked_last = eq_ignore_case(coding, b"chunked");
         if chunked_last {
             chunked += 1;
         } else {
@@ -650,6 +685,30 @@ fn check_transfer_encoding(v: &[u8]) -> Result<(), ProtocolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_length_range_is_exactly_u64() {
+        assert_eq!(parse_content_length(b"0"), Ok(0));
+        assert_eq!(parse_content_length(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(
+            parse_content_length(b"00000000000000000000018446744073709551615"),
+            Ok(u64::MAX)
+        );
+        assert_eq!(parse_content_length(b"0000000000000000000000042"), Ok(42));
+        for over in [
+            &b"18446744073709551616"[..],
+            b"99999999999999999999",
+            b"100000000000000000000",
+        ] {
+            assert_eq!(
+                parse_content_length(over).unwrap_err().status,
+                400,
+                "{over:?}"
+            );
+        }
+        assert!(parse_content_length(b"1a").is_err());
+        assert!(parse_content_length(b"").is_err());
+    }
 
     fn parse(input: &[u8]) -> Result<Option<RequestHead<'_>>, ProtocolError> {
         // The header array is leaked (a few hundred bytes per call, tests only) so that the
@@ -827,7 +886,7 @@ mod tests {
     fn fields_of_a_complete_head() {
         let input = b"\r\nPOST /a?b HTTP/1.1\r\nHost: h\r\nContent-Length:  7 \r\nExpect: 100-Continue\r\n\r\nbody";
         let head = parse(input).unwrap().unwrap();
-        assert_eq!(head.method, "POST");
+        assert_eq!(head.method, b"POST");
         assert_eq!(head.target, b"/a?b");
         assert_eq!(head.version, Version::Http11);
         assert_eq!(head.headers.len(), 3);

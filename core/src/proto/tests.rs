@@ -29,7 +29,7 @@ fn parse_owned(input: &[u8], limits: &Limits) -> HeadResult {
     let mut headers = [httparse::EMPTY_HEADER; 8];
     parse_head(input, &mut headers, limits).map(|head| {
         head.map(|h| OwnedHead {
-            method: h.method.into(),
+            method: String::from_utf8(h.method.to_vec()).expect("a token is ASCII"),
             target: h.target.to_vec(),
             version: h.version,
             headers: h

@@ -1,6 +1,8 @@
 //! `is_hop_by_hop`: the headers that describe one connection rather than the response, which
 //! a WSGI application must not set (RFC 2616 section 13.5.1).
 
+use crate::bytes::lower_eq_ascii;
+
 /// The hop-by-hop header names, lower case. `trailer` (singular) and `proxy-connection` are
 /// not among them, as in CPython.
 const HOP_BY_HOP: [&str; 8] = [
@@ -13,10 +15,6 @@ const HOP_BY_HOP: [&str; 8] = [
     "transfer-encoding",
     "upgrade",
 ];
-
-/// KELVIN SIGN: the only character outside ASCII whose Unicode lower case (the `str.lower()`
-/// CPython compares with) is an ASCII letter, `k`.
-const KELVIN_SIGN: char = '\u{212A}';
 
 /// True when `name` is a hop-by-hop header: `Connection`, `Keep-Alive`, `Proxy-Authenticate`,
 /// `Proxy-Authorization`, `TE`, `Trailers`, `Transfer-Encoding` or `Upgrade`, in any case.
@@ -46,26 +44,9 @@ pub fn is_hop_by_hop(name: &str) -> bool {
             .iter()
             .any(|hop| name.as_bytes().eq_ignore_ascii_case(hop.as_bytes()));
     }
-    HOP_BY_HOP.iter().any(|hop| lower_equals(name, hop))
-}
-
-/// `name.lower() == lower` for an ASCII, lower-case `lower`.
-fn lower_equals(name: &str, lower: &str) -> bool {
-    let mut expected = lower.bytes();
-    for c in name.chars() {
-        let Some(want) = expected.next() else {
-            return false;
-        };
-        let got = if c == KELVIN_SIGN {
-            'k'
-        } else {
-            c.to_ascii_lowercase()
-        };
-        if got != char::from(want) {
-            return false;
-        }
-    }
-    expected.next().is_none()
+    HOP_BY_HOP
+        .iter()
+        .any(|hop| lower_eq_ascii(name.as_bytes(), hop.as_bytes()))
 }
 
 #[cfg(test)]
