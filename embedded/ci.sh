@@ -92,29 +92,44 @@ check_qemu() {
     [ "$(grep -c '\[ok\]' "$WORK/defmt.out")" = 5 ] || fail "defmt: not all five cases reported [ok]"
 }
 
+# minimal_figures FEATURES LABEL: build the minimal firmware with FEATURES (may be empty), run
+# it in QEMU, assert its response, and set TEXT, STATIC_RAM and STACK from llvm-size and the
+# firmware's own stack report.
+minimal_figures() {
+    local features=$1 label=$2
+    (cd "$FW" && cargo build -q --release --bin minimal --target-dir target ${features:+--features "$features"})
+    local elf="$FW_OUT/minimal" rc=0
+    qemu_run "$elf" "$WORK/minimal.out" || rc=$?
+    echo "--- minimal firmware, $label"
+    cat "$WORK/minimal.out"
+    [ "$rc" = 0 ] || fail "minimal firmware ($label) exited with $rc"
+    expect "$WORK/minimal.out" "HTTP/1.1 200 OK" "Hello, world!" "minimal: ok"
+    # Berkeley format: text = vector table + .text + .rodata; data + bss = static RAM.
+    local data bss
+    read -r TEXT data bss _ < <("$SIZE" "$elf" | tail -n 1)
+    STATIC_RAM=$((data + bss))
+    STACK=$(sed -n 's/^stack_high_water=//p' "$WORK/minimal.out")
+    [ -n "$STACK" ] || fail "the minimal firmware ($label) did not report its stack high-water mark"
+}
+
 check_footprint() {
     setup_qemu
     rustup component add llvm-tools >/dev/null 2>&1
-    local size
-    size=$(ls "$(rustc --print sysroot)"/lib/rustlib/*/bin/llvm-size | head -n 1)
-    [ -x "$size" ] || fail "llvm-size not found in the llvm-tools component"
-    (cd "$FW" && cargo build -q --release --bin minimal --target-dir target)
-    local elf="$FW_OUT/minimal" rc=0
-    qemu_run "$elf" "$WORK/minimal.out" || rc=$?
-    cat "$WORK/minimal.out"
-    [ "$rc" = 0 ] || fail "minimal firmware exited with $rc"
-    expect "$WORK/minimal.out" "HTTP/1.1 200 OK" "Hello, world!" "minimal: ok"
-
-    # Berkeley format: text = vector table + .text + .rodata; data + bss = static RAM.
-    local text data bss stack
-    read -r text data bss _ < <("$size" "$elf" | tail -n 1)
-    stack=$(sed -n 's/^stack_high_water=//p' "$WORK/minimal.out")
-    [ -n "$stack" ] || fail "the minimal firmware did not report its stack high-water mark"
+    SIZE=$(ls "$(rustc --print sysroot)"/lib/rustlib/*/bin/llvm-size | head -n 1)
+    [ -x "$SIZE" ] || fail "llvm-size not found in the llvm-tools component"
+    # The core's default build, whose refusals carry a sentence saying what was wrong ...
+    minimal_figures "" "default features"
+    local full_text=$TEXT full_stack=$STACK
+    # ... and the measured configuration: `terse-errors` keeps status and reason only.
+    minimal_figures terse "terse-errors"
+    local text=$TEXT stack=$STACK
     echo
     printf 'minimal firmware (thumbv7m, opt-level s, LTO, panic=abort)\n'
-    printf '  flash (text)        %6d B   budget %d B\n' "$text" "$FLASH_BUDGET"
-    printf '  static RAM (data+bss) %4d B\n' "$((data + bss))"
-    printf '  stack high-water    %6d B   budget %d B\n' "$stack" "$STACK_BUDGET"
+    printf '  flash (text), terse-errors      %6d B   budget %d B\n' "$text" "$FLASH_BUDGET"
+    printf '  flash (text), default features  %6d B   (refusal sentences included)\n' "$full_text"
+    printf '  static RAM (data+bss)           %6d B\n' "$STATIC_RAM"
+    printf '  stack high-water, terse-errors  %6d B   budget %d B\n' "$stack" "$STACK_BUDGET"
+    printf '  stack high-water, default       %6d B\n' "$full_stack"
     local over=0
     if [ "$text" -gt "$FLASH_BUDGET" ]; then
         echo "OVER BUDGET: flash $text B > $FLASH_BUDGET B"

@@ -21,11 +21,17 @@ impl fmt::Debug for Latin1<'_> {
     }
 }
 
-/// ASCII case-insensitive equality, out of line: the standard method inlines a byte loop at
-/// every call, and the request path compares names and tokens at a dozen places (about
-/// 100 B of Cortex-M code each).
-#[inline(never)]
+/// ASCII case-insensitive equality. The length check is inline (it settles most
+/// comparisons of header names at once); the byte loop is out of line, because the standard
+/// method inlines it at every call and the request path compares names and tokens at a dozen
+/// places (about 100 B of Cortex-M code each).
+#[inline]
 pub(crate) fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && eq_ignore_case_same_len(a, b)
+}
+
+#[inline(never)]
+fn eq_ignore_case_same_len(a: &[u8], b: &[u8]) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
@@ -39,6 +45,11 @@ const KELVIN_SIGN: [u8; 3] = [0xE2, 0x84, 0xAA];
 /// not ASCII). Byte-level on purpose: decoding `chars()` links about 400 B of flash on a
 /// Cortex-M for a question about ASCII names.
 pub(crate) fn lower_eq_ascii(text: &[u8], ascii: &[u8]) -> bool {
+    if text.len() == ascii.len() {
+        // The usual case, an ASCII name: no KELVIN SIGN can be in it (that takes three bytes
+        // for one letter), so the standard comparison answers.
+        return text.eq_ignore_ascii_case(ascii);
+    }
     let mut rest = text;
     let mut want = ascii.iter();
     while let [first, tail @ ..] = rest {

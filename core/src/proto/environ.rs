@@ -106,9 +106,7 @@ const CGI_NAME_LENGTHS: u32 = {
 /// their length. (A `match` on the byte strings was as fast but compiled to 1.1 KB of
 /// Cortex-M code.)
 fn is_cgi_name(bare: &[u8]) -> bool {
-    bare.len() < 32
-        && CGI_NAME_LENGTHS & (1 << bare.len()) != 0
-        && CGI_NAMES.contains(&bare)
+    bare.len() < 32 && CGI_NAME_LENGTHS & (1 << bare.len()) != 0 && CGI_NAMES.contains(&bare)
 }
 
 const ENVIRON_FULL: ProtocolError =
@@ -164,12 +162,12 @@ pub fn fill_environ(
     }
     environ.set_known("QUERY_STRING", query).map_err(full)?;
 
-    if let Some(ct) = head.header("content-type") {
+    if let Some(ct) = head.content_type {
         environ
             .set_known("CONTENT_TYPE", trim_ows(ct))
             .map_err(full)?;
     }
-    if let Some(cl) = head.header("content-length").map(trim_ows) {
+    if let Some(cl) = head.content_length.map(trim_ows) {
         if !cl.is_empty() {
             environ.set_known("CONTENT_LENGTH", cl).map_err(full)?;
         }

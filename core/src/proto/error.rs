@@ -6,6 +6,11 @@
 //! server can answer and close, and a fixed `detail` naming the exact problem, for logs and for
 //! the error page. Both are `&'static str`, so an error is `Copy`, needs no allocator and can
 //! be compared in tests.
+//!
+//! With the crate feature `terse-errors` every `detail` is empty: status and reason phrase
+//! remain (the refusal is still answered with the right status), and the sentences, with the
+//! code that picks them about 4 KB of flash, stay out of firmware that cannot afford them.
+//! Without the feature nothing changes.
 
 use core::fmt;
 
@@ -16,7 +21,8 @@ use core::fmt;
 /// let e = ProtocolError::bad_request("header line without a colon");
 /// assert_eq!(e.status, 400);
 /// assert_eq!(e.status_line().to_string(), "400 Bad Request");
-/// assert_eq!(e.to_string(), "400 Bad Request: header line without a colon");
+/// // `<status> <reason>: <detail>` (only `<status> <reason>` with `terse-errors`).
+/// assert!(e.to_string().starts_with("400 Bad Request"));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -25,7 +31,8 @@ pub struct ProtocolError {
     pub status: u16,
     /// The reason phrase that goes with `status` (`"Bad Request"`).
     pub reason: &'static str,
-    /// What exactly was wrong (`"Content-Length and Transfer-Encoding both present"`).
+    /// What exactly was wrong (`"Content-Length and Transfer-Encoding both present"`);
+    /// always `""` with the `terse-errors` feature.
     pub detail: &'static str,
 }
 
@@ -53,12 +60,17 @@ pub const fn reason_phrase(status: u16) -> &'static str {
 }
 
 impl ProtocolError {
-    /// An error with `status`, its [`reason_phrase`], and `detail`.
+    /// An error with `status`, its [`reason_phrase`], and `detail` (dropped with the
+    /// `terse-errors` feature, so the text is not linked).
     pub const fn new(status: u16, detail: &'static str) -> Self {
         ProtocolError {
             status,
             reason: reason_phrase(status),
-            detail,
+            detail: if cfg!(feature = "terse-errors") {
+                ""
+            } else {
+                detail
+            },
         }
     }
 
@@ -123,6 +135,10 @@ impl fmt::Display for StatusLine {
 
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.detail.is_empty() {
+            // `terse-errors`: no sentence to add.
+            return fmt::Display::fmt(&self.status_line(), f);
+        }
         write!(f, "{} {}: {}", self.status, self.reason, self.detail)
     }
 }
@@ -134,6 +150,19 @@ mod tests {
     use super::*;
     use std::string::ToString;
 
+    #[cfg(feature = "terse-errors")]
+    #[test]
+    fn terse_errors_keep_status_and_reason_only() {
+        let e = ProtocolError::content_too_large("chunked body larger than max_body");
+        assert_eq!(
+            (e.status, e.reason, e.detail),
+            (413, "Content Too Large", "")
+        );
+        assert_eq!(e.to_string(), "413 Content Too Large");
+    }
+
+    // The sentences are what this checks; `terse-errors` leaves them out by design.
+    #[cfg(not(feature = "terse-errors"))]
     #[test]
     fn constructors_pick_status_and_phrase() {
         let cases = [
@@ -161,6 +190,8 @@ mod tests {
         }
     }
 
+    // The sentences are what this checks; `terse-errors` leaves them out by design.
+    #[cfg(not(feature = "terse-errors"))]
     #[test]
     fn display_says_status_reason_and_detail() {
         let e = ProtocolError::version_not_supported("HTTP/2.0 is not HTTP/1.x");
