@@ -46,9 +46,15 @@ const KELVIN_SIGN: [u8; 3] = [0xE2, 0x84, 0xAA];
 /// Cortex-M for a question about ASCII names.
 pub(crate) fn lower_eq_ascii(text: &[u8], ascii: &[u8]) -> bool {
     if text.len() == ascii.len() {
-        // The usual case, an ASCII name: no KELVIN SIGN can be in it (that takes three bytes
-        // for one letter), so the standard comparison answers.
+        // No KELVIN SIGN can be in a match (it takes three bytes for one letter), so the
+        // standard comparison answers.
         return text.eq_ignore_ascii_case(ascii);
+    }
+    // Otherwise a match needs KELVIN SIGNs, two extra bytes each: most names (different
+    // lengths, all ASCII) are answered here without a loop over them.
+    if text.len() < ascii.len() || !(text.len() - ascii.len()).is_multiple_of(2) || text.is_ascii()
+    {
+        return false;
     }
     let mut rest = text;
     let mut want = ascii.iter();
