@@ -305,7 +305,7 @@ where
     let Turn { now, date } = turn;
     // Passes are bounded: each either consumes bytes or stops.
     for _ in 0..64 {
-        if let Err(after) = flush(conn, options.body_timeout) {
+        if let Err(after) = flush(conn, now + options.body_timeout) {
             return after;
         }
         if conn.tx.len() > conn.sent {
@@ -409,7 +409,7 @@ where
             }
         }
         if conn.tx.len() > conn.sent {
-            if let Err(after) = flush(conn, options.body_timeout) {
+            if let Err(after) = flush(conn, now + options.body_timeout) {
                 return after;
             }
             if conn.tx.len() > conn.sent {
@@ -557,14 +557,15 @@ impl embedded_io::Write for TxSink<'_> {
     }
 }
 
-/// Write pending transmit bytes without blocking.
-fn flush(conn: &mut Conn<'_>, body_timeout: Duration) -> Result<(), After> {
+/// Write pending transmit bytes without blocking. Progress moves the connection's deadline to
+/// `deadline` (the turn's time plus the body timeout: no clock read per write).
+fn flush(conn: &mut Conn<'_>, deadline: Instant) -> Result<(), After> {
     while conn.sent < conn.tx.len() {
         match conn.stream.write(&conn.tx[conn.sent..]) {
             Ok(0) => return Err(After::Close),
             Ok(n) => {
                 conn.sent += n;
-                conn.deadline = Instant::now() + body_timeout;
+                conn.deadline = deadline;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

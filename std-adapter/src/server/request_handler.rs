@@ -140,7 +140,13 @@ pub trait RequestHandler: Send + Sync + 'static {
     /// Log a refused request (malformed, too large, timed out). Default: `http.server`'s
     /// `code N, message ...` line and an access-log line.
     fn log_refusal(&self, client: &SocketAddr, error: &ProtocolError, request_line: &RequestLine) {
-        access_log::log_refusal(client, error.status, error.detail, request_line);
+        // With the core's `terse-errors` the detail is empty; the reason phrase stands in.
+        let message = if error.detail.is_empty() {
+            error.reason
+        } else {
+            error.detail
+        };
+        access_log::log_refusal(client, error.status, message, request_line);
     }
 
     /// Python's `handle`: serve every request of one connection, blocking, until it closes,
