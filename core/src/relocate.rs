@@ -1,11 +1,14 @@
-//! [`relocate`]: move a run of elements within one slice using only non-overlapping copies.
+//! [`relocate`]: move a run of elements within one slice; on bare-metal targets using only
+//! non-overlapping copies.
 //!
-//! Why not `copy_within`: it lowers to `memmove`, and on Cortex-M the `memmove` that
+//! Why not always `copy_within`: it lowers to `memmove`, and on Cortex-M the `memmove` that
 //! `compiler_builtins` links is about 1.6 KB of flash, more than the rest of the receive
-//! buffer and environ storage code together. The crate only ever slides data by a gap that is
-//! large compared with one element (a consumed request, a removed entry, a grown value), so
-//! copying gap-sized chunks with `copy_from_slice` (`memcpy`, which every firmware links
-//! anyway) costs a handful of calls and keeps `memmove` out of the binary.
+//! buffer and environ storage code together. Copying gap-sized chunks with `copy_from_slice`
+//! (`memcpy`, which every firmware links anyway) keeps it out of the binary. The price is one
+//! copy call per gap-sized chunk: a handful for the usual moves (a consumed request, a removed
+//! entry, a slot), but one per byte when a long run slides by a single byte (a value grown by
+//! one byte early in a full arena). Hosts have `memmove` linked anyway and keep
+//! `copy_within`; the chunked path is chosen for `target_os = "none"` and tested everywhere.
 
 /// Move `buf[src..src + len]` to `buf[dst..dst + len]`; the two ranges may overlap. As with
 /// `copy_within`, only the destination is written.
@@ -14,6 +17,15 @@
 /// When either range is out of bounds (as `copy_within` does); callers pass ranges of their
 /// own bookkeeping.
 pub(crate) fn relocate<T: Copy>(buf: &mut [T], src: usize, dst: usize, len: usize) {
+    if cfg!(target_os = "none") {
+        relocate_chunked(buf, src, dst, len);
+    } else {
+        buf.copy_within(src..src + len, dst);
+    }
+}
+
+/// [`relocate`] with `copy_from_slice` on non-overlapping chunks only.
+fn relocate_chunked<T: Copy>(buf: &mut [T], src: usize, dst: usize, len: usize) {
     if src == dst || len == 0 {
         return;
     }
@@ -45,7 +57,7 @@ pub(crate) fn relocate<T: Copy>(buf: &mut [T], src: usize, dst: usize, len: usiz
 
 #[cfg(test)]
 mod tests {
-    use super::relocate;
+    use super::{relocate, relocate_chunked};
     use proptest::prelude::*;
     use std::vec::Vec;
 
@@ -61,7 +73,7 @@ mod tests {
             let original: Vec<u8> = (0..size as u8).collect();
             let mut ours = original.clone();
             let mut std = original.clone();
-            relocate(&mut ours, a, b, len);
+            relocate_chunked(&mut ours, a, b, len);
             std.copy_within(a..a + len, b);
             prop_assert_eq!(&ours[b..b + len], &original[a..a + len]);
             // Only the destination is written, as with copy_within.
@@ -71,11 +83,13 @@ mod tests {
 
     #[test]
     fn slides_by_one_element_in_both_directions() {
-        let mut v = [1, 2, 3, 4, 5];
-        relocate(&mut v, 1, 0, 4);
-        assert_eq!(v, [2, 3, 4, 5, 5]);
-        let mut v = [1, 2, 3, 4, 5];
-        relocate(&mut v, 0, 1, 4);
-        assert_eq!(v, [1, 1, 2, 3, 4]);
+        for f in [relocate::<i32>, relocate_chunked::<i32>] {
+            let mut v = [1, 2, 3, 4, 5];
+            f(&mut v, 1, 0, 4);
+            assert_eq!(v, [2, 3, 4, 5, 5]);
+            let mut v = [1, 2, 3, 4, 5];
+            f(&mut v, 0, 1, 4);
+            assert_eq!(v, [1, 1, 2, 3, 4]);
+        }
     }
 }
