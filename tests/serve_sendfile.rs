@@ -1,7 +1,8 @@
 //! File bodies through the server's sendfile path: the `serve` example answers with
 //! `FileBody`, which the event loop sends with `sendfile(2)` on Linux. The bytes on the wire
 //! must be exactly those of the file (whole, single ranges, HEAD), the connection must stay
-//! usable for the next request, and a client that leaves mid-file must not disturb others.
+//! usable for the next request, a client that leaves mid-file must not disturb others, and a
+//! client that stops reading a large file must not hold up other connections.
 
 mod serve_support;
 
@@ -174,6 +175,60 @@ fn a_client_leaving_mid_file_does_not_disturb_the_server() {
 
     drop(writer);
     drop(reader);
+    server.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_client_that_stops_reading_a_large_file_holds_up_nobody() {
+    let dir = std::env::temp_dir().join(format!("wsgiref-sendfile-slow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::File::create(dir.join("big.bin"))
+        .unwrap()
+        .set_len(256 << 20)
+        .unwrap();
+    std::fs::write(dir.join("small.txt"), b"not blocked\n").unwrap();
+    let server = Server::start(&dir);
+
+    // Two stalled downloads: they fill their socket buffers and then read nothing, so the
+    // server's sendfile would wait for them if it blocked (up to the 30 s body timeout).
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        stream
+            .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut first = [0u8; 17];
+        stream.read_exact(&mut first).unwrap();
+        assert_eq!(&first, b"HTTP/1.1 200 OK\r\n");
+        stalled.push(stream);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Connections land on the workers by hash; with a dozen of them, some share a worker with
+    // a stalled download. Each must be answered well within the body timeout.
+    for i in 0..12 {
+        let (mut writer, mut reader) = connect(server.port);
+        reader
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        writer
+            .write_all(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let (status, _, body) = read_response(&mut reader, false);
+        assert_eq!(status, "HTTP/1.1 200 OK", "connection {i}");
+        assert_eq!(body, b"not blocked\n", "connection {i}");
+    }
+
+    // The stalled downloads are still intact: reading on delivers more of the file's bytes.
+    for mut stream in stalled {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut more = vec![0u8; 4 << 20];
+        stream.read_exact(&mut more).unwrap();
+    }
     server.stop();
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -13,6 +13,11 @@
 //! blocking helper thread running the core's `Connection`, with the bytes received so far and
 //! any response bytes not yet written.
 //!
+//! A file body (`FileBody`) is not written by the application's turn: on Linux the sink queues
+//! the file region behind the response head, and the loop sends it with non-blocking
+//! `sendfile(2)` as the socket accepts it, like any pending write. A client that reads slowly
+//! therefore holds only its own connection, never the worker.
+//!
 //! Timeouts are checked by a sweep over the worker's connections every [`SWEEP`]; each
 //! connection carries one deadline for its current state (idle, partial request, pending
 //! write).
@@ -61,6 +66,8 @@ struct Conn<'s> {
     /// Response bytes not yet written: `tx[sent..]`.
     tx: Vec<u8>,
     sent: usize,
+    /// A file region queued behind `tx` (a file body), sent once `tx` is written.
+    file: Option<QueuedFile>,
     /// Close once `tx` is written.
     closing: bool,
     /// The peer sent EOF.
@@ -71,6 +78,21 @@ struct Conn<'s> {
     /// When the partial request at the front of `rx` started arriving.
     request_started: Option<Instant>,
     _open: OpenGuard<'s>,
+}
+
+/// The part of a file body still to send: `left` bytes from `offset`.
+struct QueuedFile {
+    /// The body's file, duplicated (`try_clone`) so it outlives the application's body.
+    file: std::fs::File,
+    offset: u64,
+    left: u64,
+}
+
+impl Conn<'_> {
+    /// Response bytes or a file region still to be written.
+    fn has_unsent(&self) -> bool {
+        self.sent < self.tx.len() || self.file.is_some()
+    }
 }
 
 /// The time of one turn of the loop, read once and shared by every connection it drives.
@@ -134,7 +156,7 @@ where
             for i in 0..conns.len() {
                 let idle = conns[i]
                     .as_ref()
-                    .is_some_and(|c| c.len == 0 && c.sent == c.tx.len());
+                    .is_some_and(|c| c.len == 0 && !c.has_unsent());
                 if idle || now >= until {
                     close(&mut poll, &mut conns, &mut free, i);
                 }
@@ -203,7 +225,7 @@ where
             for i in 0..conns.len() {
                 if let Some(conn) = conns[i].as_mut() {
                     if now >= conn.deadline {
-                        if conn.request_started.is_some() && conn.sent == conn.tx.len() {
+                        if conn.request_started.is_some() && !conn.has_unsent() {
                             log::info!(
                                 target: "wsgiref::server",
                                 "{}: request not received in time; closed (408)",
@@ -267,6 +289,7 @@ fn accept_all<'s, A, H>(
             len: 0,
             tx: Vec::new(),
             sent: 0,
+            file: None,
             closing: false,
             eof: false,
             want_write: false,
@@ -308,7 +331,7 @@ where
         if let Err(after) = flush(conn, now + options.body_timeout) {
             return after;
         }
-        if conn.tx.len() > conn.sent {
+        if conn.has_unsent() {
             // Wait for writability before reading or answering more.
             conn.deadline = now + options.body_timeout;
             return register(conn, poll, index, true);
@@ -360,6 +383,7 @@ where
         loop {
             let sink = TxSink {
                 tx: &mut conn.tx,
+                file: &mut conn.file,
                 stream: &conn.stream,
                 timeout: options.body_timeout,
                 blocking: false,
@@ -369,7 +393,9 @@ where
                 Step::Answered(log) => {
                     conn.request_started = None;
                     shared.handler.log_request(&conn.client, &log);
-                    if conn.tx.len() - conn.sent > TX_HIGH_WATER {
+                    // A queued file goes out before any later response; and past the
+                    // high-water mark, the bytes go out before more are answered.
+                    if conn.file.is_some() || conn.tx.len() - conn.sent > TX_HIGH_WATER {
                         break;
                     }
                 }
@@ -404,15 +430,15 @@ where
         } else {
             let started = *conn.request_started.get_or_insert(now);
             conn.deadline = started + options.header_timeout;
-            if !conn.closing && !conn.eof && wants_stream {
+            if !conn.closing && !conn.eof && wants_stream && conn.file.is_none() {
                 return After::HandOff;
             }
         }
-        if conn.tx.len() > conn.sent {
+        if conn.has_unsent() {
             if let Err(after) = flush(conn, now + options.body_timeout) {
                 return after;
             }
-            if conn.tx.len() > conn.sent {
+            if conn.has_unsent() {
                 conn.deadline = now + options.body_timeout;
                 return register(conn, poll, index, true);
             }
@@ -436,16 +462,20 @@ where
     After::Again
 }
 
-/// The sink a session answers into: the connection's transmit buffer, bounded.
+/// The sink a session answers into: the connection's transmit buffer, bounded, and its file
+/// queue.
 ///
 /// Small responses (the usual case) are only appended; the loop writes them with one system
-/// call after the batch. A response that would push the buffer past [`TX_HIGH_WATER`] (a large
-/// file, a long stream) is written out as it is produced instead: the socket is switched to
-/// blocking mode with the body timeout as its write timeout, so memory stays bounded by the
-/// high-water mark whatever the response size. The price is that this worker serves only that
-/// connection while such a response is being sent; the other workers go on.
+/// call after the batch. A file body is queued behind them (see [`FileSink`] below) and sent by
+/// the loop as the socket drains. A response that would push the buffer past
+/// [`TX_HIGH_WATER`] (a long stream produced by the application) is written out as it is
+/// produced instead: the socket is switched to blocking mode with the body timeout as its
+/// write timeout, so memory stays bounded by the high-water mark whatever the response size.
+/// The price is that this worker serves only that connection while such a response is being
+/// sent; the other workers go on.
 struct TxSink<'c> {
     tx: &'c mut Vec<u8>,
+    file: &'c mut Option<QueuedFile>,
     stream: &'c MioStream,
     timeout: Duration,
     /// The socket was switched to blocking mode (switched back on drop).
@@ -467,15 +497,28 @@ impl TxSink<'_> {
 
 impl FileSink for TxSink<'_> {
     /// `sendfile(2)` for a [`FileBody`](crate::file::FileBody) (any `std::fs::File` region)
-    /// on Linux: the queued head is written first, then the file goes from the page cache to
-    /// the socket without passing through this process. Like other large responses it is
-    /// written in blocking mode with the body timeout per call, so a client that stops
-    /// reading costs at most that long.
+    /// on Linux: the file goes from the page cache to the socket without passing through this
+    /// process. Normally the region is only queued (the file duplicated with `try_clone`) and
+    /// reported sent; the loop sends it after the head with non-blocking `sendfile` as the
+    /// socket accepts it, so a slow reader costs its own connection nothing more than a
+    /// pending write, and a file that turns out shorter than announced closes the connection.
+    /// If the response was already being written in blocking mode (past the high-water mark),
+    /// the file follows the same way, at once.
     fn send_file(
         &mut self,
         region: &FileRegion<'_>,
     ) -> Option<Result<u64, embedded_io::ErrorKind>> {
         let file = region.file.downcast_ref::<std::fs::File>()?;
+        if cfg!(target_os = "linux") && !self.blocking && self.file.is_none() {
+            // A file that cannot be duplicated is read as usual.
+            let file = file.try_clone().ok()?;
+            *self.file = Some(QueuedFile {
+                file,
+                offset: region.offset,
+                left: region.len,
+            });
+            return Some(Ok(region.len));
+        }
         send_file_linux(self, file, region.offset, region.len)
     }
 }
@@ -577,6 +620,49 @@ fn flush(conn: &mut Conn<'_>, deadline: Instant) -> Result<(), After> {
     }
     conn.tx.clear();
     conn.sent = 0;
+    send_queued_file(conn, deadline)
+}
+
+/// Send the queued file region without blocking, after the transmit bytes.
+#[cfg(target_os = "linux")]
+fn send_queued_file(conn: &mut Conn<'_>, deadline: Instant) -> Result<(), After> {
+    let Some(queued) = conn.file.as_mut() else {
+        return Ok(());
+    };
+    while queued.left > 0 {
+        // At most 1 GiB per call: Linux sends at most 0x7ffff000 bytes at once anyway.
+        let count = queued.left.min(1 << 30) as usize;
+        match rustix::fs::sendfile(&conn.stream, &queued.file, Some(&mut queued.offset), count) {
+            Ok(0) => {
+                // The file is shorter than its announced length: the response cannot be
+                // completed, and the client must not wait for the missing bytes.
+                log::warn!(
+                    target: "wsgiref::server",
+                    "{}: file ended {} bytes short of its Content-Length; closed",
+                    conn.client,
+                    queued.left
+                );
+                return Err(After::Close);
+            }
+            Ok(n) => {
+                queued.left -= n as u64;
+                conn.deadline = deadline;
+            }
+            Err(rustix::io::Errno::AGAIN) => return Ok(()),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => {
+                log::debug!(target: "wsgiref::server", "{}: {e}", conn.client);
+                return Err(After::Close);
+            }
+        }
+    }
+    conn.file = None;
+    Ok(())
+}
+
+/// Nothing is queued where files are not sent with `sendfile(2)`.
+#[cfg(not(target_os = "linux"))]
+fn send_queued_file(_: &mut Conn<'_>, _: Instant) -> Result<(), After> {
     Ok(())
 }
 
