@@ -232,3 +232,34 @@ fn a_client_that_stops_reading_a_large_file_holds_up_nobody() {
     server.stop();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn pipelined_file_requests_are_all_answered() {
+    let dir = std::env::temp_dir().join(format!("wsgiref-sendfile-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files: Vec<Vec<u8>> = (0..4)
+        .map(|i| random_file(&dir, &format!("f{i}.bin"), 1000 + i * 777))
+        .collect();
+    let server = Server::start(&dir);
+
+    // Four requests in one write: each answer is a file body, sent after its head.
+    let (mut writer, mut reader) = connect(server.port);
+    reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let requests: String = (0..4)
+        .map(|i| format!("GET /f{i}.bin HTTP/1.1\r\nHost: x\r\n\r\n"))
+        .collect();
+    writer.write_all(requests.as_bytes()).unwrap();
+    for (i, data) in files.iter().enumerate() {
+        let (status, _, body) = read_response(&mut reader, false);
+        assert_eq!(status, "HTTP/1.1 200 OK", "response {i}");
+        assert!(body == *data, "response {i} differs from f{i}.bin");
+    }
+
+    drop(writer);
+    drop(reader);
+    server.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

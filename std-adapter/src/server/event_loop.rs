@@ -380,6 +380,9 @@ where
             session.receive_eof();
         }
         let date = Some(date);
+        // The session was stopped with more requests possibly buffered (behind a queued file
+        // or a large response); they are answered in another pass once the bytes are out.
+        let mut stopped_early = false;
         loop {
             let sink = TxSink {
                 tx: &mut conn.tx,
@@ -396,6 +399,7 @@ where
                     // A queued file goes out before any later response; and past the
                     // high-water mark, the bytes go out before more are answered.
                     if conn.file.is_some() || conn.tx.len() - conn.sent > TX_HIGH_WATER {
+                        stopped_early = true;
                         break;
                     }
                 }
@@ -430,8 +434,12 @@ where
         } else {
             let started = *conn.request_started.get_or_insert(now);
             conn.deadline = started + options.header_timeout;
-            if !conn.closing && !conn.eof && wants_stream && conn.file.is_none() {
-                return After::HandOff;
+            if !conn.closing && !conn.eof && wants_stream {
+                if conn.file.is_none() {
+                    return After::HandOff;
+                }
+                // The file goes out first; the hand-off follows in a later pass.
+                stopped_early = true;
             }
         }
         if conn.has_unsent() {
@@ -445,6 +453,11 @@ where
         }
         if conn.closing {
             return After::Close;
+        }
+        if stopped_early && conn.len > 0 {
+            // Everything is written and requests wait in the buffer: no readiness event will
+            // come for bytes already received, so answer them now.
+            continue;
         }
         if blocked {
             if short_read && conn.len > 0 {
