@@ -65,6 +65,19 @@ fn connect(port: u16) -> (TcpStream, BufReader<TcpStream>) {
     (stream.try_clone().unwrap(), BufReader::new(stream))
 }
 
+/// A site directory for one test: `big.bin`, 256 MiB of zeros (sparse: no disk space used),
+/// and `small.txt` holding `small`.
+fn site_with_big_file(tag: &str, small: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wsgiref-sendfile-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::File::create(dir.join("big.bin"))
+        .unwrap()
+        .set_len(256 << 20)
+        .unwrap();
+    std::fs::write(dir.join("small.txt"), small).unwrap();
+    dir
+}
+
 fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers
         .iter()
@@ -141,14 +154,7 @@ fn files_ranges_and_head_are_byte_exact_on_one_keep_alive_connection() {
 
 #[test]
 fn a_client_leaving_mid_file_does_not_disturb_the_server() {
-    let dir = std::env::temp_dir().join(format!("wsgiref-sendfile-gone-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // Sparse: 256 MiB of zeros without using disk space.
-    std::fs::File::create(dir.join("big.bin"))
-        .unwrap()
-        .set_len(256 << 20)
-        .unwrap();
-    std::fs::write(dir.join("small.txt"), b"still here\n").unwrap();
+    let dir = site_with_big_file("gone", b"still here\n");
     let server = Server::start(&dir);
 
     for _ in 0..3 {
@@ -181,13 +187,7 @@ fn a_client_leaving_mid_file_does_not_disturb_the_server() {
 
 #[test]
 fn a_client_that_stops_reading_a_large_file_holds_up_nobody() {
-    let dir = std::env::temp_dir().join(format!("wsgiref-sendfile-slow-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::File::create(dir.join("big.bin"))
-        .unwrap()
-        .set_len(256 << 20)
-        .unwrap();
-    std::fs::write(dir.join("small.txt"), b"not blocked\n").unwrap();
+    let dir = site_with_big_file("slow", b"not blocked\n");
     let server = Server::start(&dir);
 
     // Two stalled downloads: they fill their socket buffers and then read nothing, so the
