@@ -739,22 +739,17 @@ mod tests {
 
     #[test]
     fn content_type_and_length_are_noted_once() {
-        let mut headers = [httparse::EMPTY_HEADER; 8];
-        let input = b"POST / HTTP/1.1\r\ncontent-TYPE: a/b\r\nContent-Length: 2\r\n\
-                      Content-Type: c/d\r\nCONTENT-LENGTH: 2\r\n\r\nhi";
-        let head = parse_head(input, &mut headers, &Limits::DEFAULT)
-            .unwrap()
-            .unwrap();
-        assert_eq!(head.content_type, Some(&b"a/b"[..]));
-        assert_eq!(head.content_length, Some(&b"2"[..]));
-        let mut headers = [httparse::EMPTY_HEADER; 8];
-        let head = parse_head(
-            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-            &mut headers,
-            &Limits::DEFAULT,
+        let head = parse(
+            b"POST / HTTP/1.1\r\ncontent-TYPE: a/b\r\nContent-Length: 2\r\n\
+              Content-Type: c/d\r\nCONTENT-LENGTH: 2\r\n\r\nhi",
         )
         .unwrap()
         .unwrap();
+        assert_eq!(head.content_type, Some(&b"a/b"[..]));
+        assert_eq!(head.content_length, Some(&b"2"[..]));
+        let head = parse(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap()
+            .unwrap();
         assert_eq!((head.content_type, head.content_length), (None, None));
     }
 
