@@ -522,7 +522,9 @@ impl FileSink for TxSink<'_> {
         region: &FileRegion<'_>,
     ) -> Option<Result<u64, embedded_io::ErrorKind>> {
         let file = region.file.downcast_ref::<std::fs::File>()?;
-        if cfg!(target_os = "linux") && !self.blocking && self.file.is_none() {
+        // One file per response, and the loop answers nothing more until it is sent.
+        debug_assert!(self.file.is_none(), "a second file queued behind the first");
+        if cfg!(target_os = "linux") && !self.blocking {
             // A file that cannot be duplicated is read as usual.
             let file = file.try_clone().ok()?;
             *self.file = Some(QueuedFile {
