@@ -17,6 +17,8 @@
 //! let head = parse_head(input, &mut headers, &limits)?.expect("complete head");
 //! assert_eq!((head.method, head.version), (&b"POST"[..], Version::Http11));
 //! assert_eq!(head.framing, Framing::Length(5));
+//! // Content-Length as sent (and Content-Type, absent here), noted while parsing.
+//! assert_eq!((head.content_length, head.content_type), (Some(&b"5"[..]), None));
 //!
 //! let mut body = &input[head.head_len..];
 //! let mut decoder = BodyDecoder::new(head.framing, &limits);
