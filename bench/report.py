@@ -89,6 +89,43 @@ def hello_table(table):
     return "\n".join(lines), medians, servers
 
 
+def paired_table(path, server="ours", anchor="hyper"):
+    """Per-round ratios of `server` to `anchor`. The two ran back to back in the same round,
+    so a drift of the machine between rounds (the main noise on shared virtual machines)
+    moves both alike: the paired ratio is steadier than a ratio of medians."""
+    rounds = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            rounds.setdefault((row["scenario"], row["round"]), {})[row["server"]] = (
+                number(row["req_per_s"]),
+                number(row["cpu_us_per_req"]),
+            )
+    lines = [
+        f"| scenario | req/s {server} ÷ {anchor}, per round | median | rounds ≥ 1.0 "
+        f"| CPU/request {server} ÷ {anchor}, per round | median | rounds ≤ 1.0 |",
+        "|---|---|---:|---:|---|---:|---:|",
+    ]
+    for scenario, title in SCENARIOS:
+        rps, cpu = [], []
+        for (sc, _), cells in sorted(rounds.items(), key=lambda kv: int(kv[0][1])):
+            if sc != scenario or server not in cells or anchor not in cells:
+                continue
+            (r1, c1), (r0, c0) = cells[server], cells[anchor]
+            if r1 and r0:
+                rps.append(r1 / r0)
+            if c1 and c0:
+                cpu.append(c1 / c0)
+        if not rps:
+            continue
+        lines.append(
+            f"| {title} | {' '.join(f'{v:.2f}' for v in rps)} | {median(rps):.2f} "
+            f"| {sum(v >= 1.0 for v in rps)} of {len(rps)} "
+            f"| {' '.join(f'{v:.2f}' for v in cpu)} | {fmt(median(cpu), '.2f')} "
+            f"| {sum(v <= 1.0 for v in cpu)} of {len(cpu)} |"
+        )
+    return "\n".join(lines) if len(lines) > 2 else None
+
+
 def download_table(path):
     speeds = {}
     with open(path, newline="") as f:
@@ -212,6 +249,10 @@ def main(argv):
     table = load_hello(argv[0])
     text, medians, servers = hello_table(table)
     print(text)
+    paired = paired_table(argv[0])
+    if paired:
+        print()
+        print(paired)
     if len(argv) > 1:
         print()
         print(download_table(argv[1]))
