@@ -355,6 +355,19 @@ impl<'a> Environ<'a> {
         self.append_unchecked(key, sep, extra)
     }
 
+    /// Push a variable the caller has proved absent, without looking (the server's path for
+    /// a request header whose `HTTP_*` key `fill_environ` knows to be new).
+    pub(crate) fn push_new_header_key(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), EnvironError> {
+        debug_assert!(key.starts_with(b"HTTP_") && key.is_ascii());
+        debug_assert!(self.vars.find(key).is_none());
+        self.vars.push(key, value)?;
+        Ok(())
+    }
+
     /// The body of both appends, once the key is known to be valid.
     fn append_unchecked(
         &mut self,
@@ -369,6 +382,12 @@ impl<'a> Environ<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The Bloom-filter bits of the keys present (`storage::name_bit` of each): a key whose
+    /// bits are not all set is certainly absent.
+    pub(crate) fn key_bits(&self) -> u64 {
+        self.vars.names_seen()
     }
 
     /// True when a variable named by these bytes is present.

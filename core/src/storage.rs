@@ -187,7 +187,7 @@ pub(crate) struct Table<'a> {
 /// Measured with `bench/instructions.sh` (typical request): a sum of the three inputs into one
 /// bit, 12,534 instructions per request; the product into one bit, 12,290; into two bits,
 /// 12,185. (Two of 128 bits cost more in 128-bit shifts than the fewer scans saved: 12,947.)
-fn name_bit(name: &[u8]) -> u64 {
+pub(crate) fn name_bit(name: &[u8]) -> u64 {
     let (first, last) = match name {
         [] => (0, 0),
         [f, .., l] => (*f | 0x20, *l | 0x20),
@@ -276,6 +276,12 @@ impl<'a> Table<'a> {
         &self.bytes.as_slice()[start..start + s.value_len as usize]
     }
 
+    /// The Bloom-filter bits of every name stored so far (see [`name_bit`]): a name whose
+    /// bits are not all in here is certainly absent.
+    pub(crate) fn names_seen(&self) -> u64 {
+        self.names_seen
+    }
+
     /// The first index whose name satisfies `eq`.
     pub(crate) fn position(&self, mut eq: impl FnMut(&[u8]) -> bool) -> Option<usize> {
         (0..self.count).find(|&i| eq(self.name(i)))
@@ -308,15 +314,15 @@ impl<'a> Table<'a> {
     ) -> Result<usize, CapacityError> {
         let total = name.len() + value_len;
         let needed = self.used + total;
-        if u32::try_from(needed).is_err() {
-            return Err(CapacityError {
-                kind: CapacityKind::Bytes,
-                needed,
-                capacity: u32::MAX as usize,
-            });
+        // The per-request case: the backing already has room (a fixed slice with space left,
+        // or a vector grown earlier), and one comparison per store says so. Growing and
+        // refusing are out of line.
+        if needed > self.bytes.as_slice().len()
+            || self.count >= self.slots.as_slice().len()
+            || needed > u32::MAX as usize
+        {
+            self.make_room(needed, self.count + 1)?;
         }
-        self.slots.ensure(self.count + 1, CapacityKind::Slots)?;
-        self.bytes.ensure(needed, CapacityKind::Bytes)?;
         let start = self.used;
         let arena = self.bytes.as_mut_slice();
         arena[start..start + name.len()].copy_from_slice(name);
@@ -331,6 +337,23 @@ impl<'a> Table<'a> {
         self.count += 1;
         self.names_seen |= name_bit(name);
         Ok(index)
+    }
+
+    /// Room for `bytes` arena bytes and `slots` entries: grows a vector (within its limit) or
+    /// says which resource ran out, slots before bytes. Offsets are `u32`, so an arena past
+    /// 4 GiB is refused too.
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self, bytes: usize, slots: usize) -> Result<(), CapacityError> {
+        if u32::try_from(bytes).is_err() {
+            return Err(CapacityError {
+                kind: CapacityKind::Bytes,
+                needed: bytes,
+                capacity: u32::MAX as usize,
+            });
+        }
+        self.slots.ensure(slots, CapacityKind::Slots)?;
+        self.bytes.ensure(bytes, CapacityKind::Bytes)
     }
 
     /// Replace this (empty) table's entries with a copy of `other`'s: two bulk copies instead
@@ -432,14 +455,9 @@ impl<'a> Table<'a> {
         let old_end = value_start + old.value_len as usize;
         let new_end = value_start + new_len;
         let new_used = self.used - old.value_len as usize + new_len;
-        if u32::try_from(new_used).is_err() {
-            return Err(CapacityError {
-                kind: CapacityKind::Bytes,
-                needed: new_used,
-                capacity: u32::MAX as usize,
-            });
+        if new_used > self.bytes.as_slice().len() || new_used > u32::MAX as usize {
+            self.make_room(new_used, self.count)?;
         }
-        self.bytes.ensure(new_used, CapacityKind::Bytes)?;
         let arena = self.bytes.as_mut_slice();
         relocate(arena, old_end, new_end, self.used - old_end);
         fill(&mut arena[value_start..new_end]);

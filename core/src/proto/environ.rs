@@ -34,6 +34,7 @@
 use super::request::trim_ows;
 use super::{ProtocolError, RequestHead};
 use crate::environ::Environ;
+use crate::storage::name_bit;
 
 /// What [`fill_environ`] does with header fields whose name contains `_`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -173,6 +174,14 @@ pub fn fill_environ(
         }
     }
 
+    // What the environ held before the header fields: a field's bare key can only be present
+    // if it was there already or is an `HTTP_*` key an earlier field added (the other
+    // variables set above are CGI names, skipped by `is_cgi_name`); likewise its `HTTP_*` key.
+    // The environ's Bloom bits from before the loop plus a local filter of the keys this loop
+    // adds answer both questions for a new key (the common case) without the two lookups it
+    // would otherwise cost; a "maybe" still looks.
+    let before = environ.key_bits();
+    let mut added = 0u64;
     let mut key_buf = [0u8; MAX_ENVIRON_KEY];
     key_buf[..5].copy_from_slice(b"HTTP_");
     for field in head.headers {
@@ -196,12 +205,25 @@ pub fn fill_environ(
         }
         let key = &key_buf[..5 + name.len()];
         let bare = &key[5..];
-        if is_cgi_name(bare) || environ.contains_bytes(bare) {
+        if is_cgi_name(bare) {
             continue;
         }
-        environ
-            .append_header_key(key, b",", trim_ows(field.value))
-            .map_err(full)?;
+        let bare_bits = name_bit(bare);
+        let bare_maybe = before & bare_bits == bare_bits
+            || (bare.starts_with(b"HTTP_") && added & bare_bits == bare_bits);
+        if bare_maybe && environ.contains_bytes(bare) {
+            continue;
+        }
+        let key_bits = name_bit(key);
+        let value = trim_ows(field.value);
+        if (before | added) & key_bits == key_bits {
+            // Possibly present (a repeated field, or a key of the base): look, and join a
+            // repeated field with `,`.
+            environ.append_header_key(key, b",", value).map_err(full)?;
+        } else {
+            environ.push_new_header_key(key, value).map_err(full)?;
+        }
+        added |= key_bits;
     }
     Ok(())
 }
@@ -512,6 +534,105 @@ mod tests {
                 "{:?}",
                 std::string::String::from_utf8_lossy(request)
             );
+        }
+    }
+
+    #[test]
+    fn fields_named_like_environ_keys() {
+        // `Http-X` maps to the bare key `HTTP_X`: present once `X` was added, so skipped.
+        let vars = environ_of(
+            b"GET / HTTP/1.1\r\nX: 1\r\nHttp-X: 2\r\nx: 3\r\n\r\n",
+            UnderscorePolicy::Drop,
+        )
+        .unwrap();
+        assert_eq!(get(&vars, "HTTP_X"), Some(&b"1,3"[..]));
+        assert_eq!(get(&vars, "HTTP_HTTP_X"), None);
+        // The other order: `Http-X` first gives `HTTP_HTTP_X`; `X` is then new.
+        let vars = environ_of(
+            b"GET / HTTP/1.1\r\nHttp-X: 2\r\nX: 1\r\n\r\n",
+            UnderscorePolicy::Drop,
+        )
+        .unwrap();
+        assert_eq!(get(&vars, "HTTP_HTTP_X"), Some(&b"2"[..]));
+        assert_eq!(get(&vars, "HTTP_X"), Some(&b"1"[..]));
+    }
+
+    /// CPython's rule for header fields, written with lookups only, over the public
+    /// `Environ` API: the reference that `fill_environ`'s Bloom-filter shortcuts must match.
+    fn reference_fields(
+        fields: &[(&str, &str)],
+        environ: &mut Environ<'_>,
+        policy: UnderscorePolicy,
+    ) {
+        for &(name, value) in fields {
+            if policy == UnderscorePolicy::Drop && name.contains('_') {
+                continue;
+            }
+            let bare = name.replace('-', "_").to_ascii_uppercase();
+            if is_cgi_name(bare.as_bytes()) || environ.contains(&bare) {
+                continue;
+            }
+            let key = std::format!("HTTP_{bare}");
+            environ.append(&key, b",", value.trim()).unwrap();
+        }
+    }
+
+    proptest::proptest! {
+        /// Field names drawn from a small set that collides on purpose (case, `-`/`_`, an
+        /// `Http-` prefix, CGI names) over a base environ holding some of their keys: the
+        /// environ equals the reference's, key for key and in order.
+        #[test]
+        #[cfg_attr(miri, ignore)] // hundreds of cases: minutes under miri
+        fn header_fields_follow_the_reference(
+            fields in proptest::collection::vec(
+                (proptest::sample::select(std::vec![
+                    "X", "x", "Http-X", "HTTP_X", "http-x", "Y", "X-Y", "X_Y", "x-y",
+                    "My-Var", "Content-Type", "Http-Http-X", "Server-Name", "Remote-Addr",
+                ]), "[a-z0-9]{0,4}"),
+                0..12,
+            ),
+            base in proptest::collection::vec(
+                proptest::sample::select(std::vec![
+                    "MY_VAR", "HTTP_X", "HTTP_Y", "X", "HTTP_X_Y", "SERVER_NAME", "HTTP_HTTP_X",
+                ]),
+                0..4,
+            ),
+            merge in proptest::bool::ANY,
+        ) {
+            let policy = if merge { UnderscorePolicy::Merge } else { UnderscorePolicy::Drop };
+            let mut request = std::string::String::from("GET / HTTP/1.1\r\n");
+            for (name, value) in &fields {
+                request.push_str(&std::format!("{name}: {value}\r\n"));
+            }
+            request.push_str("\r\n");
+            let mut headers = [httparse::EMPTY_HEADER; 16];
+            let head = parse_head(request.as_bytes(), &mut headers, &Limits::DEFAULT)
+                .unwrap()
+                .unwrap();
+            let mut got_buf = EnvironBuf::<2048, 48>::new();
+            let mut got = got_buf.environ();
+            let mut want_buf = EnvironBuf::<2048, 48>::new();
+            let mut want = want_buf.environ();
+            for key in &base {
+                got.set(key, "base").unwrap();
+                want.set(key, "base").unwrap();
+            }
+            fill_environ(&head, &mut got, policy).unwrap();
+            // The reference: the request's own variables (a head without fields), then the
+            // fields by the lookup-only rule.
+            let mut bare_headers = [httparse::EMPTY_HEADER; 1];
+            let bare_head = parse_head(b"GET / HTTP/1.1\r\n\r\n", &mut bare_headers, &Limits::DEFAULT)
+                .unwrap()
+                .unwrap();
+            fill_environ(&bare_head, &mut want, policy).unwrap();
+            if let Some((_, v)) = fields.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+                want.set("CONTENT_TYPE", v.trim()).unwrap();
+            }
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            reference_fields(&pairs, &mut want, policy);
+            let got: Vec<(&str, &[u8])> = got.iter().collect();
+            let want: Vec<(&str, &[u8])> = want.iter().collect();
+            proptest::prop_assert_eq!(got, want);
         }
     }
 
