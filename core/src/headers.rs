@@ -28,6 +28,7 @@
 
 use core::fmt;
 
+use crate::bytes::has_ctl;
 use crate::storage::{CapacityError, CapacityKind, Slot, Table};
 
 /// Why a header operation failed. The headers are unchanged after any error.
@@ -63,19 +64,15 @@ impl fmt::Display for HeaderError {
 
 impl core::error::Error for HeaderError {}
 
-fn is_ctl(b: u8) -> bool {
-    b < 0x20 || b == 0x7f
-}
-
 pub(crate) fn check_name(name: &str) -> Result<(), HeaderError> {
-    if name.bytes().any(is_ctl) {
+    if has_ctl(name.as_bytes(), false) {
         return Err(HeaderError::ControlCharacter { in_name: true });
     }
     Ok(())
 }
 
 pub(crate) fn check_value(value: &str) -> Result<(), HeaderError> {
-    if value.bytes().any(|b| is_ctl(b) && b != b'\t') {
+    if has_ctl(value.as_bytes(), true) {
         return Err(HeaderError::ControlCharacter { in_name: false });
     }
     Ok(())

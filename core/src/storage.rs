@@ -475,7 +475,14 @@ impl<'a> Table<'a> {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        (0..self.count).map(move |i| (self.name(i), self.value(i)))
+        // Walk the slots themselves: `name(i)`/`value(i)` per index re-check the index and
+        // look the slot up again.
+        let arena = self.bytes.as_slice();
+        self.slots.as_slice()[..self.count].iter().map(move |s| {
+            let start = s.start as usize;
+            let mid = start + s.name_len as usize;
+            (&arena[start..mid], &arena[mid..mid + s.value_len as usize])
+        })
     }
 
     /// Lend this table's entries to a shorter-lived table, so that an `Environ` can be

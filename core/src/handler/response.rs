@@ -8,7 +8,7 @@ use core::cell::Cell;
 use embedded_io::Write;
 
 use crate::app::{check_status, FileRegion, Respond, SendFile, StartResponseError};
-use crate::bytes::{lower_eq_ascii, prefix_on_boundary};
+use crate::bytes::prefix_on_boundary;
 use crate::error::{AppError, OutputError};
 use crate::handler::config::HandlerConfig;
 use crate::handler::output::{classify, Output};
@@ -161,12 +161,13 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
         let mut app_length = None;
         let (mut has_date, mut has_server) = (false, false);
         for (name, value) in self.headers.raw_items() {
-            if app_length.is_none() && lower_eq_ascii(name, b"Content-Length") {
-                app_length = Some(parse_length(value));
-            } else if lower_eq_ascii(name, b"Date") {
-                has_date = true;
-            } else if lower_eq_ascii(name, b"Server") {
-                has_server = true;
+            match framing_header(name) {
+                Some(FramingHeader::ContentLength) if app_length.is_none() => {
+                    app_length = Some(parse_length(value));
+                }
+                Some(FramingHeader::Date) => has_date = true,
+                Some(FramingHeader::Server) => has_server = true,
+                _ => {}
             }
         }
         let mut auto_length = None;
@@ -374,6 +375,27 @@ impl<W: Write> Respond for Response<'_, '_, W> {
     }
 }
 
+/// The application headers the framing depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FramingHeader {
+    ContentLength,
+    Date,
+    Server,
+}
+
+/// Which framing header `name` is, by Python's `name.lower() == "content-length"` (and so
+/// on). The one non-ASCII character that lower-cases to ASCII is the KELVIN SIGN (`k`), which
+/// none of the three names holds, so only a name of the same length can match and ASCII case
+/// folding decides: a length test answers for nearly every other header without a call.
+fn framing_header(name: &[u8]) -> Option<FramingHeader> {
+    match name.len() {
+        14 if name.eq_ignore_ascii_case(b"Content-Length") => Some(FramingHeader::ContentLength),
+        4 if name.eq_ignore_ascii_case(b"Date") => Some(FramingHeader::Date),
+        6 if name.eq_ignore_ascii_case(b"Server") => Some(FramingHeader::Server),
+        _ => None,
+    }
+}
+
 /// A Content-Length value: plain decimal digits only (no sign, no spaces).
 fn parse_length(v: &[u8]) -> Option<u64> {
     if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
@@ -386,6 +408,18 @@ fn parse_length(v: &[u8]) -> Option<u64> {
 /// Decimal digits of `n` in `buf`, without `core::fmt` (small firmware, fast path).
 pub(crate) fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
+    // Lengths below 4 GiB (nearly all): one 32-bit division per digit, which compilers turn
+    // into a multiplication (74 instructions fewer per request, `bench/instructions.sh`).
+    if let Ok(mut small) = u32::try_from(n) {
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (small % 10) as u8;
+            small /= 10;
+            if small == 0 {
+                return &buf[i..];
+            }
+        }
+    }
     loop {
         i -= 1;
         let (q, digit) = div10(n);
@@ -443,7 +477,7 @@ mod tests {
     }
 
     #[test]
-    fn ascii_name_lookup_agrees_with_unicode_lowercase() {
+    fn framing_headers_are_found_as_python_lowercase_finds_them() {
         extern crate alloc;
         let stored = [
             "Content-Length",
@@ -462,25 +496,17 @@ mod tests {
             "",
             "\u{212B}",
         ];
-        let queries = [
-            "Content-Length",
-            "Date",
-            "Server",
-            "Keep-Alive",
-            "SERKER",
-            "k",
-            "Ki",
-            "",
+        let framing = [
+            ("content-length", FramingHeader::ContentLength),
+            ("date", FramingHeader::Date),
+            ("server", FramingHeader::Server),
         ];
         for s in stored {
-            for q in queries {
-                let unicode = s.to_lowercase() == q.to_lowercase();
-                assert_eq!(
-                    lower_eq_ascii(s.as_bytes(), q.as_bytes()),
-                    unicode,
-                    "{s:?} vs {q:?}"
-                );
-            }
+            let unicode = framing
+                .iter()
+                .find(|(lower, _)| s.to_lowercase() == *lower)
+                .map(|&(_, which)| which);
+            assert_eq!(framing_header(s.as_bytes()), unicode, "{s:?}");
         }
     }
 
@@ -490,6 +516,10 @@ mod tests {
         assert_eq!(format_u64(0, &mut b), b"0");
         assert_eq!(format_u64(1234567890, &mut b), b"1234567890");
         assert_eq!(format_u64(u64::MAX, &mut b), b"18446744073709551615");
+        // Both sides of the 32-bit fast path.
+        assert_eq!(format_u64(u64::from(u32::MAX), &mut b), b"4294967295");
+        assert_eq!(format_u64(u64::from(u32::MAX) + 1, &mut b), b"4294967296");
+        assert_eq!(format_u64(10_000_000_000, &mut b), b"10000000000");
     }
 
     #[test]
