@@ -35,7 +35,7 @@
 
 use core::fmt;
 
-use crate::storage::{CapacityError, Slot, Table};
+use crate::storage::{name_bit, CapacityError, Slot, Table};
 use crate::stream::{ErrorStream, Errors, Input, InputStream};
 
 /// The URL scheme of a request, the typed `wsgi.url_scheme`.
@@ -145,6 +145,24 @@ impl fmt::Display for EnvironError {
 }
 
 impl core::error::Error for EnvironError {}
+
+/// A variable name the crate sets or reads on every request (`REQUEST_METHOD`, `HTTPS`, ...),
+/// with its Bloom-filter bits (`storage::name_bit`) computed at compile time: declare one as
+/// a `const` and the per-request lookups skip hashing the name.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KnownKey {
+    name: &'static str,
+    bits: u64,
+}
+
+impl KnownKey {
+    pub(crate) const fn new(name: &'static str) -> KnownKey {
+        KnownKey {
+            name,
+            bits: name_bit(name.as_bytes()),
+        }
+    }
+}
 
 /// The CGI/WSGI variables of one request: PEP 3333's `environ` dict.
 ///
@@ -285,17 +303,15 @@ impl<'a> Environ<'a> {
     }
 
     /// [`set`](Self::set) for a key the crate itself names (a CGI variable such as
-    /// `REQUEST_METHOD`): valid and not reserved, so the per-request path skips the checks.
-    pub(crate) fn set_known(
-        &mut self,
-        key: &'static str,
-        value: &[u8],
-    ) -> Result<(), EnvironError> {
-        debug_assert!(check_key(key).is_ok());
-        match self.vars.find(key.as_bytes()) {
+    /// `REQUEST_METHOD`): valid and not reserved, so the per-request path skips the checks,
+    /// and its Bloom-filter bits come precomputed.
+    pub(crate) fn set_known(&mut self, key: KnownKey, value: &[u8]) -> Result<(), EnvironError> {
+        debug_assert!(check_key(key.name).is_ok());
+        let name = key.name.as_bytes();
+        match self.vars.find_bits(name, key.bits) {
             Some(i) => self.vars.replace_value(i, value)?,
             None => {
-                self.vars.push(key.as_bytes(), value)?;
+                self.vars.push_bits(name, key.bits, value)?;
             }
         }
         Ok(())
@@ -305,14 +321,22 @@ impl<'a> Environ<'a> {
     /// [`set_known`](Self::set_known)).
     pub(crate) fn setdefault_known(
         &mut self,
-        key: &'static str,
+        key: KnownKey,
         value: &[u8],
     ) -> Result<(), EnvironError> {
-        debug_assert!(check_key(key).is_ok());
-        if self.vars.find(key.as_bytes()).is_none() {
-            self.vars.push(key.as_bytes(), value)?;
+        debug_assert!(check_key(key.name).is_ok());
+        let name = key.name.as_bytes();
+        if self.vars.find_bits(name, key.bits).is_none() {
+            self.vars.push_bits(name, key.bits, value)?;
         }
         Ok(())
+    }
+
+    /// [`get`](Self::get) for a key the crate itself names.
+    pub(crate) fn get_known(&self, key: KnownKey) -> Option<&[u8]> {
+        self.vars
+            .find_bits(key.name.as_bytes(), key.bits)
+            .map(|i| self.vars.value(i))
     }
 
     /// Python's `environ.setdefault(key, value)`: set `key` only if it is absent, and return
@@ -357,14 +381,16 @@ impl<'a> Environ<'a> {
 
     /// Push a variable the caller has proved absent, without looking (the server's path for
     /// a request header whose `HTTP_*` key `fill_environ` knows to be new).
+    /// `bits` is the key's `storage::name_bit`, which the caller computed for its proof.
     pub(crate) fn push_new_header_key(
         &mut self,
         key: &[u8],
+        bits: u64,
         value: &[u8],
     ) -> Result<(), EnvironError> {
         debug_assert!(key.starts_with(b"HTTP_") && key.is_ascii());
         debug_assert!(self.vars.find(key).is_none());
-        self.vars.push(key, value)?;
+        self.vars.push_bits(key, bits, value)?;
         Ok(())
     }
 

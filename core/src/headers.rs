@@ -29,7 +29,7 @@
 use core::fmt;
 
 use crate::bytes::has_ctl;
-use crate::storage::{CapacityError, CapacityKind, Slot, Table};
+use crate::storage::{name_bit, CapacityError, CapacityKind, Slot, Table};
 
 /// Why a header operation failed. The headers are unchanged after any error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -321,10 +321,11 @@ impl<'a> Headers<'a> {
         let mut measure = LenSink(0);
         add_header_value(value, params, &mut measure);
         let len = measure.0;
-        self.table.push_with(name.as_bytes(), len, |dst| {
-            let mut sink = SliceSink { dst, at: 0 };
-            add_header_value(value, params, &mut sink);
-        })?;
+        self.table
+            .push_with(name.as_bytes(), name_bit(name.as_bytes()), len, |dst| {
+                let mut sink = SliceSink { dst, at: 0 };
+                add_header_value(value, params, &mut sink);
+            })?;
         Ok(())
     }
 

@@ -187,13 +187,16 @@ pub(crate) struct Table<'a> {
 /// Measured with `bench/instructions.sh` (typical request): a sum of the three inputs into one
 /// bit, 12,534 instructions per request; the product into one bit, 12,290; into two bits,
 /// 12,185. (Two of 128 bits cost more in 128-bit shifts than the fewer scans saved: 12,947.)
-pub(crate) fn name_bit(name: &[u8]) -> u64 {
+///
+/// A `const fn`, so the bits of the names the crate sets itself are computed at compile time
+/// (`environ::KnownKey`).
+pub(crate) const fn name_bit(name: &[u8]) -> u64 {
     let (first, last) = match name {
         [] => (0, 0),
         [f, .., l] => (*f | 0x20, *l | 0x20),
         [f] => (*f | 0x20, *f | 0x20),
     };
-    let key = (name.len() as u32) | u32::from(first) << 8 | u32::from(last) << 16;
+    let key = (name.len() as u32) | (first as u32) << 8 | (last as u32) << 16;
     let h = key.wrapping_mul(0x9E37_79B1);
     (1u64 << (h >> 26)) | (1u64 << ((h >> 20) & 63))
 }
@@ -291,7 +294,11 @@ impl<'a> Table<'a> {
     /// name out (the common case for a new key), else a scan that compares lengths before
     /// bytes.
     pub(crate) fn find(&self, name: &[u8]) -> Option<usize> {
-        let bits = name_bit(name);
+        self.find_bits(name, name_bit(name))
+    }
+
+    /// [`find`](Self::find) with the name's [`name_bit`] already computed.
+    pub(crate) fn find_bits(&self, name: &[u8], bits: u64) -> Option<usize> {
         if self.names_seen & bits != bits {
             return None;
         }
@@ -306,9 +313,12 @@ impl<'a> Table<'a> {
     ///
     /// Capacity is checked before anything changes, so a failed push leaves the table as it
     /// was.
+    ///
+    /// `bits` is the name's [`name_bit`] (callers with a constant name have it already).
     pub(crate) fn push_with(
         &mut self,
         name: &[u8],
+        bits: u64,
         value_len: usize,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<usize, CapacityError> {
@@ -335,7 +345,7 @@ impl<'a> Table<'a> {
             value_len: value_len as u32,
         };
         self.count += 1;
-        self.names_seen |= name_bit(name);
+        self.names_seen |= bits;
         Ok(index)
     }
 
@@ -373,7 +383,17 @@ impl<'a> Table<'a> {
     }
 
     pub(crate) fn push(&mut self, name: &[u8], value: &[u8]) -> Result<usize, CapacityError> {
-        self.push_with(name, value.len(), |dst| dst.copy_from_slice(value))
+        self.push_bits(name, name_bit(name), value)
+    }
+
+    /// [`push`](Self::push) with the name's [`name_bit`] already computed.
+    pub(crate) fn push_bits(
+        &mut self,
+        name: &[u8],
+        bits: u64,
+        value: &[u8],
+    ) -> Result<usize, CapacityError> {
+        self.push_with(name, bits, value.len(), |dst| dst.copy_from_slice(value))
     }
 
     /// Remove the entry at `index`, compacting the arena and keeping the order of the rest.

@@ -10,7 +10,7 @@ use core::cell::{Cell, RefCell};
 use embedded_io::{Error as _, Read, Write};
 
 use crate::app::{Application, Empty, StartResponse};
-use crate::environ::{Environ, WsgiVars};
+use crate::environ::{Environ, KnownKey, WsgiVars};
 use crate::error::AppError;
 use crate::handler::config::HandlerConfig;
 use crate::handler::memory::Memory;
@@ -84,6 +84,8 @@ pub(crate) fn request_version(environ: &Environ<'_>) -> Version {
     }
 }
 
+const SERVER_SOFTWARE: KnownKey = KnownKey::new("SERVER_SOFTWARE");
+
 /// CPython's `setup_environ`: the base environ, the request's variables over it, then the
 /// `wsgi.*` group and, for an origin server, a default `SERVER_SOFTWARE`.
 pub(crate) fn setup_wsgi(
@@ -102,7 +104,7 @@ pub(crate) fn setup_wsgi(
     // `Server` header.
     if config.origin_server {
         if let Some(software) = config.server_software.filter(|s| !s.is_empty()) {
-            environ.setdefault_known("SERVER_SOFTWARE", software.as_bytes())?;
+            environ.setdefault_known(SERVER_SOFTWARE, software.as_bytes())?;
         }
     }
     Ok(())

@@ -33,7 +33,7 @@
 
 use super::request::trim_ows;
 use super::{ProtocolError, RequestHead};
-use crate::environ::Environ;
+use crate::environ::{Environ, KnownKey};
 use crate::storage::name_bit;
 
 /// What [`fill_environ`] does with header fields whose name contains `_`.
@@ -110,6 +110,14 @@ fn is_cgi_name(bare: &[u8]) -> bool {
     bare.len() < 32 && CGI_NAME_LENGTHS & (1 << bare.len()) != 0 && CGI_NAMES.contains(&bare)
 }
 
+// The variables every request sets, their Bloom bits computed at compile time.
+const SERVER_PROTOCOL: KnownKey = KnownKey::new("SERVER_PROTOCOL");
+const REQUEST_METHOD: KnownKey = KnownKey::new("REQUEST_METHOD");
+const PATH_INFO: KnownKey = KnownKey::new("PATH_INFO");
+const QUERY_STRING: KnownKey = KnownKey::new("QUERY_STRING");
+const CONTENT_TYPE: KnownKey = KnownKey::new("CONTENT_TYPE");
+const CONTENT_LENGTH: KnownKey = KnownKey::new("CONTENT_LENGTH");
+
 const ENVIRON_FULL: ProtocolError =
     ProtocolError::header_fields_too_large("request variables do not fit the environ storage");
 
@@ -143,10 +151,10 @@ pub fn fill_environ(
 ) -> Result<(), ProtocolError> {
     let full = |_| ENVIRON_FULL;
     environ
-        .set_known("SERVER_PROTOCOL", head.version.as_str().as_bytes())
+        .set_known(SERVER_PROTOCOL, head.version.as_str().as_bytes())
         .map_err(full)?;
     environ
-        .set_known("REQUEST_METHOD", head.method)
+        .set_known(REQUEST_METHOD, head.method)
         .map_err(full)?;
 
     let target = collapse_leading_slashes(head.target);
@@ -159,18 +167,18 @@ pub fn fill_environ(
         percent_decode(path, |piece| environ.append("PATH_INFO", b"", piece)).map_err(full)?;
     } else {
         // Nothing to decode (the common case): one copy, no staging.
-        environ.set_known("PATH_INFO", path).map_err(full)?;
+        environ.set_known(PATH_INFO, path).map_err(full)?;
     }
-    environ.set_known("QUERY_STRING", query).map_err(full)?;
+    environ.set_known(QUERY_STRING, query).map_err(full)?;
 
     if let Some(ct) = head.content_type {
         environ
-            .set_known("CONTENT_TYPE", trim_ows(ct))
+            .set_known(CONTENT_TYPE, trim_ows(ct))
             .map_err(full)?;
     }
     if let Some(cl) = head.content_length.map(trim_ows) {
         if !cl.is_empty() {
-            environ.set_known("CONTENT_LENGTH", cl).map_err(full)?;
+            environ.set_known(CONTENT_LENGTH, cl).map_err(full)?;
         }
     }
 
@@ -221,7 +229,9 @@ pub fn fill_environ(
             // repeated field with `,`.
             environ.append_header_key(key, b",", value).map_err(full)?;
         } else {
-            environ.push_new_header_key(key, value).map_err(full)?;
+            environ
+                .push_new_header_key(key, key_bits, value)
+                .map_err(full)?;
         }
         added |= key_bits;
     }

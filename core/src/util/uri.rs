@@ -5,7 +5,7 @@ use core::fmt::Write;
 
 use super::quote::{quote, write_latin1, SkipFirstChar, PATH_INFO_SAFE, SCRIPT_NAME_SAFE};
 use super::UtilError;
-use crate::environ::{Environ, UrlScheme};
+use crate::environ::{Environ, KnownKey, UrlScheme};
 
 /// The scheme a CGI environ implies: [`UrlScheme::Https`] when `HTTPS` is exactly `yes`, `on`
 /// or `1`, else [`UrlScheme::Http`].
@@ -27,7 +27,8 @@ use crate::environ::{Environ, UrlScheme};
 /// # Ok::<(), wsgiref_core::environ::EnvironError>(())
 /// ```
 pub fn guess_scheme(environ: &Environ<'_>) -> UrlScheme {
-    match environ.get("HTTPS") {
+    const HTTPS: KnownKey = KnownKey::new("HTTPS");
+    match environ.get_known(HTTPS) {
         Some(b"yes" | b"on" | b"1") => UrlScheme::Https,
         _ => UrlScheme::Http,
     }
