@@ -201,6 +201,38 @@ pub(crate) const fn name_bit(name: &[u8]) -> u64 {
     (1u64 << (h >> 26)) | (1u64 << ((h >> 20) & 63))
 }
 
+/// `dst.copy_from_slice(src)` for slices of equal length. On hosts, names and values of 4 to
+/// 32 bytes (nearly all CGI variable names and most values) are copied by two overlapping
+/// fixed-size moves instead of a call to `memcpy`: an environ takes a dozen or two such
+/// copies per request (`bench/instructions.sh`: 245 instructions fewer for the typical
+/// request). On bare-metal targets (`target_os = "none"`) the moves cost 280 B of flash in
+/// the minimal firmware, so `copy_from_slice` stays.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    #[cfg(not(target_os = "none"))]
+    {
+        let n = src.len();
+        if dst.len() == n {
+            if (8..=16).contains(&n) {
+                dst[..8].copy_from_slice(&src[..8]);
+                dst[n - 8..].copy_from_slice(&src[n - 8..]);
+                return;
+            }
+            if (17..=32).contains(&n) {
+                dst[..16].copy_from_slice(&src[..16]);
+                dst[n - 16..].copy_from_slice(&src[n - 16..]);
+                return;
+            }
+            if (4..8).contains(&n) {
+                dst[..4].copy_from_slice(&src[..4]);
+                dst[n - 4..].copy_from_slice(&src[n - 4..]);
+                return;
+            }
+        }
+    }
+    dst.copy_from_slice(src);
+}
+
 impl<'a> Table<'a> {
     /// A table over caller-owned memory.
     pub(crate) fn fixed(bytes: &'a mut [u8], slots: &'a mut [Slot]) -> Self {
@@ -335,7 +367,7 @@ impl<'a> Table<'a> {
         }
         let start = self.used;
         let arena = self.bytes.as_mut_slice();
-        arena[start..start + name.len()].copy_from_slice(name);
+        copy_short(&mut arena[start..start + name.len()], name);
         fill(&mut arena[start + name.len()..needed]);
         self.used = needed;
         let index = self.count;
@@ -393,7 +425,7 @@ impl<'a> Table<'a> {
         bits: u64,
         value: &[u8],
     ) -> Result<usize, CapacityError> {
-        self.push_with(name, bits, value.len(), |dst| dst.copy_from_slice(value))
+        self.push_with(name, bits, value.len(), |dst| copy_short(dst, value))
     }
 
     /// Remove the entry at `index`, compacting the arena and keeping the order of the rest.
@@ -571,6 +603,17 @@ mod tests {
 
     /// `find` agrees with a plain scan whatever the Bloom filter says: many names (so bits
     /// collide), removals (stale bits), `clear`, a bulk copy, and zero-length names.
+    #[test]
+    fn copy_short_copies_every_length() {
+        let src: std::vec::Vec<u8> = (0..40u8).map(|b| b.wrapping_mul(37)).collect();
+        for n in 0..=40 {
+            let mut dst = [0xAAu8; 40];
+            copy_short(&mut dst[..n], &src[..n]);
+            assert_eq!(&dst[..n], &src[..n], "length {n}");
+            assert!(dst[n..].iter().all(|&b| b == 0xAA), "past length {n}");
+        }
+    }
+
     #[test]
     fn find_agrees_with_a_scan() {
         let mut bytes = [0u8; 4096];
