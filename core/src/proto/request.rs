@@ -625,7 +625,25 @@ fn interpret<'b>(
 }
 
 /// Optional whitespace (SP / HTAB) trimmed from both ends.
+///
+/// httparse already trims the values it returns, so the usual answer is `v` itself: on hosts
+/// two inlined byte tests replace two scans and a call (165 instructions fewer for the
+/// typical request, `bench/instructions.sh`). Inlined at its dozen call sites that test cost
+/// 500 B of flash on a Cortex-M, so bare-metal builds scan.
+#[cfg_attr(not(target_os = "none"), inline)]
 pub(crate) fn trim_ows(v: &[u8]) -> &[u8] {
+    #[cfg(not(target_os = "none"))]
+    {
+        let is_ows = |b: &u8| matches!(b, b' ' | b'\t');
+        if !v.first().is_some_and(is_ows) && !v.last().is_some_and(is_ows) {
+            return v;
+        }
+    }
+    trim_both(v)
+}
+
+#[cfg_attr(not(target_os = "none"), inline(never))]
+fn trim_both(v: &[u8]) -> &[u8] {
     let start = v.iter().position(|&b| b != b' ' && b != b'\t');
     let end = v.iter().rposition(|&b| b != b' ' && b != b'\t');
     match (start, end) {
@@ -711,6 +729,23 @@ fn check_transfer_encoding(v: &[u8]) -> Result<(), ProtocolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_ows_trims_spaces_and_tabs_only() {
+        for (input, want) in [
+            (&b""[..], &b""[..]),
+            (b" ", b""),
+            (b"\t \t", b""),
+            (b"a", b"a"),
+            (b" a", b"a"),
+            (b"a\t", b"a"),
+            (b"\ta b ", b"a b"),
+            (b"a  b", b"a  b"),
+            (b"\x0ba\x0c", b"\x0ba\x0c"),
+        ] {
+            assert_eq!(trim_ows(input), want, "{input:?}");
+        }
+    }
 
     #[test]
     fn field_names_match_case_insensitively_and_exactly() {
