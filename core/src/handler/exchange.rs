@@ -293,25 +293,28 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
     if let Some(errors) = base.errors_stream() {
         environ.set_errors(errors);
     }
-    let headers = Headers::fixed(&mut *memory.header_bytes, &mut *memory.header_slots);
-    let out = Output::new(sink, &mut *memory.output);
-    let mut response = Response::new(
-        &config.handler,
-        exchange,
-        date,
-        headers,
-        out,
-        Some(&head_started),
-    );
-    response.sendfile = sendfile;
-    let report = run_app(
-        app,
-        &mut environ,
-        &mut response,
-        &config.handler,
-        head_request,
-    );
-    drop(response);
+    // The response lives in this block and is dropped in place at its end (before the body is
+    // drained): `drop(response)` moved its ~360 bytes into `drop`'s argument first.
+    let report = {
+        let headers = Headers::fixed(&mut *memory.header_bytes, &mut *memory.header_slots);
+        let out = Output::new(sink, &mut *memory.output);
+        let mut response = Response::new(
+            &config.handler,
+            exchange,
+            date,
+            headers,
+            out,
+            Some(&head_started),
+        );
+        response.sendfile = sendfile;
+        run_app(
+            app,
+            &mut environ,
+            &mut response,
+            &config.handler,
+            head_request,
+        )
+    };
     let mut close = report.must_close;
     if !close && !input.is_done() {
         close = if input.expect.get() {
