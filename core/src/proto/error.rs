@@ -10,6 +10,8 @@
 //! With the crate feature `terse-errors` every `detail` is empty: status and reason phrase
 //! remain (the refusal is still answered with the right status), and the sentences, with the
 //! code that picks them about 4 KB of flash, stay out of firmware that cannot afford them.
+//! Code whose only job is choosing a sentence is left out too: a malformed header section is
+//! refused with 400 without re-reading it to say which byte was wrong (about 0.4 KB more).
 //! Without the feature nothing changes.
 
 use core::fmt;
