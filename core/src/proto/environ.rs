@@ -190,8 +190,16 @@ pub fn fill_environ(
     // would otherwise cost; a "maybe" still looks.
     let before = environ.key_bits();
     let mut added = 0u64;
-    let mut key_buf = [0u8; MAX_ENVIRON_KEY];
-    key_buf[..5].copy_from_slice(b"HTTP_");
+    // Word-aligned, with the prefix written as 12 bytes, so that the compiler clears the rest
+    // from a 4-byte-aligned offset: a Cortex-M then uses the word-wise clearing routine the
+    // handler links anyway, instead of linking the byte-wise `__aeabi_memclr` (208 B) for this
+    // buffer alone (or the 8-byte one, which an 8-byte prefix chose). 196 B less flash in the
+    // minimal firmware, one instruction more per request on hosts.
+    #[repr(align(4))]
+    struct KeyBuf([u8; MAX_ENVIRON_KEY]);
+    let mut key_buf = KeyBuf([0u8; MAX_ENVIRON_KEY]);
+    let key_buf = &mut key_buf.0;
+    key_buf[..12].copy_from_slice(b"HTTP_\0\0\0\0\0\0\0");
     for field in head.headers {
         let name = field.name.as_bytes();
         let Some(slot) = key_buf.get_mut(5..5 + name.len()) else {
