@@ -52,25 +52,45 @@ pub enum UnderscorePolicy {
 /// no real header comes close, and the key is built in a stack buffer of this size.
 pub const MAX_ENVIRON_KEY: usize = 256;
 
-/// Set in a [`KEY_BYTES`] entry for `_`: the name has an underscore.
+/// Set in a [`key_byte_of`] result for `_`: the name has an underscore.
 const UNDERSCORE: u8 = 0x80;
 
 /// Header-name byte to environ-key byte: ASCII upper case, `-` to `_`; `_` maps to `_` with
-/// [`UNDERSCORE`] set so the same pass notices it. (Only token bytes occur in names.)
+/// [`UNDERSCORE`] set so the same pass notices it. (Only token bytes occur in names; others
+/// map to 0.)
+const fn key_byte_of(b: u8) -> u8 {
+    match b {
+        b'-' => b'_',
+        b'_' => b'_' | UNDERSCORE,
+        0x80..=0xff => 0,
+        _ => b.to_ascii_uppercase(),
+    }
+}
+
+/// [`key_byte_of`] of every byte, for hosts: one load per byte of a header name. Bare-metal
+/// builds compute it instead and keep the 256 bytes of flash.
+#[cfg(not(target_os = "none"))]
 static KEY_BYTES: [u8; 256] = {
     let mut table = [0u8; 256];
     let mut i = 0;
-    while i < 128 {
-        let b = i as u8;
-        table[i] = match b {
-            b'-' => b'_',
-            b'_' => b'_' | UNDERSCORE,
-            _ => b.to_ascii_uppercase(),
-        };
+    while i < 256 {
+        table[i] = key_byte_of(i as u8);
         i += 1;
     }
     table
 };
+
+#[inline(always)]
+fn key_byte(b: u8) -> u8 {
+    #[cfg(not(target_os = "none"))]
+    {
+        KEY_BYTES[usize::from(b)]
+    }
+    #[cfg(target_os = "none")]
+    {
+        key_byte_of(b)
+    }
+}
 
 /// The CGI variables that CPython's environ always holds before it looks at the header
 /// fields. A header that maps to one of them is always skipped, whatever the base environ
@@ -212,7 +232,7 @@ pub fn fill_environ(
         // UTF-8 validation.
         let mut flags = 0u8;
         for (out, &b) in slot.iter_mut().zip(name) {
-            let mapped = KEY_BYTES[usize::from(b)];
+            let mapped = key_byte(b);
             flags |= mapped;
             *out = mapped & 0x7f;
         }

@@ -232,29 +232,48 @@ enum Part {
     Version,
 }
 
-/// Byte classes of the request line, one bit per part: bit set = the byte continues that
-/// part without changing the scanner's state. One 256-byte table (not one per part) keeps
-/// the flash cost small for embedded builds.
+/// The byte classes of `b` in the request line, one bit per part: bit set = the byte
+/// continues that part without changing the scanner's state.
+const fn line_class(b: u8) -> u8 {
+    let mut bits = 0;
+    if is_tchar(b) {
+        bits |= METHOD_BYTE;
+    }
+    if matches!(b, 0x21..=0x7e | 0x80..=0xff) {
+        bits |= TARGET_BYTE;
+    }
+    if matches!(b, 0x21..=0x7e) {
+        bits |= VERSION_BYTE;
+    }
+    bits
+}
+
+/// [`line_class`] of every byte, for hosts: one load per byte of the request line. One
+/// 256-byte table, not one per part. Bare-metal builds compute the class instead and keep
+/// the 256 bytes of flash.
+#[cfg(not(target_os = "none"))]
 static LINE_BYTES: [u8; 256] = {
     let mut table = [0u8; 256];
     let mut i = 0;
     while i < 256 {
-        let b = i as u8;
-        let mut bits = 0;
-        if is_tchar(b) {
-            bits |= METHOD_BYTE;
-        }
-        if matches!(b, 0x21..=0x7e | 0x80..=0xff) {
-            bits |= TARGET_BYTE;
-        }
-        if matches!(b, 0x21..=0x7e) {
-            bits |= VERSION_BYTE;
-        }
-        table[i] = bits;
+        table[i] = line_class(i as u8);
         i += 1;
     }
     table
 };
+
+#[inline(always)]
+fn line_byte(b: u8) -> u8 {
+    #[cfg(not(target_os = "none"))]
+    {
+        LINE_BYTES[usize::from(b)]
+    }
+    #[cfg(target_os = "none")]
+    {
+        line_class(b)
+    }
+}
+
 /// `tchar`.
 const METHOD_BYTE: u8 = 1;
 /// Visible ASCII and any byte `0x80..=0xFF`.
@@ -284,7 +303,7 @@ fn scan_request_line(
             Part::Target => TARGET_BYTE,
             Part::Version => VERSION_BYTE,
         };
-        while i < limit && LINE_BYTES[usize::from(w[i])] & class != 0 {
+        while i < limit && line_byte(w[i]) & class != 0 {
             i += 1;
         }
         let Some(&b) = w.get(i) else {
