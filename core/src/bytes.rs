@@ -35,49 +35,6 @@ fn eq_ignore_case_same_len(a: &[u8], b: &[u8]) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-/// UTF-8 of U+212A KELVIN SIGN: the only character outside ASCII whose Unicode lower case (the
-/// `str.lower()` CPython compares names with) is an ASCII letter, `k`.
-const KELVIN_SIGN: [u8; 3] = [0xE2, 0x84, 0xAA];
-
-/// `text.lower() == ascii.lower()` in Python, for UTF-8 `text` and an ASCII `ascii`, without
-/// Unicode tables or UTF-8 decoding: ASCII bytes compare case-insensitively, a KELVIN SIGN in
-/// `text` stands for `k`, and any other non-ASCII character matches nothing (its lower case is
-/// not ASCII). Byte-level on purpose: decoding `chars()` links about 400 B of flash on a
-/// Cortex-M for a question about ASCII names. Out of line: inlined into its one caller
-/// (`is_hop_by_hop`, within `start_response`) it cost 28 B of flash there and saved nothing
-/// measurable on hosts.
-#[inline(never)]
-pub(crate) fn lower_eq_ascii(text: &[u8], ascii: &[u8]) -> bool {
-    if text.len() == ascii.len() {
-        // No KELVIN SIGN can be in a match (it takes three bytes for one letter), so the
-        // standard comparison answers.
-        return text.eq_ignore_ascii_case(ascii);
-    }
-    // Otherwise a match needs KELVIN SIGNs, two extra bytes each: most names (different
-    // lengths, all ASCII) are answered here without a loop over them.
-    if text.len() < ascii.len() || !(text.len() - ascii.len()).is_multiple_of(2) || text.is_ascii()
-    {
-        return false;
-    }
-    let mut rest = text;
-    let mut want = ascii.iter();
-    while let [first, tail @ ..] = rest {
-        let (got, tail) = if first.is_ascii() {
-            (first.to_ascii_lowercase(), tail)
-        } else if let Some(tail) = rest.strip_prefix(&KELVIN_SIGN[..]) {
-            (b'k', tail)
-        } else {
-            return false;
-        };
-        match want.next() {
-            Some(w) if w.to_ascii_lowercase() == got => {}
-            _ => return false,
-        }
-        rest = tail;
-    }
-    want.next().is_none()
-}
-
 /// Does `bytes` hold a control character (C0 or DEL; with `allow_tab`, a tab is allowed)?
 ///
 /// Every byte is looked at, with no early exit, so that the compiler can test many bytes per
@@ -129,23 +86,6 @@ mod tests {
         }
         assert!(has_ctl(b"a\tb", false));
         assert!(!has_ctl(b"a\tb", true));
-    }
-
-    #[test]
-    fn lower_eq_ascii_is_python_lower_equality_for_ascii_targets() {
-        assert!(lower_eq_ascii(b"Keep-Alive", b"keep-alive"));
-        assert!(lower_eq_ascii(
-            "\u{212A}eep-Alive".as_bytes(),
-            b"keep-alive"
-        ));
-        assert!(lower_eq_ascii(b"", b""));
-        assert!(!lower_eq_ascii(b"keep", b"keep-alive"));
-        assert!(!lower_eq_ascii(b"keep-alive!", b"keep-alive"));
-        // Other non-ASCII characters never lower-case into ASCII.
-        assert!(!lower_eq_ascii("\u{0130}".as_bytes(), b"i"));
-        assert!(!lower_eq_ascii("\u{212B}".as_bytes(), b"a"));
-        // A truncated KELVIN SIGN is not one.
-        assert!(!lower_eq_ascii(&[0xE2, 0x84], b"k"));
     }
 
     #[test]

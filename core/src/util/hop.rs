@@ -1,8 +1,6 @@
 //! `is_hop_by_hop`: the headers that describe one connection rather than the response, which
 //! a WSGI application must not set (RFC 2616 section 13.5.1).
 
-use crate::bytes::lower_eq_ascii;
-
 /// The hop-by-hop header names, lower case. `trailer` (singular) and `proxy-connection` are
 /// not among them, as in CPython.
 const HOP_BY_HOP: [&str; 8] = [
@@ -44,9 +42,12 @@ pub fn is_hop_by_hop(name: &str) -> bool {
             .iter()
             .any(|hop| name.as_bytes().eq_ignore_ascii_case(hop.as_bytes()));
     }
-    HOP_BY_HOP
-        .iter()
-        .any(|hop| lower_eq_ascii(name.as_bytes(), hop.as_bytes()))
+    // Not ASCII: the one non-ASCII character whose lower case is in these names is the KELVIN
+    // SIGN (`k`), and only `keep-alive` has a `k`, as its first letter.
+    const KELVIN_SIGN: &[u8] = "\u{212A}".as_bytes();
+    name.as_bytes()
+        .strip_prefix(KELVIN_SIGN)
+        .is_some_and(|rest| rest.eq_ignore_ascii_case(b"eep-alive"))
 }
 
 #[cfg(test)]
@@ -73,5 +74,32 @@ mod tests {
         assert!(is_hop_by_hop("\u{212A}EEP-ALIVE"));
         assert!(!is_hop_by_hop("\u{130}TE"));
         assert!(!is_hop_by_hop("t\u{212A}"));
+    }
+
+    /// Against Unicode lower-casing (Python's `name.lower()`): every hop-by-hop name and
+    /// near miss, in several cases, with each `k`/`K` and some other letters swapped for
+    /// characters that lower-case to ASCII or nearly (KELVIN SIGN, U+0130, ANGSTROM SIGN).
+    #[test]
+    fn agrees_with_unicode_lowercase() {
+        extern crate alloc;
+        use alloc::string::String;
+        let mut names: std::vec::Vec<String> = std::vec::Vec::new();
+        for base in HOP_BY_HOP
+            .iter()
+            .chain(&["trailer", "keep-aliv", "kkeep-alive", "ke"])
+        {
+            for variant in [base.to_ascii_uppercase(), String::from(*base)] {
+                names.push(variant.replace(['k', 'K'], "\u{212A}"));
+                names.push(variant.replacen(['e', 'E'], "\u{130}", 1));
+                names.push(variant.replacen(['a', 'A'], "\u{212B}", 1));
+                names.push(variant.clone() + "\u{212A}");
+                names.push(variant);
+            }
+        }
+        for name in &names {
+            let lower = name.to_lowercase();
+            let want = HOP_BY_HOP.contains(&lower.as_str());
+            assert_eq!(is_hop_by_hop(name), want, "{name:?}");
+        }
     }
 }
