@@ -606,8 +606,8 @@ mod tests {
         assert_eq!(total, t.bytes_used());
     }
 
-    /// `find` agrees with a plain scan whatever the Bloom filter says: many names (so bits
-    /// collide), removals (stale bits), `clear`, a bulk copy, and zero-length names.
+    /// `copy_short` copies every length it has a path for, and the ones around them, and
+    /// writes nothing past the destination.
     #[test]
     fn copy_short_copies_every_length() {
         let src: std::vec::Vec<u8> = (0..40u8).map(|b| b.wrapping_mul(37)).collect();
@@ -619,6 +619,8 @@ mod tests {
         }
     }
 
+    /// `find` agrees with a plain scan whatever the Bloom filter says: many names (so bits
+    /// collide), removals (stale bits), `clear`, a bulk copy, and zero-length names.
     #[test]
     fn find_agrees_with_a_scan() {
         let mut bytes = [0u8; 4096];
