@@ -35,6 +35,39 @@ fn eq_ignore_case_same_len(a: &[u8], b: &[u8]) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
+/// Defines `fn $name(b: u8) -> u8` as the byte mapping `$source` (a `const fn`), looked up
+/// in a 256-byte table built from it on hosts (one load per byte on the request path) and
+/// computed on bare-metal targets (`target_os = "none"`), where the 256 bytes of flash
+/// matter more than the few instructions per byte. One definition of that trade-off for
+/// every byte-class table of the request path; host tests exercise `$source` through the
+/// table, so both targets run the same mapping.
+macro_rules! byte_map {
+    ($(#[$attr:meta])* fn $name:ident = $source:path;) => {
+        $(#[$attr])*
+        #[inline(always)]
+        fn $name(b: u8) -> u8 {
+            #[cfg(not(target_os = "none"))]
+            {
+                static TABLE: [u8; 256] = {
+                    let mut table = [0u8; 256];
+                    let mut i = 0;
+                    while i < 256 {
+                        table[i] = $source(i as u8);
+                        i += 1;
+                    }
+                    table
+                };
+                TABLE[usize::from(b)]
+            }
+            #[cfg(target_os = "none")]
+            {
+                $source(b)
+            }
+        }
+    };
+}
+pub(crate) use byte_map;
+
 /// Does `bytes` hold a control character (C0 or DEL; with `allow_tab`, a tab is allowed)?
 ///
 /// Every byte is looked at, with no early exit, so that the compiler can test many bytes per

@@ -33,6 +33,7 @@
 
 use super::request::trim_ows;
 use super::{ProtocolError, RequestHead};
+use crate::bytes::byte_map;
 use crate::environ::{Environ, KnownKey};
 use crate::storage::name_bit;
 
@@ -67,29 +68,9 @@ const fn key_byte_of(b: u8) -> u8 {
     }
 }
 
-/// [`key_byte_of`] of every byte, for hosts: one load per byte of a header name. Bare-metal
-/// builds compute it instead and keep the 256 bytes of flash.
-#[cfg(not(target_os = "none"))]
-static KEY_BYTES: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        table[i] = key_byte_of(i as u8);
-        i += 1;
-    }
-    table
-};
-
-#[inline(always)]
-fn key_byte(b: u8) -> u8 {
-    #[cfg(not(target_os = "none"))]
-    {
-        KEY_BYTES[usize::from(b)]
-    }
-    #[cfg(target_os = "none")]
-    {
-        key_byte_of(b)
-    }
+byte_map! {
+    /// [`key_byte_of`] of `b`, through a table on hosts (see `bytes::byte_map`).
+    fn key_byte = key_byte_of;
 }
 
 /// The CGI variables that CPython's environ always holds before it looks at the header

@@ -13,7 +13,7 @@
 use httparse::Header;
 
 use super::{Framing, Limits, ProtocolError, Version};
-use crate::bytes::eq_ignore_case;
+use crate::bytes::{byte_map, eq_ignore_case};
 
 /// A parsed request head, borrowing from the input and the caller's header array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,30 +248,10 @@ const fn line_class(b: u8) -> u8 {
     bits
 }
 
-/// [`line_class`] of every byte, for hosts: one load per byte of the request line. One
-/// 256-byte table, not one per part. Bare-metal builds compute the class instead and keep
-/// the 256 bytes of flash.
-#[cfg(not(target_os = "none"))]
-static LINE_BYTES: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        table[i] = line_class(i as u8);
-        i += 1;
-    }
-    table
-};
-
-#[inline(always)]
-fn line_byte(b: u8) -> u8 {
-    #[cfg(not(target_os = "none"))]
-    {
-        LINE_BYTES[usize::from(b)]
-    }
-    #[cfg(target_os = "none")]
-    {
-        line_class(b)
-    }
+byte_map! {
+    /// [`line_class`] of `b`, through one 256-byte table on hosts (not one per part; see
+    /// `bytes::byte_map`).
+    fn line_byte = line_class;
 }
 
 /// `tchar`.
