@@ -538,6 +538,20 @@ impl FileSink for TxSink<'_> {
     }
 }
 
+/// One `sendfile(2)` call of at most `left` bytes of `file` from `*offset` (advanced by what
+/// was sent), shared by the blocking and the non-blocking file paths.
+#[cfg(target_os = "linux")]
+fn sendfile_chunk(
+    stream: &MioStream,
+    file: &std::fs::File,
+    offset: &mut u64,
+    left: u64,
+) -> rustix::io::Result<usize> {
+    // At most 1 GiB per call: Linux sends at most 0x7ffff000 bytes at once anyway.
+    let count = left.min(1 << 30) as usize;
+    rustix::fs::sendfile(stream, file, Some(offset), count)
+}
+
 #[cfg(target_os = "linux")]
 fn send_file_linux(
     sink: &mut TxSink<'_>,
@@ -554,9 +568,8 @@ fn send_file_linux(
     let mut at = offset;
     let end = offset.saturating_add(len);
     while at < end {
-        // At most 1 GiB per call: Linux sends at most 0x7ffff000 bytes at once anyway.
-        let count = (end - at).min(1 << 30) as usize;
-        match rustix::fs::sendfile(sink.stream, file, Some(&mut at), count) {
+        let left = end - at;
+        match sendfile_chunk(sink.stream, file, &mut at, left) {
             // End of file: the file is shorter than announced; the handler notices the
             // missing bytes and closes the connection.
             Ok(0) => break,
@@ -645,9 +658,7 @@ fn send_queued_file(conn: &mut Conn<'_>, deadline: Instant) -> Result<(), After>
         return Ok(());
     };
     while queued.left > 0 {
-        // At most 1 GiB per call: Linux sends at most 0x7ffff000 bytes at once anyway.
-        let count = queued.left.min(1 << 30) as usize;
-        match rustix::fs::sendfile(&conn.stream, &queued.file, Some(&mut queued.offset), count) {
+        match sendfile_chunk(&conn.stream, &queued.file, &mut queued.offset, queued.left) {
             Ok(0) => {
                 // The file is shorter than its announced length: the response cannot be
                 // completed, and the client must not wait for the missing bytes.
