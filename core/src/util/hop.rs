@@ -1,6 +1,8 @@
 //! `is_hop_by_hop`: the headers that describe one connection rather than the response, which
 //! a WSGI application must not set (RFC 2616 section 13.5.1).
 
+use crate::bytes::eq_ignore_case;
+
 /// The hop-by-hop header names, lower case. `trailer` (singular) and `proxy-connection` are
 /// not among them, as in CPython.
 const HOP_BY_HOP: [&str; 8] = [
@@ -40,14 +42,14 @@ pub fn is_hop_by_hop(name: &str) -> bool {
         // bytes (lengths first), not chars. Every response header passes through here.
         return HOP_BY_HOP
             .iter()
-            .any(|hop| name.as_bytes().eq_ignore_ascii_case(hop.as_bytes()));
+            .any(|hop| eq_ignore_case(name.as_bytes(), hop.as_bytes()));
     }
     // Not ASCII: the one non-ASCII character whose lower case is in these names is the KELVIN
     // SIGN (`k`), and only `keep-alive` has a `k`, as its first letter.
     const KELVIN_SIGN: &[u8] = "\u{212A}".as_bytes();
     name.as_bytes()
         .strip_prefix(KELVIN_SIGN)
-        .is_some_and(|rest| rest.eq_ignore_ascii_case(b"eep-alive"))
+        .is_some_and(|rest| eq_ignore_case(rest, b"eep-alive"))
 }
 
 #[cfg(test)]
