@@ -11,14 +11,15 @@ import statistics
 import sys
 from pathlib import Path
 
-SERVERS = ["ours", "hyper", "tiny", "python"]
+SERVERS = ["ours", "unpinned", "hyper", "tiny", "python"]
 LABELS = {
     "ours": "wsgiref hello",
+    "unpinned": "wsgiref hello, workers unpinned",
     "hyper": "hyper 1.x",
     "tiny": "tiny_http",
     "python": "Python wsgiref",
 }
-COLORS = {"ours": "#d9480f", "hyper": "#1c7ed6", "tiny": "#37b24d", "python": "#868e96"}
+COLORS = {"ours": "#d9480f", "unpinned": "#f08c00", "hyper": "#1c7ed6", "tiny": "#37b24d", "python": "#868e96"}
 SCENARIOS = [
     ("ka8", "keep-alive, 8 conns"),
     ("ka64", "keep-alive, 64 conns"),
@@ -249,10 +250,11 @@ def main(argv):
     table = load_hello(argv[0])
     text, medians, servers = hello_table(table)
     print(text)
-    paired = paired_table(argv[0])
-    if paired:
-        print()
-        print(paired)
+    for server, anchor in [("ours", "hyper"), ("unpinned", "hyper"), ("ours", "unpinned")]:
+        paired = paired_table(argv[0], server, anchor)
+        if paired:
+            print()
+            print(paired)
     if len(argv) > 1:
         print()
         print(download_table(argv[1]))

@@ -35,6 +35,7 @@ use wsgiref_core::handler::{OwnedMemory, Session, Step};
 use wsgiref_core::proto::HttpDate;
 use wsgiref_core::{Application, Environ};
 
+use super::affinity::Placement;
 use super::request_handler::RequestHandler;
 use super::server::{refuse_busy, OpenGuard, WsgiServer};
 use crate::clock::LoopClock;
@@ -112,7 +113,14 @@ enum After {
 }
 
 /// Run one worker until shutdown. `listener` is this worker's own (non-blocking) socket.
-pub(crate) fn run<A, H>(server: &WsgiServer<A, H>, listener: TcpListener) -> io::Result<()>
+///
+/// `placement` is set when this worker was pinned to a CPU: the blocking helpers it starts
+/// are given the placement's whole set of CPUs back.
+pub(crate) fn run<A, H>(
+    server: &WsgiServer<A, H>,
+    listener: TcpListener,
+    placement: Option<Placement>,
+) -> io::Result<()>
 where
     A: Application + Send + Sync + 'static,
     H: RequestHandler,
@@ -214,7 +222,9 @@ where
                         After::Keep => {}
                         After::Again => again.push(i),
                         After::Close => close(&mut poll, &mut conns, &mut free, i),
-                        After::HandOff => hand_off(server, &mut poll, &mut conns, &mut free, i),
+                        After::HandOff => {
+                            hand_off(server, &mut poll, &mut conns, &mut free, i, placement)
+                        }
                     }
                 }
             }
@@ -718,6 +728,7 @@ fn hand_off<A, H>(
     conns: &mut [Option<Conn<'_>>],
     free: &mut Vec<usize>,
     i: usize,
+    placement: Option<Placement>,
 ) where
     A: Application + Send + Sync + 'static,
     H: RequestHandler,
@@ -742,6 +753,9 @@ fn hand_off<A, H>(
     let spawned = std::thread::Builder::new()
         .name("wsgiref-blocking".into())
         .spawn(move || {
+            if let Some(placement) = placement {
+                placement.release();
+            }
             let _open = OpenGuard::try_new(&shared.open, usize::MAX);
             let _helper = OpenGuard::try_new(&shared.blocking, usize::MAX);
             let mut stream = stream;

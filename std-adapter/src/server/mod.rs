@@ -38,7 +38,8 @@
 //! # Design
 //!
 //! [`WsgiServer::serve_forever`] runs one event-loop worker per core
-//! ([`ServerOptions::workers`]). Each has its own listening socket on the same address
+//! ([`ServerOptions::workers`]), on Linux pinned to a CPU of its own
+//! ([`ServerOptions::pin_workers`]). Each has its own listening socket on the same address
 //! (`SO_REUSEPORT`, so the kernel spreads connections without a shared accept lock) and its own
 //! `mio` poller, and serves its connections through the core's sans-IO `Session`: read what a
 //! socket has, answer every complete request in it (pipelining) into one transmit buffer,
@@ -55,6 +56,7 @@
 //! held in memory until written (the loop reads nothing more from that connection meanwhile).
 
 pub mod access_log;
+mod affinity;
 mod blocking;
 mod demo_app;
 mod event_loop;

@@ -23,6 +23,15 @@ pub struct ServerOptions {
     /// Event-loop threads, each with its own listening socket (`SO_REUSEPORT`) and poller.
     /// Defaults to the number of CPUs.
     pub workers: usize,
+    /// Pin each worker to a CPU of its own (Linux only; ignored elsewhere): worker `n` to the
+    /// `n`-th CPU the thread calling [`serve_forever`](super::WsgiServer::serve_forever) may
+    /// run on, when there are at least as many such CPUs as workers (otherwise nothing is
+    /// pinned). On by default: on the 2-core benchmark machine it gains about 6% in req/s with
+    /// 8 keep-alive connections and changes nothing measurable with 64 or with
+    /// `Connection: close` (`BENCHMARKS.md`). Turn it off when the server shares its CPUs with
+    /// other busy threads that the scheduler should be free to move it away from. Blocking
+    /// helper threads are never pinned.
+    pub pin_workers: bool,
     /// Most connections open at once; a client beyond it gets `503 Service Unavailable` and is
     /// closed, so an overload degrades into fast refusals instead of a growing queue.
     pub max_connections: usize,
@@ -52,6 +61,7 @@ impl Default for ServerOptions {
         ServerOptions {
             config: ServerConfig::default(),
             workers: std::thread::available_parallelism().map_or(1, usize::from),
+            pin_workers: true,
             max_connections: 10_000,
             max_blocking: 256,
             idle_timeout: Duration::from_secs(60),

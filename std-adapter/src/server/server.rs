@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use wsgiref_core::{Application, Environ};
 
+use super::affinity::Placement;
 use super::options::ServerOptions;
 use super::panic::CatchPanic;
 use super::request_handler::{BaseEnviron, ConnectionContext, RequestHandler};
@@ -264,6 +265,11 @@ where
                 .or_else(|_| self.listener.try_clone())?;
             listeners.push(extra);
         }
+        let placement = if shared.options.pin_workers {
+            Placement::plan(workers)
+        } else {
+            None
+        };
         let result = std::thread::scope(|scope| {
             let handles: Vec<_> = listeners
                 .into_iter()
@@ -271,7 +277,12 @@ where
                 .map(|(n, listener)| {
                     std::thread::Builder::new()
                         .name(format!("wsgiref-worker-{n}"))
-                        .spawn_scoped(scope, move || super::event_loop::run(self, listener))
+                        .spawn_scoped(scope, move || {
+                            if let Some(placement) = &placement {
+                                placement.pin(n);
+                            }
+                            super::event_loop::run(self, listener, placement)
+                        })
                 })
                 .collect();
             let mut result = Ok(());
