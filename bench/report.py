@@ -11,15 +11,16 @@ import statistics
 import sys
 from pathlib import Path
 
-SERVERS = ["ours", "unpinned", "hyper", "tiny", "python"]
+SERVERS = ["ours", "pinned", "unpinned", "hyper", "tiny", "python"]
 LABELS = {
     "ours": "wsgiref hello",
+    "pinned": "wsgiref hello, pinned, not steered",
     "unpinned": "wsgiref hello, workers unpinned",
     "hyper": "hyper 1.x",
     "tiny": "tiny_http",
     "python": "Python wsgiref",
 }
-COLORS = {"ours": "#d9480f", "unpinned": "#f08c00", "hyper": "#1c7ed6", "tiny": "#37b24d", "python": "#868e96"}
+COLORS = {"ours": "#d9480f", "pinned": "#e8590c", "unpinned": "#f08c00", "hyper": "#1c7ed6", "tiny": "#37b24d", "python": "#868e96"}
 SCENARIOS = [
     ("ka8", "keep-alive, 8 conns"),
     ("ka64", "keep-alive, 64 conns"),
@@ -250,7 +251,13 @@ def main(argv):
     table = load_hello(argv[0])
     text, medians, servers = hello_table(table)
     print(text)
-    for server, anchor in [("ours", "hyper"), ("unpinned", "hyper"), ("ours", "unpinned")]:
+    for server, anchor in [
+        ("ours", "hyper"),
+        ("pinned", "hyper"),
+        ("unpinned", "hyper"),
+        ("ours", "pinned"),
+        ("ours", "unpinned"),
+    ]:
         paired = paired_table(argv[0], server, anchor)
         if paired:
             print()

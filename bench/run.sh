@@ -6,7 +6,7 @@
 #   ROUNDS=5 DURATION=10s bench/run.sh
 #   SERVERS="hyper tiny python" bench/run.sh   # a subset (the anchors only, say)
 #   SKIP_DOWNLOAD=1 bench/run.sh
-#   SERVERS="ours unpinned hyper" SKIP_DOWNLOAD=1 bench/run.sh   # worker pinning on and off
+#   SERVERS="ours pinned unpinned hyper" SKIP_DOWNLOAD=1 bench/run.sh   # worker placements
 #
 # Part 1, hello world (12-byte body "Hello world!"): our `hello` example, hyper 1.x (tokio),
 # tiny_http and Python's wsgiref.simple_server, each started once on an ephemeral port on
@@ -16,9 +16,10 @@
 # the server's utime+stime is read from /proc/PID/stat; divided by the requests wrk completed
 # it gives the server's CPU time per request.
 #
-# "unpinned" is our `hello` again with its event-loop workers given back every CPU of the
-# process (taskset) after they pinned themselves (`ServerOptions::pin_workers`, on by default):
-# the A/B figure for pinning.
+# "pinned" and "unpinned" are our `hello` again with other worker placements
+# (`WSGIREF_PLACEMENT=pin`: pinned to a CPU each, connections spread by the kernel's hash;
+# `none`: left to the scheduler), for the A/B of `ServerOptions::pin_workers` and
+# `steer_connections` (both on by default, as in "ours").
 #
 # Part 2, a 1 GiB file of random bytes downloaded with curl from the `serve` example and from
 # nginx (sendfile on) serving the same file, interleaved, ROUNDS rounds.
@@ -52,7 +53,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in cargo wrk curl nginx python3 taskset; do
+for tool in cargo wrk curl nginx python3; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
 done
 
@@ -60,7 +61,7 @@ done
 echo "== building (release)"
 has() { [[ " $SERVERS " == *" $1 "* ]]; }
 examples=()
-if has ours || has unpinned; then examples+=(--example hello); fi
+if has ours || has pinned || has unpinned; then examples+=(--example hello); fi
 [[ -z ${SKIP_DOWNLOAD:-} ]] && examples+=(--example serve)
 if ((${#examples[@]})); then
     CARGO_TARGET_DIR=$TARGET cargo build --release -q "${examples[@]}"
@@ -90,27 +91,6 @@ start() {
     echo "   $name: pid $pid, port $port"
 }
 
-# unpin_workers PID: once the server's workers have pinned themselves (one CPU each), give
-# each of them every CPU the process may use.
-unpin_workers() {
-    local pid=$1 all i task pinned
-    all=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$pid/status")
-    for ((i = 0; i < 100; i++)); do
-        pinned=0
-        for task in /proc/"$pid"/task/*; do
-            [[ $(cat "$task/comm") == wsgiref-worker* ]] || continue
-            if [[ $(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$task/status") != "$all" ]]; then
-                taskset -p -c "$all" "${task##*/}" >/dev/null
-                pinned=$((pinned + 1))
-            fi
-        done
-        ((pinned > 0)) && { echo "   unpinned: $pinned workers widened to CPUs $all"; return; }
-        sleep 0.1
-    done
-    echo "bench: the workers of $pid never pinned themselves" >&2
-    exit 1
-}
-
 PY_HELLO='
 import sys
 from wsgiref.simple_server import make_server, WSGIRequestHandler
@@ -131,10 +111,8 @@ export WSGIREF_LOG=off
 
 echo "== starting servers"
 has ours && start ours "$TARGET/release/examples/hello" 0
-if has unpinned; then
-    start unpinned "$TARGET/release/examples/hello" 0
-    unpin_workers "$PID_unpinned"
-fi
+has pinned && WSGIREF_PLACEMENT=pin start pinned "$TARGET/release/examples/hello" 0
+has unpinned && WSGIREF_PLACEMENT=none start unpinned "$TARGET/release/examples/hello" 0
 has hyper && start hyper "$TARGET/hyper/release/hyper-hello" 0
 has tiny && start tiny "$TARGET/tiny/release/tiny-http-hello" 0
 has python && start python python3 -c "$PY_HELLO"

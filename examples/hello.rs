@@ -2,8 +2,15 @@
 //!
 //! Port 0 picks a free port; the first line of output names the port. SIGINT or SIGTERM stop
 //! the server gracefully.
+//!
+//! For benchmarks, `WSGIREF_PLACEMENT` chooses where the event-loop workers run:
+//! `none` leaves them to the scheduler, `pin` pins them to a CPU each without steering
+//! connections to them; unset, the server's defaults (pinned and steered, see
+//! `ServerOptions::pin_workers` and `ServerOptions::steer_connections`).
 
-use wsgiref::simple_server::{init_stderr_logger, make_server};
+use wsgiref::simple_server::{
+    init_stderr_logger, make_server_with, ServerOptions, WsgiRequestHandler,
+};
 use wsgiref::{AppError, Environ, StartResponse};
 
 fn hello_world_app(
@@ -17,7 +24,13 @@ fn hello_world_app(
 fn main() -> std::io::Result<()> {
     let port = port_argument()?;
     init_stderr_logger();
-    let server = make_server("", port, hello_world_app)?;
+    let mut options = ServerOptions::default();
+    match std::env::var("WSGIREF_PLACEMENT").as_deref() {
+        Ok("none") => options.pin_workers = false,
+        Ok("pin") => options.steer_connections = false,
+        _ => {}
+    }
+    let server = make_server_with("", port, hello_world_app, WsgiRequestHandler, options)?;
     server.shutdown_handle().on_termination_signals()?;
     println!("Serving HTTP on port {}...", server.server_address().port());
     server.serve_forever()

@@ -1,18 +1,33 @@
-//! Worker placement (`ServerOptions::pin_workers`), observed from outside through Linux's
-//! `/proc/self/task/*/status`: pinned workers each run on one CPU of their own, unpinned ones
-//! on all the CPUs they inherited, and a blocking helper started by a pinned worker gets the
-//! whole set back.
+//! Worker placement (`ServerOptions::pin_workers`, `steer_connections`), observed from
+//! outside: through Linux's `/proc/self/task/*/status`, pinned workers each run on one CPU of
+//! their own, unpinned ones on all the CPUs they inherited, and a blocking helper started by
+//! a pinned worker gets the whole set back; a client on a given CPU is answered by the worker
+//! pinned to that CPU.
 //!
-//! One test in its own binary: it identifies the server's threads by name, so no other
-//! server may run in this process meanwhile.
+//! Its own test binary, and its tests one at a time (`SERIAL`): they identify the server's
+//! threads by name, so no other server may run in this process meanwhile.
 #![cfg(target_os = "linux")]
 
 mod server_common;
 
 use std::io::Read;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rustix::thread::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
 use server_common::{connect, read_to_close, send, short_options, start, IO_LIMIT};
+use wsgiref::simple_server::{make_server_with, WsgiRequestHandler};
+use wsgiref::{AppError, Environ, StartResponse};
+use wsgiref_core::app::Once;
+
+/// Held by each test for its whole run.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The CPUs the calling thread may run on.
+fn own_cpus() -> Vec<usize> {
+    let set = sched_getaffinity(None).unwrap();
+    (0..CpuSet::MAX_CPU).filter(|&c| set.is_set(c)).collect()
+}
 
 /// CPUs in a `Cpus_allowed_list` value such as `0-3,6`.
 fn parse_cpu_list(list: &str) -> Vec<usize> {
@@ -68,13 +83,8 @@ fn wait_for_threads(
 
 #[test]
 fn workers_are_pinned_one_per_cpu_unless_told_not_to() {
-    let ours = parse_cpu_list(
-        &std::fs::read_to_string("/proc/thread-self/status")
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("Cpus_allowed_list:").map(str::to_string))
-            .unwrap(),
-    );
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let ours = own_cpus();
     let workers = ours.len().min(2);
 
     // Pinned (the default): worker n on our n-th CPU.
@@ -131,4 +141,84 @@ fn workers_are_pinned_one_per_cpu_unless_told_not_to() {
     );
     assert!(read_to_close(&mut client).ends_with(b"Hello, world!"));
     running.stop().unwrap();
+}
+
+/// Answers the CPU it runs on: the CPU of the worker that serves the request.
+fn cpu_app(
+    _environ: &mut Environ<'_>,
+    start_response: &mut StartResponse<'_>,
+) -> Result<Once<Vec<u8>>, AppError> {
+    start_response.start("200 OK", &[("Content-Type", "text/plain")])?;
+    Ok(Once::new(format!("cpu={}", sched_getcpu()).into_bytes()))
+}
+
+#[test]
+fn a_client_is_served_on_the_cpu_that_receives_its_connection() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let ours = own_cpus();
+    let workers = ours.len().min(2);
+    let mut options = short_options();
+    options.workers = workers;
+    assert!(options.steer_connections, "steering is the default");
+    let server = Arc::new(
+        make_server_with(
+            "127.0.0.1",
+            0,
+            cpu_app as fn(&mut Environ<'_>, &mut StartResponse<'_>) -> _,
+            WsgiRequestHandler,
+            options,
+        )
+        .unwrap(),
+    );
+    let addr = server.server_address();
+    let runner = server.clone();
+    let serving = std::thread::spawn(move || runner.serve_forever());
+    // Stops the server also when an assertion below fails, so that the other test does not
+    // find this one's workers.
+    struct StopOnDrop<A: wsgiref::Application + Send + Sync + 'static>(
+        Arc<wsgiref::simple_server::WsgiServer<A>>,
+    );
+    impl<A: wsgiref::Application + Send + Sync + 'static> Drop for StopOnDrop<A> {
+        fn drop(&mut self) {
+            self.0.shutdown();
+        }
+    }
+    let _stop = StopOnDrop(server.clone());
+    wait_for_threads("wsgiref-worker", |t| {
+        t.len() == workers && t.iter().all(|(_, cpus)| cpus.len() == 1)
+    });
+    // A client thread pinned to each worker's CPU: on loopback the handshake is processed on
+    // the connecting thread's CPU, so its connection must land on that CPU's worker. Several
+    // connections each, so that a hash that happened to agree would be caught.
+    for &cpu in &ours[..workers] {
+        let answers = std::thread::spawn(move || {
+            let mut one = CpuSet::new();
+            one.set(cpu);
+            sched_setaffinity(None, &one).unwrap();
+            (0..4)
+                .map(|_| {
+                    let mut client = connect(addr);
+                    send(
+                        &mut client,
+                        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                    );
+                    let reply = read_to_close(&mut client);
+                    let text = String::from_utf8_lossy(&reply).into_owned();
+                    text.rsplit("\r\n\r\n")
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            answers,
+            vec![format!("cpu={cpu}"); 4],
+            "client on CPU {cpu}"
+        );
+    }
+    server.shutdown();
+    serving.join().unwrap().unwrap();
 }

@@ -7,6 +7,10 @@
 //! 6% in req/s (pinned ahead of unpinned in 25 of 36 paired rounds); 64 connections and
 //! `Connection: close` are unchanged within noise.
 //!
+//! Pinned workers can also have the kernel steer connections to them
+//! ([`Placement::steer`]): each connection goes to the worker on the CPU that received its
+//! handshake, so client packets and the worker that answers them meet on one CPU.
+//!
 //! Only Linux pins (`sched_setaffinity`); elsewhere a plan is never made and workers run where
 //! the scheduler puts them.
 
@@ -84,6 +88,32 @@ impl Placement {
 
     #[cfg(not(target_os = "linux"))]
     pub(crate) fn pin(&self, _worker: usize) {}
+
+    /// Ask the kernel to give worker `worker`'s own listener the connections whose handshake
+    /// its CPU processes (`SO_INCOMING_CPU`: within a `SO_REUSEPORT` group a listener whose
+    /// CPU matches is chosen before the hash, Linux 6.2 and later). The worker then serves
+    /// each such connection on the CPU that receives its packets, without waking a thread on
+    /// the other CPU for every request. Only for a listener no other worker shares; a failure
+    /// (an older kernel) is logged and leaves the choice to the hash.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn steer(&self, listener: &std::net::TcpListener, worker: usize) {
+        let Some(cpu) = self.cpu_of(worker) else {
+            return;
+        };
+        match socket2::SockRef::from(listener).set_cpu_affinity(cpu) {
+            Ok(()) => log::debug!(
+                target: "wsgiref::server",
+                "worker {worker}: connections received on CPU {cpu} come to it"
+            ),
+            Err(e) => log::debug!(
+                target: "wsgiref::server",
+                "worker {worker}: cannot steer connections to CPU {cpu}: {e}"
+            ),
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn steer(&self, _listener: &std::net::TcpListener, _worker: usize) {}
 
     /// Give the calling thread back the CPUs the workers were placed from. A blocking helper
     /// thread started by a pinned worker inherits the worker's single CPU; it calls this first

@@ -258,11 +258,15 @@ where
         shared.stopping.store(false, Ordering::Relaxed);
         let workers = shared.options.workers.max(1);
         let mut listeners = vec![self.listener.try_clone()?];
+        // Every worker has a socket of its own (not a clone of another worker's).
+        let mut own_listeners = true;
         for _ in 1..workers {
             // Each worker gets a listener of its own so the kernel spreads connections over
             // them (SO_REUSEPORT); where that is refused, workers share the first one.
-            let extra = super::listener::bind_shared(self.address)
-                .or_else(|_| self.listener.try_clone())?;
+            let extra = super::listener::bind_shared(self.address).or_else(|_| {
+                own_listeners = false;
+                self.listener.try_clone()
+            })?;
             listeners.push(extra);
         }
         let placement = if shared.options.pin_workers {
@@ -270,6 +274,7 @@ where
         } else {
             None
         };
+        let steer = own_listeners && shared.options.steer_connections;
         let result = std::thread::scope(|scope| {
             let handles: Vec<_> = listeners
                 .into_iter()
@@ -280,6 +285,9 @@ where
                         .spawn_scoped(scope, move || {
                             if let Some(placement) = &placement {
                                 placement.pin(n);
+                                if steer {
+                                    placement.steer(&listener, n);
+                                }
                             }
                             super::event_loop::run(self, listener, placement)
                         })
