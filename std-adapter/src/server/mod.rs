@@ -40,7 +40,9 @@
 //! [`WsgiServer::serve_forever`] runs one event-loop worker per core
 //! ([`ServerOptions::workers`]), on Linux pinned to a CPU of its own
 //! ([`ServerOptions::pin_workers`]). Each has its own listening socket on the same address
-//! (`SO_REUSEPORT`, so the kernel spreads connections without a shared accept lock) and its own
+//! (`SO_REUSEPORT`, so the kernel spreads connections without a shared accept lock; with
+//! [`ServerOptions::steer_connections`] each connection goes to the worker on the CPU that
+//! received it, which spares a cross-CPU wake-up per request) and its own
 //! `mio` poller, and serves its connections through the core's sans-IO `Session`: read what a
 //! socket has, answer every complete request in it (pipelining) into one transmit buffer,
 //! write that with one system call. Idle keep-alive connections cost a buffer and a poller
