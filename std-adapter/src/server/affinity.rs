@@ -3,9 +3,9 @@
 //! With as many workers as CPUs, each worker pinned to a CPU of its own keeps the scheduler
 //! from stacking two busy workers on one CPU while the other runs the clients, and from
 //! moving a worker away from the caches that hold its connections. Measured on the 2-core
-//! benchmark machine (`BENCHMARKS.md`, "Pinned workers"): 8 keep-alive connections gain about
-//! 6% in req/s (pinned ahead of unpinned in 25 of 36 paired rounds); 64 connections and
-//! `Connection: close` are unchanged within noise.
+//! benchmark machine (`BENCHMARKS.md`, "Worker placement"), pinned against unpinned in 9
+//! paired rounds: req/s +10% with 8 keep-alive connections, +6% with 64, +3% with
+//! `Connection: close`.
 //!
 //! Pinned workers can also have the kernel steer connections to them
 //! ([`Placement::steer`]): each connection goes to the worker on the CPU that received its

@@ -26,9 +26,10 @@ pub struct ServerOptions {
     /// Pin each worker to a CPU of its own (Linux only; ignored elsewhere): worker `n` to the
     /// `n`-th CPU the thread calling [`serve_forever`](super::WsgiServer::serve_forever) may
     /// run on, when there are at least as many such CPUs as workers (otherwise nothing is
-    /// pinned). On by default: on the 2-core benchmark machine it gains about 6% in req/s with
-    /// 8 keep-alive connections and changes nothing measurable with 64 or with
-    /// `Connection: close` (`BENCHMARKS.md`). Turn it off when the server shares its CPUs with
+    /// pinned). On by default: on the 2-core benchmark machine pinned workers served 10% more
+    /// requests per second than unpinned ones with 8 keep-alive connections, 6% more with 64
+    /// and 3% more with `Connection: close` (9 paired rounds, `BENCHMARKS.md`, "Worker
+    /// placement"). Turn it off when the server shares its CPUs with
     /// other busy threads that the scheduler should be free to move it away from. Blocking
     /// helper threads are never pinned.
     pub pin_workers: bool,
@@ -37,7 +38,8 @@ pub struct ServerOptions {
     /// ignored elsewhere), instead of spreading connections by a hash of their addresses. The
     /// client's packets and the worker that answers them then meet on one CPU, which saves a
     /// cross-CPU wake-up per request. On by default: measured against pinning alone it gains
-    /// 2–6% in req/s (`BENCHMARKS.md`). The price is balance: connections follow the CPUs that
+    /// 4–7% in req/s and 3–9% in CPU per request (`BENCHMARKS.md`). The price is balance:
+    /// connections follow the CPUs that
     /// receive them, so clients whose packets all arrive on one CPU (one client thread on the
     /// same machine, a NIC with one receive queue) are all served by one worker.
     pub steer_connections: bool,
