@@ -11,12 +11,11 @@
 mod server_common;
 
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rustix::thread::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
-use server_common::{connect, read_to_close, send, short_options, start, IO_LIMIT};
-use wsgiref::simple_server::{make_server_with, WsgiRequestHandler};
+use server_common::{connect, read_to_close, send, short_options, start, start_app, IO_LIMIT};
 use wsgiref::{AppError, Environ, StartResponse};
 use wsgiref_core::app::Once;
 
@@ -66,6 +65,14 @@ fn threads_named(prefix: &str) -> Vec<(String, Vec<usize>)> {
     found
 }
 
+/// Wait (bounded) until the server's `workers` workers have each been pinned to one CPU;
+/// their state then (or at the time limit).
+fn wait_for_pinned_workers(workers: usize) -> Vec<(String, Vec<usize>)> {
+    wait_for_threads("wsgiref-worker", |t| {
+        t.len() == workers && t.iter().all(|(_, cpus)| cpus.len() == 1)
+    })
+}
+
 /// Wait (bounded) until `check` accepts the threads named `prefix`; their final state.
 fn wait_for_threads(
     prefix: &str,
@@ -92,9 +99,7 @@ fn workers_are_pinned_one_per_cpu_unless_told_not_to() {
     options.workers = workers;
     assert!(options.pin_workers, "pinning is the default");
     let running = start(options);
-    let threads = wait_for_threads("wsgiref-worker", |t| {
-        t.len() == workers && t.iter().all(|(_, cpus)| cpus.len() == 1)
-    });
+    let threads = wait_for_pinned_workers(workers);
     // Thread names are cut to 15 bytes (`wsgiref-worker-`), so workers are told apart by their
     // CPUs only: one each, together our first `workers` CPUs.
     let mut pinned: Vec<Vec<usize>> = threads.into_iter().map(|(_, cpus)| cpus).collect();
@@ -160,33 +165,12 @@ fn a_client_is_served_on_the_cpu_that_receives_its_connection() {
     let mut options = short_options();
     options.workers = workers;
     assert!(options.steer_connections, "steering is the default");
-    let server = Arc::new(
-        make_server_with(
-            "127.0.0.1",
-            0,
-            cpu_app as fn(&mut Environ<'_>, &mut StartResponse<'_>) -> _,
-            WsgiRequestHandler,
-            options,
-        )
-        .unwrap(),
+    let running = start_app(
+        cpu_app as fn(&mut Environ<'_>, &mut StartResponse<'_>) -> _,
+        options,
     );
-    let addr = server.server_address();
-    let runner = server.clone();
-    let serving = std::thread::spawn(move || runner.serve_forever());
-    // Stops the server also when an assertion below fails, so that the other test does not
-    // find this one's workers.
-    struct StopOnDrop<A: wsgiref::Application + Send + Sync + 'static>(
-        Arc<wsgiref::simple_server::WsgiServer<A>>,
-    );
-    impl<A: wsgiref::Application + Send + Sync + 'static> Drop for StopOnDrop<A> {
-        fn drop(&mut self) {
-            self.0.shutdown();
-        }
-    }
-    let _stop = StopOnDrop(server.clone());
-    wait_for_threads("wsgiref-worker", |t| {
-        t.len() == workers && t.iter().all(|(_, cpus)| cpus.len() == 1)
-    });
+    let addr = running.addr;
+    wait_for_pinned_workers(workers);
     // A client thread pinned to each worker's CPU: on loopback the handshake is processed on
     // the connecting thread's CPU, so its connection must land on that CPU's worker. Several
     // connections each, so that a hash that happened to agree would be caught.
@@ -219,6 +203,5 @@ fn a_client_is_served_on_the_cpu_that_receives_its_connection() {
             "client on CPU {cpu}"
         );
     }
-    server.shutdown();
-    serving.join().unwrap().unwrap();
+    running.stop().unwrap();
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use wsgiref::simple_server::{make_server_with, ServerOptions, WsgiRequestHandler, WsgiServer};
 use wsgiref::validate::{validator, IgnoreWarnings, Validator};
-use wsgiref::{AppError, Environ, StartResponse};
+use wsgiref::{AppError, Application, Environ, StartResponse};
 use wsgiref_core::app::Once;
 
 /// The longest any single socket operation of a test may wait.
@@ -49,13 +49,13 @@ pub fn validated() -> TestApp {
 }
 
 /// A running server; stopped (gracefully) and joined on drop.
-pub struct Running {
-    pub server: Arc<WsgiServer<TestApp>>,
+pub struct Running<A: Application + Send + Sync + 'static = TestApp> {
+    pub server: Arc<WsgiServer<A>>,
     pub addr: SocketAddr,
     thread: Option<JoinHandle<std::io::Result<()>>>,
 }
 
-impl Running {
+impl<A: Application + Send + Sync + 'static> Running<A> {
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.addr.port())
     }
@@ -69,7 +69,7 @@ impl Running {
     }
 }
 
-impl Drop for Running {
+impl<A: Application + Send + Sync + 'static> Drop for Running<A> {
     fn drop(&mut self) {
         if let Some(thread) = self.thread.take() {
             self.server.shutdown();
@@ -90,7 +90,15 @@ pub fn short_options() -> ServerOptions {
 }
 
 pub fn start(options: ServerOptions) -> Running {
-    let server = make_server_with("127.0.0.1", 0, validated(), WsgiRequestHandler, options)
+    start_app(validated(), options)
+}
+
+/// [`start`] with another application.
+pub fn start_app<A: Application + Send + Sync + 'static>(
+    app: A,
+    options: ServerOptions,
+) -> Running<A> {
+    let server = make_server_with("127.0.0.1", 0, app, WsgiRequestHandler, options)
         .expect("bind 127.0.0.1:0");
     let server = Arc::new(server);
     let addr = server.server_address();

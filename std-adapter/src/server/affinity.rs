@@ -41,9 +41,7 @@ impl Placement {
                 return None;
             }
         };
-        let cpus = (0..CpuSet::MAX_CPU)
-            .filter(|&c| inherited.is_set(c))
-            .count();
+        let cpus = inherited.count() as usize;
         if workers > cpus {
             log::debug!(
                 target: "wsgiref::server",

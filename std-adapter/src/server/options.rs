@@ -29,9 +29,9 @@ pub struct ServerOptions {
     /// pinned). On by default: on the 2-core benchmark machine pinned workers served 10% more
     /// requests per second than unpinned ones with 8 keep-alive connections, 6% more with 64
     /// and 3% more with `Connection: close` (9 paired rounds, `BENCHMARKS.md`, "Worker
-    /// placement"). Turn it off when the server shares its CPUs with
-    /// other busy threads that the scheduler should be free to move it away from. Blocking
-    /// helper threads are never pinned.
+    /// placement"). Turn it off when the server shares its CPUs with other busy threads that
+    /// the scheduler should be free to move it away from. Blocking helper threads are never
+    /// pinned.
     pub pin_workers: bool,
     /// With pinned workers, have the kernel give each connection to the worker on the CPU
     /// that received it (`SO_INCOMING_CPU` on each worker's listener; Linux 6.2 and later,
@@ -39,9 +39,9 @@ pub struct ServerOptions {
     /// client's packets and the worker that answers them then meet on one CPU, which saves a
     /// cross-CPU wake-up per request. On by default: measured against pinning alone it gains
     /// 4–7% in req/s and 3–9% in CPU per request (`BENCHMARKS.md`). The price is balance:
-    /// connections follow the CPUs that
-    /// receive them, so clients whose packets all arrive on one CPU (one client thread on the
-    /// same machine, a NIC with one receive queue) are all served by one worker.
+    /// connections follow the CPUs that receive them, so clients whose packets all arrive on
+    /// one CPU (one client thread on the same machine, a NIC with one receive queue) are all
+    /// served by one worker.
     pub steer_connections: bool,
     /// Most connections open at once; a client beyond it gets `503 Service Unavailable` and is
     /// closed, so an overload degrades into fast refusals instead of a growing queue.
