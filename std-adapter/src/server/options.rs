@@ -14,7 +14,10 @@ use wsgiref_core::handler::ServerConfig;
 /// let mut options = ServerOptions::default();
 /// options.header_timeout = Duration::from_secs(2);
 /// options.max_connections = 100;
+/// // Many connections will come from one local proxy thread: spread them by hash instead.
+/// options.steer_connections = false;
 /// assert!(options.workers >= 1);
+/// assert!(options.pin_workers, "workers are pinned by default (Linux)");
 /// ```
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
