@@ -42,10 +42,10 @@ fn eq_ignore_case_same_len(a: &[u8], b: &[u8]) -> bool {
 /// every byte-class table of the request path; host tests exercise `$source` through the
 /// table, so both targets run the same mapping.
 macro_rules! byte_map {
-    ($(#[$attr:meta])* fn $name:ident = $source:path;) => {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident = $source:path;) => {
         $(#[$attr])*
         #[inline(always)]
-        fn $name(b: u8) -> u8 {
+        $vis fn $name(b: u8) -> u8 {
             #[cfg(not(target_os = "none"))]
             {
                 static TABLE: [u8; 256] = {

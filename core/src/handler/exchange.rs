@@ -10,20 +10,24 @@ use core::cell::{Cell, RefCell};
 use embedded_io::{ErrorKind, Write};
 
 use crate::app::{Application, SendFile};
-use crate::environ::Environ;
+use crate::environ::{Environ, WsgiVars};
+use crate::handler::config::HandlerConfig;
 use crate::handler::connection::ServerConfig;
 use crate::handler::log::{RequestLine, RequestLog};
 use crate::handler::memory::Memory;
 use crate::handler::output::{classify, write_all, Output};
 use crate::handler::response::{format_u64, Exchange, Response};
-use crate::handler::run::run_app;
-use crate::handler::simple::setup_wsgi;
+use crate::handler::run::{run_app, RunReport};
 use crate::headers::Headers;
+use crate::proto::view::RequestView;
 use crate::proto::{
-    fill_environ, parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError,
+    parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError, RequestHead,
+    UnderscorePolicy,
 };
 use crate::relocate::relocate;
-use crate::stream::{InputError, InputStream};
+use crate::storage::{Slot, Table};
+use crate::stream::{ErrorStream, InputError, InputStream};
+use crate::util::scheme_for_https;
 
 /// The receive buffer: `buf[start..end]` holds bytes received but not consumed yet.
 pub(crate) struct Rx<'r> {
@@ -196,15 +200,19 @@ pub(crate) struct HeadInfo {
     pub(crate) cannot_fit: bool,
 }
 
-/// Serve the request at the front of `rx`, if it is complete: build its environ over `base`,
+/// Serve the request at the front of `rx`, if it is complete: set up its environ over `base`,
 /// run `app` with a body reader fed by `source`, write the response to `sink`, and leave `rx`
 /// at the start of the next request (or report that the connection must close).
 ///
 /// `sendfile` is the sink's way of sending file bodies, when it has one.
 ///
-/// The head is parsed once, here. With `need_body` the request runs only when its whole body
-/// is buffered too (the sans-IO session, which must never wait inside the application);
-/// otherwise the body is read through `source` as the application asks for it.
+/// The head is parsed once, here, unless the body must be streamed. With `need_body` the
+/// request runs only when its whole body is buffered too (the sans-IO session, which must
+/// never wait inside the application); otherwise a body not yet received is read through
+/// `source` as the application asks for it.
+///
+/// The environ is deferred (see `environ::vars`): its variables stay in the head, which
+/// therefore stays put in `rx` for the whole exchange; a streamed body is received after it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
     app: &A,
@@ -233,8 +241,9 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
     };
     let framing = head.framing;
     let head_len = head.head_len;
+    let complete = body_complete(framing, &limits, &pending[head_len..]);
     if need_body {
-        match body_complete(framing, &limits, &pending[head_len..]) {
+        match complete {
             Ok(true) => {}
             Ok(false) => {
                 let cannot_fit = match framing {
@@ -257,62 +266,193 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
         }
     }
     let request_line = RequestLine::new(head.request_line);
-    let head_request = head.method == b"HEAD";
     let exchange = Exchange {
         request_version: head.version,
-        head_request,
+        head_request: head.method == b"HEAD",
         persistent: Some(head.keep_alive),
     };
-    let expect = head.expect_continue && framing != Framing::None && !need_body;
-    let mut environ = Environ::fixed(&mut *memory.environ_bytes, &mut *memory.environ_slots);
-    // CPython copies the server's base environ first, then adds the request's variables
-    // (its skip rule looks at what is already there).
-    let built = environ
-        .fill_from(base)
-        .map_err(|_| environ_too_large())
-        .and_then(|()| fill_environ(&head, &mut environ, config.underscore))
-        .and_then(|()| setup_wsgi(&mut environ, &config.handler).map_err(|_| environ_too_large()));
-    if let Err(error) = built {
-        return Exchanged::Refused {
-            error,
-            request_line,
-        };
-    }
-    rx.start += head_len;
+    // The base is always written out (built with `set`); `empty` only satisfies the type.
+    let empty = Table::fixed(&mut [], &mut []);
+    let base_table = base.ready_table().unwrap_or(&empty);
+    let setup = Setup {
+        errors: base.errors_stream(),
+        base_table,
+        wsgi: wsgi_vars(base_table, &config.handler),
+        policy: config.underscore,
+        server_software: server_software(&config.handler),
+    };
+    let Memory {
+        environ_bytes,
+        environ_slots,
+        header_bytes,
+        header_slots,
+        output,
+    } = memory;
+    let parts = ResponseParts {
+        header_bytes,
+        header_slots,
+        output,
+    };
 
+    if !matches!(complete, Ok(true)) {
+        // The body is still to come.
+        let streamed = Streamed {
+            expect: head.expect_continue && framing != Framing::None,
+            framing,
+            head_len,
+            exchange,
+        };
+        let done = stream_request::<A, S, W, H>(
+            app,
+            streamed,
+            &setup,
+            config,
+            date,
+            rx,
+            source,
+            (environ_bytes, environ_slots),
+            parts,
+            sink,
+            sendfile,
+        );
+        return done.finish(request_line);
+    }
+
+    // The whole body is here (always, for the sans-IO session): it is decoded from the bytes
+    // behind the head, which are only read.
+    let body = SliceBody {
+        bytes: &pending[head_len..],
+        used: Cell::new(0),
+        decoder: RefCell::new(BodyDecoder::new(framing, &limits)),
+    };
+    // The environ (borrowing the head in `rx`) ends with this block.
+    let report = {
+        let Some(mut environ) = setup.environ(&head, environ_bytes, environ_slots, &body) else {
+            return Done::Refused(ENVIRON_FULL).finish(request_line);
+        };
+        respond(
+            app,
+            &mut environ,
+            parts,
+            sink,
+            sendfile,
+            config,
+            exchange,
+            date,
+            None,
+        )
+    };
+    let mut close = report.must_close;
+    if !close && !body.is_done() {
+        close = !drain(&body, config.max_drain);
+    }
+    rx.start += head_len + body.used.get();
+    Exchanged::Answered {
+        log: report.log(request_line),
+        close,
+    }
+}
+
+/// What the streamed path keeps of the first parse.
+struct Streamed {
+    expect: bool,
+    framing: Framing,
+    head_len: usize,
+    exchange: Exchange,
+}
+
+/// How an exchange ended, before the request line is added for the log (kept apart so the
+/// 200-byte line is not copied through the frames of the exchange).
+enum Done {
+    Answered { report: RunReport, close: bool },
+    Refused(ProtocolError),
+}
+
+impl Done {
+    fn finish(self, request_line: RequestLine) -> Exchanged {
+        match self {
+            Done::Answered { report, close } => Exchanged::Answered {
+                log: report.log(request_line),
+                close,
+            },
+            Done::Refused(error) => Exchanged::Refused {
+                error,
+                request_line,
+            },
+        }
+    }
+}
+
+/// Serve a request whose body is still to come. It is received behind the head, which stays
+/// where it is (the deferred environ reads it): the buffer is split at the head's end and the
+/// head parsed again from its half, into a header array of this frame. Only requests with a
+/// body larger than what arrived with the head come here, so the second parse and the second
+/// array are not on the common path.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn stream_request<A: Application, S: Refill, W: Write, const H: usize>(
+    app: &A,
+    streamed: Streamed,
+    setup: &Setup<'_>,
+    config: &ServerConfig,
+    date: Option<HttpDate>,
+    rx: &mut Rx<'_>,
+    source: &S,
+    (environ_bytes, environ_slots): (&mut [u8], &mut [Slot]),
+    parts: ResponseParts<'_>,
+    sink: W,
+    sendfile: Option<SendFile<W>>,
+) -> Done {
+    let Streamed {
+        expect,
+        framing,
+        head_len,
+        exchange,
+    } = streamed;
+    let limits = config.limits;
+    let (start, end) = (rx.start, rx.end);
+    let split = start + head_len;
+    let (front, back) = rx.buf.split_at_mut(split);
+    if back.is_empty() {
+        return Done::Refused(ProtocolError::header_fields_too_large(
+            "request head fills the receive buffer, leaving no room for its body",
+        ));
+    }
+    let mut header_buf = [httparse::EMPTY_HEADER; H];
+    let Ok(Some(head)) = parse_head(&front[start..], &mut header_buf, &limits) else {
+        // The same bytes parsed a moment ago.
+        return Done::Refused(ProtocolError::bad_request(
+            "request head changed while it was parsed",
+        ));
+    };
+    let mut body_rx = Rx {
+        buf: back,
+        start: 0,
+        end: end - split,
+    };
     let head_started = Cell::new(false);
     let input = BodyInput {
         source,
-        rx: RefCell::new(rx),
+        rx: RefCell::new(&mut body_rx),
         decoder: RefCell::new(BodyDecoder::new(framing, &limits)),
         expect: Cell::new(expect),
         head_started: &head_started,
     };
-    environ.set_input(&input);
-    // The server's wsgi.errors (CPython's get_stderr) comes with its base environ.
-    if let Some(errors) = base.errors_stream() {
-        environ.set_errors(errors);
-    }
-    // The response lives in this block and is dropped in place at its end (before the body is
-    // drained): `drop(response)` moved its ~360 bytes into `drop`'s argument first.
+    // The environ (borrowing the head in `front`) ends with this block.
     let report = {
-        let headers = Headers::fixed(&mut *memory.header_bytes, &mut *memory.header_slots);
-        let out = Output::new(sink, &mut *memory.output);
-        let mut response = Response::new(
-            &config.handler,
-            exchange,
-            date,
-            headers,
-            out,
-            Some(&head_started),
-        );
-        response.sendfile = sendfile;
-        run_app(
+        let Some(mut environ) = setup.environ(&head, environ_bytes, environ_slots, &input) else {
+            return Done::Refused(ENVIRON_FULL);
+        };
+        respond(
             app,
             &mut environ,
-            &mut response,
-            &config.handler,
-            head_request,
+            parts,
+            sink,
+            sendfile,
+            config,
+            exchange,
+            date,
+            Some(&head_started),
         )
     };
     let mut close = report.must_close;
@@ -324,14 +464,174 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
             !drain(&input, config.max_drain)
         };
     }
-    Exchanged::Answered {
-        log: RequestLog {
+    rx.start = split + body_rx.start;
+    rx.end = split + body_rx.end;
+    Done::Answered { report, close }
+}
+
+/// What every request's environ is set up from, besides its head.
+struct Setup<'b> {
+    errors: Option<&'b dyn ErrorStream>,
+    base_table: &'b Table<'b>,
+    wsgi: WsgiVars,
+    policy: UnderscorePolicy,
+    server_software: Option<&'b str>,
+}
+
+impl<'b> Setup<'b> {
+    /// The deferred environ of `head` over `bytes` and `slots`, with `input` as `wsgi.input`
+    /// and the base's `wsgi.errors`; `None` when its variables might not fit the storage.
+    fn environ<'e>(
+        &self,
+        head: &'e RequestHead<'e>,
+        bytes: &'e mut [u8],
+        slots: &'e mut [Slot],
+        input: &'e dyn InputStream,
+    ) -> Option<Environ<'e>>
+    where
+        'b: 'e,
+    {
+        let view = RequestView {
+            head,
+            base: self.base_table,
+            policy: self.policy,
+            server_software: self.server_software,
+        };
+        if !view.fits(bytes.len(), slots.len()) {
+            return None;
+        }
+        let mut environ = Environ::deferred(bytes, slots, view);
+        environ.wsgi = Some(self.wsgi);
+        environ.set_input(input);
+        // The server's wsgi.errors (CPython's get_stderr) comes with its base environ.
+        if let Some(errors) = self.errors {
+            environ.set_errors(errors);
+        }
+        Some(environ)
+    }
+}
+
+/// The refusal of a request whose variables might not fit the environ storage (see
+/// `RequestView::fits`).
+const ENVIRON_FULL: ProtocolError =
+    ProtocolError::header_fields_too_large("request variables do not fit the environ storage");
+
+/// The memory a response is framed in.
+struct ResponseParts<'m> {
+    header_bytes: &'m mut [u8],
+    header_slots: &'m mut [Slot],
+    output: &'m mut [u8],
+}
+
+/// Run the application over `environ` and frame its response into `sink`.
+///
+/// Inlined into both paths on purpose: out of line, its ~800-byte frame (the response and
+/// the error path) sat under the request's own and took the Cortex-M firmware's stack
+/// high-water from 2,784 B to 3,016 B (budget 2,800); inlined it costs 116 B of flash.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn respond<A: Application, W: Write>(
+    app: &A,
+    environ: &mut Environ<'_>,
+    parts: ResponseParts<'_>,
+    sink: W,
+    sendfile: Option<SendFile<W>>,
+    config: &ServerConfig,
+    exchange: Exchange,
+    date: Option<HttpDate>,
+    head_started: Option<&Cell<bool>>,
+) -> RunReport {
+    let headers = Headers::fixed(parts.header_bytes, parts.header_slots);
+    let out = Output::new(sink, parts.output);
+    let mut response = Response::new(&config.handler, exchange, date, headers, out, head_started);
+    response.sendfile = sendfile;
+    run_app(
+        app,
+        environ,
+        &mut response,
+        &config.handler,
+        exchange.head_request,
+    )
+}
+
+impl RunReport {
+    fn log(self, request_line: RequestLine) -> RequestLog {
+        RequestLog {
             request_line,
-            status: report.status,
-            bytes_sent: report.bytes_sent,
-            outcome: report.outcome,
-        },
-        close,
+            status: self.status,
+            bytes_sent: self.bytes_sent,
+            outcome: self.outcome,
+        }
+    }
+}
+
+/// `wsgi.input` of a request whose whole body is already buffered (the sans-IO session):
+/// decoded straight from the received bytes, which it only reads, so the head beside them
+/// stays borrowed by a deferred environ.
+struct SliceBody<'c> {
+    bytes: &'c [u8],
+    /// Bytes of `bytes` consumed (framing included).
+    used: Cell<usize>,
+    decoder: RefCell<BodyDecoder>,
+}
+
+impl SliceBody<'_> {
+    fn is_done(&self) -> bool {
+        self.decoder.borrow().is_done()
+    }
+}
+
+impl InputStream for SliceBody<'_> {
+    fn read(&self, buf: &mut [u8]) -> Result<usize, InputError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut decoder = self
+            .decoder
+            .try_borrow_mut()
+            .map_err(|_| InputError::Io(ErrorKind::Other))?;
+        loop {
+            if decoder.is_done() {
+                return Ok(0);
+            }
+            let at = self.used.get();
+            // Offer at most `buf.len()` bytes so the data returned fits `buf`.
+            let window = &self.bytes[at..self.bytes.len().min(at + buf.len())];
+            let (used, event) = decoder.decode(window).map_err(protocol_to_input)?;
+            self.used.set(at + used);
+            match event {
+                Decoded::Data(data) => {
+                    buf[..data.len()].copy_from_slice(data);
+                    return Ok(data.len());
+                }
+                Decoded::End => return Ok(0),
+                // The session ran the request only with its whole body buffered, so running
+                // out means the framing said more than arrived: as a vanished client.
+                Decoded::NeedMore if used > 0 && at + used < self.bytes.len() => {}
+                Decoded::NeedMore => return Err(InputError::Disconnected),
+            }
+        }
+    }
+}
+
+/// `SERVER_SOFTWARE` as an origin server sets it by default (an empty name counts as none, as
+/// in CPython's `if self.server_software`).
+fn server_software(config: &HandlerConfig) -> Option<&str> {
+    config
+        .server_software
+        .filter(|s| config.origin_server && !s.is_empty())
+}
+
+/// The typed `wsgi.*` group of a server's request. The scheme is guessed from the base: the
+/// request's own variables never include `HTTPS`.
+fn wsgi_vars(base: &Table<'_>, config: &HandlerConfig) -> WsgiVars {
+    WsgiVars {
+        version: (1, 0),
+        url_scheme: scheme_for_https(base.find(b"HTTPS").map(|i| base.value(i))),
+        multithread: config.multithread,
+        multiprocess: config.multiprocess,
+        run_once: config.run_once,
+        file_wrapper: config.file_wrapper,
     }
 }
 
@@ -359,10 +659,6 @@ fn body_complete(
             }
         }
     }
-}
-
-pub(crate) fn environ_too_large() -> ProtocolError {
-    ProtocolError::header_fields_too_large("request variables do not fit the environ storage")
 }
 
 /// The first line of a (possibly partial) head, without its line end. Empty lines before the
@@ -410,7 +706,7 @@ impl Staging<'_> {
 /// frame for the whole exchange, under the application's stack (measured: +412 B of stack
 /// high-water on the Cortex-M firmware), although draining is the rare path.
 #[inline(never)]
-fn drain<S: Refill>(input: &BodyInput<'_, '_, S>, limit: u64) -> bool {
+fn drain(input: &dyn InputStream, limit: u64) -> bool {
     let mut scratch = [0u8; 512];
     let mut total = 0u64;
     loop {

@@ -157,12 +157,18 @@ impl<'s, R: Read, W: Write, E: ErrorStream> SimpleHandler<'s, R, W, E> {
     /// A handler with [`HandlerConfig::SIMPLE`] (origin server, HTTP/1.0, multithread true,
     /// multiprocess false), reading the body from `stdin`, writing the response to `stdout`
     /// and diagnostics to `stderr`, for the request described by `environ`.
-    pub fn new(stdin: R, stdout: W, stderr: E, environ: Environ<'s>, memory: Memory<'s>) -> Self {
+    pub fn new<'e: 's>(
+        stdin: R,
+        stdout: W,
+        stderr: E,
+        environ: Environ<'e>,
+        memory: Memory<'s>,
+    ) -> Self {
         SimpleHandler {
             stdin,
             stdout,
             stderr,
-            base: environ,
+            base: environ.shorten(),
             memory,
             os_environ: None,
             date: None,
@@ -298,7 +304,13 @@ pub struct BaseCgiHandler<'s, R: Read, W: Write, E: ErrorStream> {
 
 impl<'s, R: Read, W: Write, E: ErrorStream> BaseCgiHandler<'s, R, W, E> {
     /// A CGI-framing handler ([`HandlerConfig::CGI`]) over the given streams and environ.
-    pub fn new(stdin: R, stdout: W, stderr: E, environ: Environ<'s>, memory: Memory<'s>) -> Self {
+    pub fn new<'e: 's>(
+        stdin: R,
+        stdout: W,
+        stderr: E,
+        environ: Environ<'e>,
+        memory: Memory<'s>,
+    ) -> Self {
         let mut inner = SimpleHandler::new(stdin, stdout, stderr, environ, memory);
         inner.config = HandlerConfig::CGI;
         BaseCgiHandler { inner }

@@ -70,7 +70,7 @@ const fn key_byte_of(b: u8) -> u8 {
 
 byte_map! {
     /// [`key_byte_of`] of `b`, through a table on hosts (see `bytes::byte_map`).
-    fn key_byte = key_byte_of;
+    pub(super) fn key_byte = key_byte_of;
 }
 
 /// The CGI variables that CPython's environ always holds before it looks at the header
@@ -107,7 +107,7 @@ const CGI_NAME_LENGTHS: u32 = {
 /// header names in a couple of instructions; the others are compared with the few names of
 /// their length. (A `match` on the byte strings was as fast but compiled to 1.1 KB of
 /// Cortex-M code.)
-fn is_cgi_name(bare: &[u8]) -> bool {
+pub(super) fn is_cgi_name(bare: &[u8]) -> bool {
     bare.len() < 32 && CGI_NAME_LENGTHS & (1 << bare.len()) != 0 && CGI_NAMES.contains(&bare)
 }
 
@@ -119,7 +119,7 @@ const QUERY_STRING: KnownKey = KnownKey::new("QUERY_STRING");
 const CONTENT_TYPE: KnownKey = KnownKey::new("CONTENT_TYPE");
 const CONTENT_LENGTH: KnownKey = KnownKey::new("CONTENT_LENGTH");
 
-const ENVIRON_FULL: ProtocolError =
+pub(super) const ENVIRON_FULL: ProtocolError =
     ProtocolError::header_fields_too_large("request variables do not fit the environ storage");
 
 /// Fill `environ` from `head` by CPython's `simple_server` rules (see the [module
@@ -158,11 +158,7 @@ pub fn fill_environ(
         .set_known(REQUEST_METHOD, head.method)
         .map_err(full)?;
 
-    let target = collapse_leading_slashes(head.target);
-    let (path, query) = match target.iter().position(|&b| b == b'?') {
-        Some(q) => (&target[..q], &target[q + 1..]),
-        None => (target, &[][..]),
-    };
+    let (path, query) = split_target(head.target);
     if path.contains(&b'%') {
         environ.set("PATH_INFO", b"").map_err(full)?;
         percent_decode(path, |piece| environ.append("PATH_INFO", b"", piece)).map_err(full)?;
@@ -245,6 +241,16 @@ pub fn fill_environ(
         added |= key_bits;
     }
     Ok(())
+}
+
+/// The path and the query of a request target, as `PATH_INFO` (before decoding) and
+/// `QUERY_STRING` have them.
+pub(super) fn split_target(target: &[u8]) -> (&[u8], &[u8]) {
+    let target = collapse_leading_slashes(target);
+    match target.iter().position(|&b| b == b'?') {
+        Some(q) => (&target[..q], &target[q + 1..]),
+        None => (target, &[][..]),
+    }
 }
 
 /// CPython (gh-87389): a target starting with `//` keeps one leading slash, so that the path

@@ -76,6 +76,7 @@ pub mod environ;
 pub mod error;
 pub mod limits;
 pub mod request;
+pub(crate) mod view;
 
 #[cfg(test)]
 mod tests;

@@ -52,6 +52,7 @@ pub use defaults::setup_testing_defaults;
 pub use file_wrapper::{Close, FileWrapper, ReadError, DEFAULT_BLKSIZE};
 pub use hop::is_hop_by_hop;
 pub use shift::{shift_path_info, shift_path_info_in, Segment, SHIFT_SCRATCH};
+pub(crate) use uri::scheme_for_https;
 pub use uri::{application_uri, guess_scheme, request_uri};
 #[cfg(feature = "alloc")]
 pub use uri::{application_uri_string, request_uri_string};

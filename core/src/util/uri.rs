@@ -28,7 +28,13 @@ use crate::environ::{Environ, KnownKey, UrlScheme};
 /// ```
 pub fn guess_scheme(environ: &Environ<'_>) -> UrlScheme {
     const HTTPS: KnownKey = KnownKey::new("HTTPS");
-    match environ.get_known(HTTPS) {
+    scheme_for_https(environ.get_known(HTTPS))
+}
+
+/// The scheme an `HTTPS` value (or its absence) stands for, by CPython's rule: exactly `yes`,
+/// `on` or `1` is https.
+pub(crate) fn scheme_for_https(https: Option<&[u8]>) -> UrlScheme {
+    match https {
         Some(b"yes" | b"on" | b"1") => UrlScheme::Https,
         _ => UrlScheme::Http,
     }

@@ -14,9 +14,23 @@
 //!   [`EnvironError::Capacity`] says so and nothing changes;
 //! * [`Environ::new`] (feature `alloc`) grows on demand up to [`Environ::DEFAULT_BYTE_LIMIT`].
 //!
-//! Values are copied into the arena rather than borrowed from the request buffer: a request head
-//! is parsed once, and the receive buffer can be reused for the body and the next pipelined
-//! request while the application still holds its environ.
+//! # A server's per-request environ is written out on demand
+//!
+//! The environ a server hands an application ([`Session`](crate::handler::Session),
+//! [`Connection`](crate::handler::Connection)) starts out *deferred*: its variables stay in
+//! the parsed request head (which stays put in the receive buffer for the whole exchange; a
+//! streamed body is received behind it) and the server's base. [`Environ::get`] answers from
+//! there; the first operation that needs the variables as a table (iterating them, counting
+//! them, changing one, or a value that must be joined or `%`-decoded) writes them into the
+//! arena, in the order CPython's `simple_server` gives them. An application that reads a few
+//! variables, or none, never pays for writing out twenty: that copy was most of the core's
+//! per-request work (`bench/instructions.sh`, BENCHMARKS.md).
+//!
+//! Because that write-out can happen behind a shared reference (`environ.iter()` on a
+//! `&Environ`), `Environ` is invariant in its lifetime: use [`Environ::shorten`] where an
+//! `Environ<'static>` must pass for a shorter-lived one. The storage is checked before the
+//! application runs (every header field counted as its own variable), so a write-out never
+//! runs out of room; a request that might not fit is refused with 431.
 //!
 //! # Example
 //!
@@ -35,8 +49,12 @@
 
 use core::fmt;
 
+use crate::proto::view::{RequestView, ViewAnswer};
 use crate::storage::{name_bit, CapacityError, Slot, Table};
 use crate::stream::{ErrorStream, Errors, Input, InputStream};
+
+mod vars;
+use vars::Vars;
 
 /// The URL scheme of a request, the typed `wsgi.url_scheme`.
 ///
@@ -166,11 +184,11 @@ impl KnownKey {
 
 /// The CGI/WSGI variables of one request: PEP 3333's `environ` dict.
 ///
-/// See the [module docs](self) for the memory model. Keys are case-sensitive `&str`; values are
-/// bytes. Insertion order is kept, and replacing a value keeps the key's position, as a Python
-/// dict does.
+/// See the [module docs](self) for the memory model and for the deferred environ a server
+/// hands its application. Keys are case-sensitive `&str`; values are bytes. Insertion order
+/// is kept, and replacing a value keeps the key's position, as a Python dict does.
 pub struct Environ<'a> {
-    vars: Table<'a>,
+    vars: Vars<'a>,
     /// The typed `wsgi.*` scalars; `None` until a server or
     /// [`setup_testing_defaults`](crate::util::setup_testing_defaults) sets them.
     pub wsgi: Option<WsgiVars>,
@@ -193,7 +211,7 @@ impl fmt::Debug for Environ<'_> {
             }
         }
         f.debug_struct("Environ")
-            .field("vars", &Vars(&self.vars))
+            .field("vars", &Vars(self.vars.table()))
             .field("wsgi", &self.wsgi)
             .field("input", &self.input.is_some())
             .field("errors", &self.errors.is_some())
@@ -223,7 +241,7 @@ impl<'a> Environ<'a> {
     /// HTTP request with ten headers needs about 600 bytes and 25 slots.
     pub fn fixed(bytes: &'a mut [u8], slots: &'a mut [Slot]) -> Self {
         Environ {
-            vars: Table::fixed(bytes, slots),
+            vars: Vars::ready(Table::fixed(bytes, slots)),
             wsgi: None,
             input: None,
             errors: None,
@@ -234,44 +252,114 @@ impl<'a> Environ<'a> {
     /// [`DEFAULT_BYTE_LIMIT`](Self::DEFAULT_BYTE_LIMIT) bytes and
     /// [`DEFAULT_ENTRY_LIMIT`](Self::DEFAULT_ENTRY_LIMIT) entries.
     #[cfg(feature = "alloc")]
-    pub fn new() -> Environ<'static> {
+    pub fn new() -> Self {
         Self::with_limits(Self::DEFAULT_BYTE_LIMIT, Self::DEFAULT_ENTRY_LIMIT)
     }
 
     /// An empty, growable environ that never holds more than `max_bytes` of keys and values or
     /// more than `max_entries` variables (feature `alloc`).
     #[cfg(feature = "alloc")]
-    pub fn with_limits(max_bytes: usize, max_entries: usize) -> Environ<'static> {
+    pub fn with_limits(max_bytes: usize, max_entries: usize) -> Self {
         Environ {
-            vars: Table::growable(max_bytes, max_entries),
+            vars: Vars::ready(Table::growable(max_bytes, max_entries)),
             wsgi: None,
             input: None,
             errors: None,
         }
     }
 
+    /// A server's per-request environ over `bytes` and `slots`, whose variables stay in the
+    /// request head until something needs them written out (see [`vars`]). The view must
+    /// [fit](RequestView::fits) the storage.
+    pub(crate) fn deferred(
+        bytes: &'a mut [u8],
+        slots: &'a mut [Slot],
+        view: RequestView<'a>,
+    ) -> Self {
+        Environ {
+            vars: Vars::deferred(bytes, slots, view),
+            wsgi: None,
+            input: None,
+            errors: None,
+        }
+    }
+
+    /// Copy `base`'s variables into this (empty) environ, in one move.
+    pub(crate) fn copy_base(&mut self, base: &Table<'_>) -> Result<(), CapacityError> {
+        self.vars.table_mut().copy_from(base)
+    }
+
+    /// The table behind a server's base environ (one built with `set`), without writing
+    /// anything out: `None` only for a server's per-request environ not yet written out.
+    ///
+    /// The per-request path reads its base through this rather than `get`, so that firmware
+    /// whose application never needs its environ written out does not link the code that
+    /// writes it.
+    pub(crate) fn ready_table(&self) -> Option<&Table<'a>> {
+        self.vars.ready_table()
+    }
+
+    /// The same environ, typed with a shorter lifetime: how an `Environ<'static>` (say, from
+    /// [`Environ::new`]) is handed to something that borrows memory for less long, such as a
+    /// handler over stack buffers.
+    ///
+    /// Needed because `Environ` is invariant in its lifetime: a server's per-request environ
+    /// writes its variables on first use, through a shared reference, which rules out the
+    /// automatic shortening a covariant type gets.
+    ///
+    /// ```
+    /// use wsgiref_core::environ::{Environ, EnvironBuf};
+    ///
+    /// // Wants the environ and a buffer of one lifetime, as handlers over caller memory do.
+    /// fn takes_short<'s>(environ: Environ<'s>, scratch: &'s [u8]) -> usize {
+    ///     environ.len() + scratch.len()
+    /// }
+    /// let mut buf = EnvironBuf::<64, 4>::new();
+    /// let mut environ = buf.environ();
+    /// environ.set("A", "1")?;
+    /// let local = [0u8; 4]; // lives shorter than `buf`
+    /// assert_eq!(takes_short(environ.shorten(), &local), 5);
+    /// # Ok::<(), wsgiref_core::environ::EnvironError>(())
+    /// ```
+    pub fn shorten<'b>(self) -> Environ<'b>
+    where
+        'a: 'b,
+    {
+        Environ {
+            vars: self.vars.shorten(),
+            wsgi: self.wsgi,
+            input: self.input,
+            errors: self.errors,
+        }
+    }
+
     /// Number of CGI variables (the typed `wsgi.*` entries are not counted).
     pub fn len(&self) -> usize {
-        self.vars.len()
+        self.vars.table().len()
     }
 
     /// True when there are no CGI variables.
     pub fn is_empty(&self) -> bool {
-        self.vars.len() == 0
+        self.vars.table().len() == 0
     }
 
     /// Bytes of keys and values stored: what a fixed arena must at least hold.
     pub fn bytes_used(&self) -> usize {
-        self.vars.bytes_used()
+        self.vars.table().bytes_used()
     }
 
     fn index(&self, key: &str) -> Option<usize> {
-        self.vars.find(key.as_bytes())
+        self.vars.table().find(key.as_bytes())
     }
 
     /// The value of `key`, or `None` when it is absent.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
-        self.index(key).map(|i| self.vars.value(i))
+        if let Some(view) = self.vars.view() {
+            if let ViewAnswer::Found(value) = view.get(key.as_bytes()) {
+                return value;
+            }
+        }
+        self.index(key).map(|i| self.vars.table().value(i))
     }
 
     /// The value of `key` as `&str`: `None` when it is absent **or** not valid UTF-8 (use
@@ -282,7 +370,7 @@ impl<'a> Environ<'a> {
 
     /// True when `key` is present (even with an empty value).
     pub fn contains(&self, key: &str) -> bool {
-        self.index(key).is_some()
+        self.get(key).is_some()
     }
 
     /// Set `key` to `value`, replacing an existing value in place (its position is kept) or
@@ -294,9 +382,9 @@ impl<'a> Environ<'a> {
         check_key(key)?;
         let value = value.as_ref();
         match self.index(key) {
-            Some(i) => self.vars.replace_value(i, value)?,
+            Some(i) => self.vars.table_mut().replace_value(i, value)?,
             None => {
-                self.vars.push(key.as_bytes(), value)?;
+                self.vars.table_mut().push(key.as_bytes(), value)?;
             }
         }
         Ok(())
@@ -308,10 +396,10 @@ impl<'a> Environ<'a> {
     pub(crate) fn set_known(&mut self, key: KnownKey, value: &[u8]) -> Result<(), EnvironError> {
         debug_assert!(check_key(key.name).is_ok());
         let name = key.name.as_bytes();
-        match self.vars.find_bits(name, key.bits) {
-            Some(i) => self.vars.replace_value(i, value)?,
+        match self.vars.table_mut().find_bits(name, key.bits) {
+            Some(i) => self.vars.table_mut().replace_value(i, value)?,
             None => {
-                self.vars.push_bits(name, key.bits, value)?;
+                self.vars.table_mut().push_bits(name, key.bits, value)?;
             }
         }
         Ok(())
@@ -326,17 +414,23 @@ impl<'a> Environ<'a> {
     ) -> Result<(), EnvironError> {
         debug_assert!(check_key(key.name).is_ok());
         let name = key.name.as_bytes();
-        if self.vars.find_bits(name, key.bits).is_none() {
-            self.vars.push_bits(name, key.bits, value)?;
+        if self.vars.table_mut().find_bits(name, key.bits).is_none() {
+            self.vars.table_mut().push_bits(name, key.bits, value)?;
         }
         Ok(())
     }
 
     /// [`get`](Self::get) for a key the crate itself names.
     pub(crate) fn get_known(&self, key: KnownKey) -> Option<&[u8]> {
+        if let Some(view) = self.vars.view() {
+            if let ViewAnswer::Found(value) = view.get(key.name.as_bytes()) {
+                return value;
+            }
+        }
         self.vars
+            .table()
             .find_bits(key.name.as_bytes(), key.bits)
-            .map(|i| self.vars.value(i))
+            .map(|i| self.vars.table().value(i))
     }
 
     /// Python's `environ.setdefault(key, value)`: set `key` only if it is absent, and return
@@ -349,9 +443,9 @@ impl<'a> Environ<'a> {
         check_key(key)?;
         let i = match self.index(key) {
             Some(i) => i,
-            None => self.vars.push(key.as_bytes(), value.as_ref())?,
+            None => self.vars.table_mut().push(key.as_bytes(), value.as_ref())?,
         };
-        Ok(self.vars.value(i))
+        Ok(self.vars.table_mut().value(i))
     }
 
     /// Append `sep` and `extra` to an existing value, or set it when absent. This is how a
@@ -389,8 +483,8 @@ impl<'a> Environ<'a> {
         value: &[u8],
     ) -> Result<(), EnvironError> {
         debug_assert!(key.starts_with(b"HTTP_") && key.is_ascii());
-        debug_assert!(self.vars.find(key).is_none());
-        self.vars.push_bits(key, bits, value)?;
+        debug_assert!(self.vars.table_mut().find(key).is_none());
+        self.vars.table_mut().push_bits(key, bits, value)?;
         Ok(())
     }
 
@@ -401,10 +495,10 @@ impl<'a> Environ<'a> {
         sep: &[u8],
         extra: &[u8],
     ) -> Result<(), EnvironError> {
-        match self.vars.find(key) {
-            Some(i) => self.vars.extend_value(i, sep, extra)?,
+        match self.vars.table_mut().find(key) {
+            Some(i) => self.vars.table_mut().extend_value(i, sep, extra)?,
             None => {
-                self.vars.push(key, extra)?;
+                self.vars.table_mut().push(key, extra)?;
             }
         }
         Ok(())
@@ -413,19 +507,19 @@ impl<'a> Environ<'a> {
     /// The Bloom-filter bits of the keys present (`storage::name_bit` of each): a key whose
     /// bits are not all set is certainly absent.
     pub(crate) fn key_bits(&self) -> u64 {
-        self.vars.names_seen()
+        self.vars.table().names_seen()
     }
 
     /// True when a variable named by these bytes is present.
     pub(crate) fn contains_bytes(&self, key: &[u8]) -> bool {
-        self.vars.find(key).is_some()
+        self.vars.table().find(key).is_some()
     }
 
     /// Remove `key`; returns whether it was present.
     pub fn remove(&mut self, key: &str) -> bool {
         match self.index(key) {
             Some(i) => {
-                self.vars.remove(i);
+                self.vars.table_mut().remove(i);
                 true
             }
             None => false,
@@ -434,7 +528,7 @@ impl<'a> Environ<'a> {
 
     /// Remove every variable and the `wsgi.*` group; the streams stay attached.
     pub fn clear(&mut self) {
-        self.vars.clear();
+        self.vars.table_mut().clear();
         self.wsgi = None;
     }
 
@@ -443,6 +537,7 @@ impl<'a> Environ<'a> {
     /// Keys are `&str` because [`set`](Self::set) only takes `&str` keys.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
         self.vars
+            .table()
             .iter()
             .map(|(k, v)| (core::str::from_utf8(k).unwrap_or(""), v))
     }
@@ -455,12 +550,12 @@ impl<'a> Environ<'a> {
             // Nothing to collide with (a server's per-request environ starts this way): copy
             // the whole arena at once, without looking each key up. (`other` was built by
             // `set`, so it holds no duplicates.)
-            self.vars.copy_from(&other.vars)?;
+            self.vars.table_mut().copy_from(other.vars.table())?;
             return Ok(());
         }
         for (k, v) in other.iter() {
             if !self.contains(k) {
-                self.vars.push(k.as_bytes(), v)?;
+                self.vars.table_mut().push(k.as_bytes(), v)?;
             }
         }
         Ok(())
@@ -521,7 +616,7 @@ impl<'a> Environ<'a> {
         f: impl FnOnce(&mut Environ<'_>) -> R,
     ) -> R {
         let mut scoped = Environ {
-            vars: self.vars.lend(),
+            vars: Vars::ready(self.vars.table_mut().lend()),
             wsgi: self.wsgi,
             input: Some(input),
             errors: self.errors,
@@ -529,8 +624,8 @@ impl<'a> Environ<'a> {
         let result = f(&mut scoped);
         let Environ { vars, wsgi, .. } = scoped;
         self.wsgi = wsgi;
-        let returned = vars.give_back();
-        self.vars.take_back(returned);
+        let returned = vars.into_table().give_back();
+        self.vars.table_mut().take_back(returned);
         result
     }
 
@@ -597,15 +692,6 @@ impl<const BYTES: usize, const SLOTS: usize> Default for EnvironBuf<BYTES, SLOTS
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// `Environ` must stay covariant in its lifetime (streams are shared references for that
-/// reason): a long-lived environ can be passed where a shorter one is expected.
-#[allow(dead_code)]
-fn environ_is_covariant<'long: 'short, 'short>(
-    e: &'short Environ<'long>,
-) -> &'short Environ<'short> {
-    e
 }
 
 #[cfg(test)]

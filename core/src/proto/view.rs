@@ -1,0 +1,286 @@
+//! [`RequestView`]: a request's environ variables answered one key at a time, from the
+//! parsed head and the server's base, without writing them out.
+//!
+//! The rules are [`fill_environ`]'s (CPython's `simple_server`); a property test checks that
+//! every answer equals the written-out environ's.
+
+use super::environ::{
+    fill_environ, is_cgi_name, key_byte, split_target, UnderscorePolicy, ENVIRON_FULL,
+    MAX_ENVIRON_KEY,
+};
+use super::request::trim_ows;
+use super::{ProtocolError, RequestHead};
+use crate::environ::{Environ, KnownKey};
+use crate::storage::Table;
+
+const SERVER_SOFTWARE: KnownKey = KnownKey::new("SERVER_SOFTWARE");
+
+/// The request's variables answered one key at a time, straight from the parsed head: what
+/// a deferred [`Environ`] gives `get` before (or instead of) writing every variable out.
+///
+/// Most answers are a slice of the head or of the base as it stands. The few that are not
+/// (a `PATH_INFO` with `%`-escapes to decode, an `HTTP_*` key two header fields share and
+/// [`fill_environ`] would join, a key that a header field shares with the base, a header
+/// name that itself starts with `HTTP_`) come back as [`ViewAnswer::Build`]: the caller then
+/// writes the environ out and looks there. Either way the answer is [`fill_environ`]'s (a
+/// property test compares them).
+#[derive(Clone, Copy)]
+pub(crate) struct RequestView<'a> {
+    pub(crate) head: &'a RequestHead<'a>,
+    pub(crate) base: &'a Table<'a>,
+    pub(crate) policy: UnderscorePolicy,
+    pub(crate) server_software: Option<&'a str>,
+}
+
+/// What [`RequestView::get`] found.
+pub(crate) enum ViewAnswer<'a> {
+    /// The value (or its absence), as the written-out environ would have it.
+    Found(Option<&'a [u8]>),
+    /// Not a plain slice: write the environ out and look there.
+    Build,
+}
+
+impl<'a> RequestView<'a> {
+    /// Whether the written-out variables certainly fit a table of `bytes` and `slots`: an
+    /// upper bound that counts every header field as a new `HTTP_*` key (joined or skipped
+    /// fields take less). When it says no, the server writes the environ out at once, so a
+    /// request too large for its environ storage is refused (431) before the application
+    /// runs, as it always was.
+    pub(crate) fn fits(&self, bytes: usize, slots: usize) -> bool {
+        let head = self.head;
+        let len = |v: Option<&[u8]>| v.map_or(0, <[u8]>::len);
+        // The keys SERVER_PROTOCOL (15) with a version (8), REQUEST_METHOD (14), PATH_INFO
+        // (9) and QUERY_STRING (12) whose values together are at most the target,
+        // CONTENT_TYPE (12), CONTENT_LENGTH (14), SERVER_SOFTWARE (15).
+        let mut need = self.base.bytes_used()
+            + 15
+            + 8
+            + 14
+            + head.method.len()
+            + 9
+            + 12
+            + head.target.len()
+            + 12
+            + len(head.content_type)
+            + 14
+            + len(head.content_length)
+            + self.server_software.map_or(0, |s| 15 + s.len());
+        for field in head.headers {
+            if field.name.len() + 5 > MAX_ENVIRON_KEY {
+                // Writing out says which field was too long.
+                return false;
+            }
+            // `HTTP_` + name, the value, and a `,` should it be joined.
+            need += 5 + field.name.len() + field.value.len() + 1;
+        }
+        need <= bytes && self.base.len() + 7 + head.headers.len() <= slots
+    }
+
+    /// Write the variables out into `environ` (empty): the base's, the request's
+    /// ([`fill_environ`]), then `SERVER_SOFTWARE` unless one of those set it, CPython's
+    /// order. A full environ is `431`.
+    pub(crate) fn fill(&self, environ: &mut Environ<'_>) -> Result<(), ProtocolError> {
+        environ.copy_base(self.base).map_err(|_| ENVIRON_FULL)?;
+        fill_environ(self.head, environ, self.policy)?;
+        if let Some(software) = self.server_software {
+            environ
+                .setdefault_known(SERVER_SOFTWARE, software.as_bytes())
+                .map_err(|_| ENVIRON_FULL)?;
+        }
+        Ok(())
+    }
+
+    /// The value [`fill_environ`] over the base (then `SERVER_SOFTWARE` by default) gives
+    /// `key`.
+    pub(crate) fn get(&self, key: &[u8]) -> ViewAnswer<'a> {
+        let head = &self.head;
+        let base = || self.base.find(key).map(|i| self.base.value(i));
+        ViewAnswer::Found(match key {
+            b"SERVER_PROTOCOL" => Some(head.version.as_str().as_bytes()),
+            b"REQUEST_METHOD" => Some(head.method),
+            b"PATH_INFO" => {
+                let path = split_target(head.target).0;
+                if path.contains(&b'%') {
+                    return ViewAnswer::Build;
+                }
+                Some(path)
+            }
+            b"QUERY_STRING" => Some(split_target(head.target).1),
+            b"CONTENT_TYPE" => head.content_type.map(trim_ows).or_else(base),
+            b"CONTENT_LENGTH" => head
+                .content_length
+                .map(trim_ows)
+                .filter(|v| !v.is_empty())
+                .or_else(base),
+            b"SERVER_SOFTWARE" => base().or(self.server_software.map(str::as_bytes)),
+            _ => match key.strip_prefix(b"HTTP_") {
+                Some(bare) => return self.header_key(bare, base()),
+                None => base(),
+            },
+        })
+    }
+
+    /// `HTTP_` + `bare`: the value of the one header field it comes from, or the base's.
+    fn header_key(&self, bare: &[u8], base: Option<&'a [u8]>) -> ViewAnswer<'a> {
+        if bare.starts_with(b"HTTP_") {
+            // Whether such a field is kept depends on the fields before it.
+            return ViewAnswer::Build;
+        }
+        if is_cgi_name(bare) || self.base.find(bare).is_some() {
+            // Fields for this key are skipped.
+            return ViewAnswer::Found(base);
+        }
+        let drop_underscores = self.policy == UnderscorePolicy::Drop;
+        let mut fields = self.head.headers.iter().filter(|f| {
+            let name = f.name.as_bytes();
+            name.len() == bare.len()
+                && mapped_equals(name, bare)
+                && !(drop_underscores && has_underscore(name))
+        });
+        match (fields.next(), base) {
+            (None, base) => ViewAnswer::Found(base),
+            // One field and nothing to join it with.
+            (Some(field), None) if fields.next().is_none() => {
+                ViewAnswer::Found(Some(trim_ows(field.value)))
+            }
+            // Joined with `,`: only the written-out environ has the value.
+            _ => ViewAnswer::Build,
+        }
+    }
+}
+
+/// Does header name `name` map to the bare key `bare` (same length)?
+fn mapped_equals(name: &[u8], bare: &[u8]) -> bool {
+    name.iter()
+        .zip(bare)
+        .all(|(&b, &k)| key_byte(b) & 0x7f == k)
+}
+/// Does `name` hold a `_`? Eight bytes at a time (the last word padded with zeros), without
+/// a general `memchr` call, which cost about 60 instructions per short header name: asked
+/// for each header field a key lookup compares.
+pub(super) fn has_underscore(name: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has = |chunk: &[u8]| {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        // A zero byte in `x` (a `_` in the chunk) sets its high bit in the classic test.
+        let x = u64::from_le_bytes(word) ^ (ONES * u64::from(b'_'));
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    };
+    name.chunks(8).any(has)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environ::EnvironBuf;
+    use crate::proto::{parse_head, Limits};
+    use crate::storage::Slot;
+    use proptest::prelude::*;
+    use std::format;
+    use std::string::String;
+    use std::vec;
+    use std::vec::Vec;
+
+    /// Header names chosen to collide: case and `-`/`_` variants of one key, CGI names,
+    /// names the base holds bare, `Http-*` names.
+    const NAMES: &[&str] = &[
+        "Host",
+        "host",
+        "X-Foo",
+        "x-foo",
+        "X_Foo",
+        "Cookie",
+        "Content-Type",
+        "Content-Length",
+        "Server-Name",
+        "My-Var",
+        "Http-Host",
+        "A",
+        "a",
+        "Accept",
+        "User-Agent",
+        "Path-Info",
+    ];
+    const BASES: &[(&str, &str)] = &[
+        ("SERVER_NAME", "srv"),
+        ("SERVER_PORT", "80"),
+        ("MY_VAR", "base"),
+        ("CONTENT_TYPE", "base/type"),
+        ("CONTENT_LENGTH", ""),
+        ("SERVER_SOFTWARE", "base/1"),
+        ("HTTP_X_FOO", "b"),
+        ("SCRIPT_NAME", "/app"),
+    ];
+
+    fn request() -> impl Strategy<Value = (String, Vec<(usize, String)>)> {
+        let line = (
+            prop::sample::select(vec!["GET", "POST", "HEAD"]),
+            "(/|//)[a-z%2F0-9]{0,6}(\\?[a-z=&]{0,5})?",
+            prop::sample::select(vec!["HTTP/1.0", "HTTP/1.1"]),
+        )
+            .prop_map(|(m, t, v)| format!("{m} {t} {v}"));
+        let fields = prop::collection::vec((0..NAMES.len(), " ?[a-z0-9 ]{0,4}"), 0..6);
+        (line, fields)
+    }
+
+    proptest! {
+        /// A deferred environ answers every key as the eager build does, before and after
+        /// it is written out, and writes out the same variables in the same order.
+        #[cfg_attr(miri, ignore)]
+        #[test]
+        fn deferred_environ_matches_the_eager_build(
+            (line, fields) in request(),
+            base_keys in prop::collection::vec(0..BASES.len(), 0..5),
+            merge in any::<bool>(),
+            software in any::<bool>(),
+        ) {
+            let mut text = line.clone() + "\r\n";
+            for (n, v) in &fields {
+                text += &format!("{}:{}\r\n", NAMES[*n], v);
+            }
+            text += "\r\n";
+            let mut headers = [httparse::EMPTY_HEADER; 8];
+            let Ok(Some(head)) = parse_head(text.as_bytes(), &mut headers, &Limits::DEFAULT)
+            else {
+                return Ok(());
+            };
+            let mut base_buf = EnvironBuf::<512, 16>::new();
+            let mut base = base_buf.environ();
+            for &i in &base_keys {
+                base.set(BASES[i].0, BASES[i].1).unwrap();
+            }
+            let policy = if merge { UnderscorePolicy::Merge } else { UnderscorePolicy::Drop };
+            let view = RequestView {
+                head: &head,
+                base: base.ready_table().unwrap(),
+                policy,
+                server_software: software.then_some("sw/1"),
+            };
+            let mut eager_buf = EnvironBuf::<2048, 48>::new();
+            let mut eager = eager_buf.environ();
+            view.fill(&mut eager).unwrap();
+            let mut bytes = [0u8; 2048];
+            let mut slots = [Slot::EMPTY; 48];
+            prop_assert!(view.fits(bytes.len(), slots.len()));
+            let deferred = Environ::deferred(&mut bytes, &mut slots, view);
+            let mut probes: Vec<String> = eager.iter().map(|(k, _)| k.into()).collect();
+            for name in NAMES {
+                probes.push(format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_")));
+                probes.push(name.to_ascii_uppercase().replace('-', "_"));
+            }
+            probes.extend(["HTTPS", "REMOTE_ADDR", "HTTP_", "PATH_INFO"].map(String::from));
+            for key in &probes {
+                prop_assert_eq!(deferred.get(key), eager.get(key), "{} in {:?}", key, text);
+            }
+            // Written out (by iterating), it is the eager environ, in the same order.
+            let got: Vec<(&str, &[u8])> = deferred.iter().collect();
+            let want: Vec<(&str, &[u8])> = eager.iter().collect();
+            prop_assert_eq!(got, want);
+            for key in &probes {
+                prop_assert_eq!(deferred.get(key), eager.get(key));
+            }
+        }
+    }
+}
