@@ -1,7 +1,9 @@
 //! The core handler's cost per request, next to `httparse` parsing the same bytes alone.
 //!
 //! * `typical_get`: a 440-byte browser GET with 10 header fields through a [`Session`] on fixed
-//!   memory: environ built, hello application run, response framed into a reused buffer;
+//!   memory: environ set up, hello application run, response framed into a reused buffer
+//!   (`session_full_cycle`), and the same with an application that first reads four
+//!   variables (`session_full_cycle_reading`);
 //! * `minimal_get`: the same for `GET / HTTP/1.1` with only `Host`;
 //! * `chunked_upload_1mib`: a 1 MiB chunked upload streamed through a [`Connection`] whose
 //!   transport hands out 16 KiB reads, the application draining `wsgi.input`.
@@ -11,15 +13,18 @@
 use std::convert::Infallible;
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
 use wsgiref_core::app::{app_fn, StartResponse};
 use wsgiref_core::environ::{Environ, EnvironBuf};
 use wsgiref_core::handler::{Connection, MemoryBuf, Served, ServerConfig, Session, Step};
 use wsgiref_core::proto::{chunk_header, HttpDate, CHUNK_END, LAST_CHUNK};
-use wsgiref_core::AppError;
+use wsgiref_core::{AppError, Application};
 
 mod common;
-use common::{base_environ, hello, BROWSER_GET, MINIMAL_GET};
+use common::{base_environ, hello, hello_reading, BROWSER_GET, MINIMAL_GET};
 
 /// httparse alone, then the full cycle, on the same bytes in the same group.
 fn full_cycle(c: &mut Criterion, group_name: &str, request: &[u8]) {
@@ -35,8 +40,24 @@ fn full_cycle(c: &mut Criterion, group_name: &str, request: &[u8]) {
         })
     });
 
-    group.bench_function("session_full_cycle", |b| {
-        let app = hello();
+    session_cycle(&mut group, "session_full_cycle", hello(), request);
+    session_cycle(
+        &mut group,
+        "session_full_cycle_reading",
+        hello_reading(),
+        request,
+    );
+    group.finish();
+}
+
+/// The full cycle through a [`Session`]: bytes in, `app` run, response framed.
+fn session_cycle<A: Application>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    app: A,
+    request: &[u8],
+) {
+    group.bench_function(name, |b| {
         let mut rx = [0u8; 2048];
         let mut memory: MemoryBuf = MemoryBuf::new();
         let mut base_buf = EnvironBuf::<256, 8>::new();
@@ -53,7 +74,6 @@ fn full_cycle(c: &mut Criterion, group_name: &str, request: &[u8]) {
             black_box((&step, out.len()));
         })
     });
-    group.finish();
 }
 
 fn typical_get(c: &mut Criterion) {

@@ -5,12 +5,13 @@
 //! benchmarks of a ~1 µs operation do not.
 //!
 //! ```text
-//! instructions <typical|minimal> <httparse|cycle> <iterations>
+//! instructions <typical|minimal> <httparse|cycle|cycle-reading> <iterations>
 //! ```
 //!
 //! `httparse` parses the request alone (the issue's anchor); `cycle` runs the full cycle of
-//! `benches/handler.rs`: bytes into a `Session`, environ built, hello application run, response
-//! framed into a reused buffer.
+//! `benches/handler.rs`: bytes into a `Session`, environ set up, hello application run,
+//! response framed into a reused buffer; `cycle-reading` is the same with an application that
+//! first reads four variables (the environ's per-key answers).
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -18,9 +19,10 @@ use std::process::ExitCode;
 use wsgiref_core::environ::EnvironBuf;
 use wsgiref_core::handler::{MemoryBuf, ServerConfig, Session, Step};
 use wsgiref_core::proto::HttpDate;
+use wsgiref_core::Application;
 
 mod common;
-use common::{base_environ, hello, BROWSER_GET, MINIMAL_GET};
+use common::{base_environ, hello, hello_reading, BROWSER_GET, MINIMAL_GET};
 
 fn httparse_only(request: &[u8], iterations: u64) {
     let mut headers = [httparse::EMPTY_HEADER; 64];
@@ -31,8 +33,7 @@ fn httparse_only(request: &[u8], iterations: u64) {
     }
 }
 
-fn full_cycle(request: &[u8], iterations: u64) -> Result<(), String> {
-    let app = hello();
+fn full_cycle<A: Application>(app: A, request: &[u8], iterations: u64) -> Result<(), String> {
     let mut rx = [0u8; 2048];
     let mut memory: MemoryBuf = MemoryBuf::new();
     let mut base_buf = EnvironBuf::<256, 8>::new();
@@ -78,20 +79,27 @@ fn main() -> ExitCode {
             (request, what, n)
         }
         _ => {
-            eprintln!("usage: instructions <typical|minimal> <httparse|cycle> <iterations>");
+            eprintln!(
+                "usage: instructions <typical|minimal> <httparse|cycle|cycle-reading> <iterations>"
+            );
             return ExitCode::from(2);
         }
     };
     match what {
         "httparse" => httparse_only(request, iterations),
-        "cycle" => {
-            if let Err(e) = full_cycle(request, iterations) {
+        "cycle" | "cycle-reading" => {
+            let result = if what == "cycle" {
+                full_cycle(hello(), request, iterations)
+            } else {
+                full_cycle(hello_reading(), request, iterations)
+            };
+            if let Err(e) = result {
                 eprintln!("{e}");
                 return ExitCode::FAILURE;
             }
         }
         other => {
-            eprintln!("unknown measurement '{other}' (httparse, cycle)");
+            eprintln!("unknown measurement '{other}' (httparse, cycle, cycle-reading)");
             return ExitCode::from(2);
         }
     }

@@ -28,6 +28,23 @@ pub fn hello() -> impl Application {
     })
 }
 
+/// The hello application, after reading the four variables a router typically looks at
+/// (`REQUEST_METHOD`, `PATH_INFO`, `QUERY_STRING`, `HTTP_HOST`): what a deferred environ
+/// costs an application that does look at it.
+pub fn hello_reading() -> impl Application {
+    app_fn(|env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+        let seen = ["REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "HTTP_HOST"]
+            .iter()
+            .filter(|key| env.get(key).is_some())
+            .count();
+        if seen != 4 {
+            return Err(AppError::msg("a variable is missing"));
+        }
+        sr.start("200 OK", &[("Content-Type", "text/plain")])?;
+        Ok::<_, AppError>(&b"Hello, world!"[..])
+    })
+}
+
 pub fn base_environ(buf: &mut EnvironBuf<256, 8>) -> Environ<'_> {
     let mut base = buf.environ();
     for (k, v) in [
