@@ -89,11 +89,39 @@ impl Refill for Buffered {
     }
 }
 
+/// Where the bytes of a request body are.
+pub(crate) enum Window<'c, 'r> {
+    /// All received already, behind the head: only read (the head beside them stays
+    /// borrowed by the environ). `used` bytes are consumed.
+    Buffered { bytes: &'c [u8], used: usize },
+    /// In a receive buffer of their own behind the head, refilled from the source.
+    Streamed(&'c mut Rx<'r>),
+}
+
+impl Window<'_, '_> {
+    fn pending(&self) -> &[u8] {
+        match self {
+            Window::Buffered { bytes, used } => &bytes[*used..],
+            Window::Streamed(rx) => rx.pending(),
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        match self {
+            Window::Buffered { used, .. } => *used += n,
+            Window::Streamed(rx) => rx.start += n,
+        }
+    }
+}
+
 /// `wsgi.input` of a request: decodes the body framing as the application reads, asking the
-/// [`Refill`] source for more bytes when the buffer runs dry.
+/// [`Refill`] source for more bytes when a streamed body's buffer runs dry.
+///
+/// One type for both windows (rather than one per window) so that firmware links one `read`
+/// and one set of `InputStream` default methods.
 pub(crate) struct BodyInput<'c, 'r, S: Refill> {
     source: &'c S,
-    rx: RefCell<&'c mut Rx<'r>>,
+    window: RefCell<Window<'c, 'r>>,
     decoder: RefCell<BodyDecoder>,
     /// `Expect: 100-continue` not yet answered.
     expect: Cell<bool>,
@@ -101,9 +129,34 @@ pub(crate) struct BodyInput<'c, 'r, S: Refill> {
     head_started: &'c Cell<bool>,
 }
 
-impl<S: Refill> BodyInput<'_, '_, S> {
+impl<'c, 'r, S: Refill> BodyInput<'c, 'r, S> {
+    pub(crate) fn new(
+        source: &'c S,
+        window: Window<'c, 'r>,
+        decoder: BodyDecoder,
+        expect: bool,
+        head_started: &'c Cell<bool>,
+    ) -> Self {
+        BodyInput {
+            source,
+            window: RefCell::new(window),
+            decoder: RefCell::new(decoder),
+            expect: Cell::new(expect),
+            head_started,
+        }
+    }
+
     pub(crate) fn is_done(&self) -> bool {
         self.decoder.borrow().is_done()
+    }
+
+    /// Bytes of a buffered body consumed so far (framing included); 0 for a streamed one,
+    /// whose buffer keeps its own place.
+    fn consumed(&self) -> usize {
+        match &*self.window.borrow() {
+            Window::Buffered { used, .. } => *used,
+            Window::Streamed(_) => 0,
+        }
     }
 }
 
@@ -128,41 +181,46 @@ impl<S: Refill> InputStream for BodyInput<'_, '_, S> {
             return Ok(0);
         }
         let busy = || InputError::Io(ErrorKind::Other);
-        let mut rx = self.rx.try_borrow_mut().map_err(|_| busy())?;
+        let mut window = self.window.try_borrow_mut().map_err(|_| busy())?;
         let mut decoder = self.decoder.try_borrow_mut().map_err(|_| busy())?;
         loop {
             if decoder.is_done() {
                 return Ok(0);
             }
             // Offer the decoder at most `buf.len()` bytes so the data it returns fits `buf`.
-            let window_end = rx.end.min(rx.start + buf.len());
+            let pending = window.pending();
             let (used, event) = decoder
-                .decode(&rx.buf[rx.start..window_end])
+                .decode(&pending[..pending.len().min(buf.len())])
                 .map_err(protocol_to_input)?;
             match event {
                 Decoded::Data(data) => {
                     let n = data.len();
                     buf[..n].copy_from_slice(data);
-                    rx.start += used;
+                    window.consume(used);
                     if n > 0 {
                         return Ok(n);
                     }
                 }
                 Decoded::End => {
-                    rx.start += used;
+                    window.consume(used);
                     return Ok(0);
                 }
                 Decoded::NeedMore => {
-                    rx.start += used;
-                    if used > 0 && rx.start < rx.end {
+                    window.consume(used);
+                    if used > 0 && !window.pending().is_empty() {
                         continue;
                     }
+                    let Window::Streamed(rx) = &mut *window else {
+                        // A buffered body was complete when the request started, so running
+                        // out means the framing said more than arrived: as a vanished client.
+                        return Err(InputError::Disconnected);
+                    };
                     if self.expect.replace(false) && !self.head_started.get() {
                         self.source
                             .interim(b"HTTP/1.1 100 Continue\r\n\r\n")
                             .map_err(input_error)?;
                     }
-                    match self.source.refill(&mut rx) {
+                    match self.source.refill(rx) {
                         Ok(0) => return Err(InputError::Disconnected),
                         Ok(_) => {}
                         Err(kind) => return Err(input_error(kind)),
@@ -320,11 +378,17 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
 
     // The whole body is here (always, for the sans-IO session): it is decoded from the bytes
     // behind the head, which are only read.
-    let body = SliceBody {
-        bytes: &pending[head_len..],
-        used: Cell::new(0),
-        decoder: RefCell::new(BodyDecoder::new(framing, &limits)),
-    };
+    let head_started = Cell::new(false);
+    let body = BodyInput::new(
+        source,
+        Window::Buffered {
+            bytes: &pending[head_len..],
+            used: 0,
+        },
+        BodyDecoder::new(framing, &limits),
+        false,
+        &head_started,
+    );
     // The environ (borrowing the head in `rx`) ends with this block.
     let report = {
         let Some(mut environ) = setup.environ(&head, environ_bytes, environ_slots, &body) else {
@@ -346,7 +410,7 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
     if !close && !body.is_done() {
         close = !drain(&body, config.max_drain);
     }
-    rx.start += head_len + body.used.get();
+    rx.start += head_len + body.consumed();
     Exchanged::Answered {
         log: report.log(request_line),
         close,
@@ -431,13 +495,13 @@ fn stream_request<A: Application, S: Refill, W: Write, const H: usize>(
         end: end - split,
     };
     let head_started = Cell::new(false);
-    let input = BodyInput {
+    let input = BodyInput::new(
         source,
-        rx: RefCell::new(&mut body_rx),
-        decoder: RefCell::new(BodyDecoder::new(framing, &limits)),
-        expect: Cell::new(expect),
-        head_started: &head_started,
-    };
+        Window::Streamed(&mut body_rx),
+        BodyDecoder::new(framing, &limits),
+        expect,
+        &head_started,
+    );
     // The environ (borrowing the head in `front`) ends with this block.
     let report = {
         let Some(mut environ) = setup.environ(&head, environ_bytes, environ_slots, &input) else {
@@ -561,55 +625,6 @@ impl RunReport {
             status: self.status,
             bytes_sent: self.bytes_sent,
             outcome: self.outcome,
-        }
-    }
-}
-
-/// `wsgi.input` of a request whose whole body is already buffered (the sans-IO session):
-/// decoded straight from the received bytes, which it only reads, so the head beside them
-/// stays borrowed by a deferred environ.
-struct SliceBody<'c> {
-    bytes: &'c [u8],
-    /// Bytes of `bytes` consumed (framing included).
-    used: Cell<usize>,
-    decoder: RefCell<BodyDecoder>,
-}
-
-impl SliceBody<'_> {
-    fn is_done(&self) -> bool {
-        self.decoder.borrow().is_done()
-    }
-}
-
-impl InputStream for SliceBody<'_> {
-    fn read(&self, buf: &mut [u8]) -> Result<usize, InputError> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let mut decoder = self
-            .decoder
-            .try_borrow_mut()
-            .map_err(|_| InputError::Io(ErrorKind::Other))?;
-        loop {
-            if decoder.is_done() {
-                return Ok(0);
-            }
-            let at = self.used.get();
-            // Offer at most `buf.len()` bytes so the data returned fits `buf`.
-            let window = &self.bytes[at..self.bytes.len().min(at + buf.len())];
-            let (used, event) = decoder.decode(window).map_err(protocol_to_input)?;
-            self.used.set(at + used);
-            match event {
-                Decoded::Data(data) => {
-                    buf[..data.len()].copy_from_slice(data);
-                    return Ok(data.len());
-                }
-                Decoded::End => return Ok(0),
-                // The session ran the request only with its whole body buffered, so running
-                // out means the framing said more than arrived: as a vanished client.
-                Decoded::NeedMore if used > 0 && at + used < self.bytes.len() => {}
-                Decoded::NeedMore => return Err(InputError::Disconnected),
-            }
         }
     }
 }
