@@ -1,7 +1,8 @@
-//! The deferred per-request environ through the public handlers: its variables come from the
-//! request head, which must survive a body streamed in after it; what the application sees is
-//! what an eagerly written environ holds; requests whose variables might not fit the environ
-//! storage, or whose head leaves no room for a body, are refused before the application runs.
+//! The per-request environ through the public handlers: the sans-IO session's deferred
+//! environ (answered from the request head) and the blocking connection's written-out one
+//! (its body streamed into the buffer behind the head) give the application the same
+//! variables; requests whose variables might not fit the environ storage are refused before
+//! the application runs.
 
 use std::cell::RefCell;
 
@@ -89,8 +90,8 @@ fn upload() -> Vec<u8> {
     request
 }
 
-/// A body streamed through a small receive buffer in small reads does not disturb the head
-/// the environ is read from, and the pipelined request after it is served too.
+/// A body streamed through a small receive buffer in small reads reaches the application
+/// whole, the environ is the request's, and the pipelined request after it is served too.
 #[test]
 fn streamed_body_leaves_the_head_intact() {
     let request = upload();
@@ -225,37 +226,6 @@ fn variables_that_might_not_fit_are_refused_with_431() {
     assert_eq!(*called.borrow(), 1);
 }
 
-/// A head that fills the whole receive buffer leaves nowhere to receive its body: refused
-/// with 431 instead of stalling.
-#[test]
-fn head_filling_the_buffer_with_a_body_to_come_is_431() {
-    let mut request = b"POST / HTTP/1.1\r\nContent-Length: 5\r\nX-Pad: ".to_vec();
-    let pad = 128 - request.len() - 4;
-    request.extend(std::iter::repeat_n(b'p', pad));
-    request.extend_from_slice(b"\r\n\r\nhello");
-    let app = app_fn(|_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
-        sr.start("200 OK", &[])?;
-        Ok::<_, AppError>(&b""[..])
-    });
-    let base_buf = &mut EnvironBuf::<64, 2>::new();
-    let base = base_buf.environ();
-    let mut rx = [0u8; 128];
-    let mut memory: MemoryBuf = MemoryBuf::new();
-    let transport = Trickle {
-        input: &request,
-        piece: 1024,
-        output: Vec::new(),
-    };
-    let mut conn: Connection<'_, _, 8> =
-        Connection::new(transport, &mut rx, memory.memory(), ServerConfig::default());
-    match conn.serve_one(&app, &base, None) {
-        Ok(Served::Rejected { error, .. }) => assert_eq!(error.status, 431),
-        other => panic!("expected a 431, got {other:?}"),
-    }
-    let out = String::from_utf8_lossy(&conn.into_inner().output).into_owned();
-    assert!(out.starts_with("HTTP/1.1 431 "), "{out}");
-}
-
 mod streamed {
     use super::*;
     use proptest::prelude::*;
@@ -309,9 +279,9 @@ mod streamed {
     }
 
     proptest! {
-        /// However small the receive buffer and the reads, a streamed body leaves the head
-        /// (and so the environ) as the sans-IO session, which buffers the whole request, sees
-        /// it; the request after it is read from where the body ended.
+        /// However small the receive buffer and the reads, a connection that streams the body
+        /// gives the application what the sans-IO session (deferred environ, whole request
+        /// buffered) gives it; the request after it is read from where the body ended.
         #[test]
         fn connection_agrees_with_session(
             body in prop::collection::vec(any::<u8>(), 0..600),

@@ -3,11 +3,11 @@
 //!
 //! Why: writing a request's variables out (the server's base, `REQUEST_METHOD`, `PATH_INFO`,
 //! one `HTTP_*` key per header field...) cost more than parsing the request
-//! (`bench/instructions.sh`), while most applications read a handful of them. A server's
-//! per-request environ therefore starts as a [`RequestView`]: `get` answers from the parsed
-//! head and the base, and the table is written only when an operation needs it (iteration,
-//! a change, a value that must be joined or decoded). The table is then the one an eager
-//! build makes, in the same order.
+//! (`bench/instructions.sh`), while most applications read a handful of them. The sans-IO
+//! session's per-request environ therefore starts as a [`RequestView`]: `get` answers from the
+//! parsed head and the base, and the table is written only when an operation needs it
+//! (iteration, a change, a value that must be joined or decoded). The table is then the one
+//! an eager build makes, in the same order.
 //!
 //! The write-out can happen through `&self` (an application that iterates a `&Environ`), so
 //! the table sits in a [`OnceCell`]; that makes `Environ` invariant in its lifetime (see
@@ -21,25 +21,33 @@ use crate::storage::{Slot, Table};
 /// The memory a deferred table will be written into.
 type Storage<'a> = (&'a mut [u8], &'a mut [Slot]);
 
+/// How a deferred table is written out: [`write_out`], reached through this pointer so that
+/// a program that never defers an environ (a firmware on the blocking `Connection`, which
+/// writes its environ out at once) does not link a second copy of the write-out code.
+type WriteOut = for<'x> fn(&Cell<Option<Storage<'x>>>, &RequestView<'x>) -> Table<'x>;
+
 pub(super) struct Vars<'a> {
-    /// The table, once written out by a `&mut` operation (or from the start, for an environ
-    /// built with `set`).
-    ready: Option<Table<'a>>,
+    /// The table; an empty stand-in while the variables are deferred.
+    table: Table<'a>,
+    /// Set while the variables are not written out into `table`.
+    deferred: Option<Deferred<'a>>,
+}
+
+/// A deferred environ's variables: where they come from, where they will be written.
+struct Deferred<'a> {
     /// The table written out through a shared reference.
     built: OnceCell<Table<'a>>,
-    /// The memory to write into, until one of the above has taken it.
+    /// The memory to write into, until the write-out takes it.
     waiting: Cell<Option<Storage<'a>>>,
-    /// Where the variables come from, while they are not written out.
-    view: Option<RequestView<'a>>,
+    view: RequestView<'a>,
+    write: WriteOut,
 }
 
 impl<'a> Vars<'a> {
     pub(super) fn ready(table: Table<'a>) -> Self {
         Vars {
-            ready: Some(table),
-            built: OnceCell::new(),
-            waiting: Cell::new(None),
-            view: None,
+            table,
+            deferred: None,
         }
     }
 
@@ -49,44 +57,66 @@ impl<'a> Vars<'a> {
         view: RequestView<'a>,
     ) -> Self {
         Vars {
-            ready: None,
-            built: OnceCell::new(),
-            waiting: Cell::new(Some((bytes, slots))),
-            view: Some(view),
+            table: Table::fixed(&mut [], &mut []),
+            deferred: Some(Deferred {
+                built: OnceCell::new(),
+                waiting: Cell::new(Some((bytes, slots))),
+                view,
+                write: write_out,
+            }),
         }
     }
 
     /// The view, while the variables are not written out.
     pub(super) fn view(&self) -> Option<&RequestView<'a>> {
-        match (&self.ready, self.built.get()) {
-            (None, None) => self.view.as_ref(),
+        match &self.deferred {
+            Some(d) if d.built.get().is_none() => Some(&d.view),
             _ => None,
         }
     }
 
     /// The table if it is written out, without writing it.
     pub(super) fn ready_table(&self) -> Option<&Table<'a>> {
-        self.ready.as_ref().or(self.built.get())
-    }
-
-    pub(super) fn table(&self) -> &Table<'a> {
-        match &self.ready {
-            Some(table) => table,
-            None => self
-                .built
-                .get_or_init(|| write_out(&self.waiting, self.view.as_ref())),
+        match &self.deferred {
+            None => Some(&self.table),
+            Some(d) => d.built.get(),
         }
     }
 
+    // Out of line (both accessors): every variable operation goes through one, and inlined,
+    // the deferred check at each of the environ build's dozen call sites cost about 400 B of
+    // Cortex-M flash.
+    #[inline(never)]
+    pub(super) fn table(&self) -> &Table<'a> {
+        match &self.deferred {
+            None => &self.table,
+            Some(d) => d.built.get_or_init(|| (d.write)(&d.waiting, &d.view)),
+        }
+    }
+
+    #[inline(never)]
     pub(super) fn table_mut(&mut self) -> &mut Table<'a> {
-        let (built, waiting, view) = (&mut self.built, &self.waiting, self.view.as_ref());
-        self.ready
-            .get_or_insert_with(|| built.take().unwrap_or_else(|| write_out(waiting, view)))
+        if self.deferred.is_some() {
+            self.settle();
+        }
+        &mut self.table
+    }
+
+    /// Move the variables into `table`, writing them out if no shared access has.
+    #[cold]
+    #[inline(never)]
+    fn settle(&mut self) {
+        if let Some(d) = self.deferred.take() {
+            self.table = match d.built.into_inner() {
+                Some(table) => table,
+                None => (d.write)(&d.waiting, &d.view),
+            };
+        }
     }
 
     pub(super) fn into_table(mut self) -> Table<'a> {
-        let _ = self.table_mut();
-        self.ready.unwrap_or_else(|| Table::fixed(&mut [], &mut []))
+        self.settle();
+        self.table
     }
 
     /// The same variables, typed with a shorter lifetime (every part is covariant once out
@@ -96,13 +126,16 @@ impl<'a> Vars<'a> {
         'a: 'b,
     {
         Vars {
-            ready: self.ready,
-            built: self
-                .built
-                .into_inner()
-                .map_or_else(OnceCell::new, OnceCell::from),
-            waiting: Cell::new(self.waiting.into_inner().map(|(b, s)| (b as _, s as _))),
-            view: self.view,
+            table: self.table,
+            deferred: self.deferred.map(|d| Deferred {
+                built: d
+                    .built
+                    .into_inner()
+                    .map_or_else(OnceCell::new, OnceCell::from),
+                waiting: Cell::new(d.waiting.into_inner().map(|(b, s)| (b as _, s as _))),
+                view: d.view,
+                write: d.write,
+            }),
         }
     }
 }
@@ -111,16 +144,14 @@ impl<'a> Vars<'a> {
 /// the table should not carry this code inline, and one that does needs it once.
 #[cold]
 #[inline(never)]
-fn write_out<'a>(waiting: &Cell<Option<Storage<'a>>>, view: Option<&RequestView<'a>>) -> Table<'a> {
+fn write_out<'a>(waiting: &Cell<Option<Storage<'a>>>, view: &RequestView<'a>) -> Table<'a> {
     let Some((bytes, slots)) = waiting.take() else {
         // Unreachable: the memory is taken once, by the one write-out.
         return Table::fixed(&mut [], &mut []);
     };
     let mut environ = super::Environ::fixed(bytes, slots);
-    if let Some(view) = view {
-        // The server checked that the variables fit (`RequestView::fits`); were they not to,
-        // what fits is kept.
-        let _ = view.fill(&mut environ);
-    }
+    // The server checked that the variables fit (`RequestView::fits`); were they not to, what
+    // fits is kept.
+    let _ = view.fill(&mut environ);
     environ.vars.into_table()
 }

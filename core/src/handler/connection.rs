@@ -276,7 +276,7 @@ impl<'s, T: Read + Write, const H: usize> Connection<'s, T, H> {
         // read) first; read more only while the head is incomplete. The head is parsed once per
         // attempt, and the attempt that finds it complete serves it.
         loop {
-            let exchanged = run_request::<A, Shared<T>, SharedWriter<'_, T>, H>(
+            let exchanged = run_request::<A, Shared<T>, SharedWriter<'_, T>, H, false>(
                 app,
                 base,
                 date,
@@ -285,7 +285,6 @@ impl<'s, T: Read + Write, const H: usize> Connection<'s, T, H> {
                 &mut self.rx,
                 &self.io,
                 SharedWriter(&self.io),
-                false,
                 None,
             );
             match exchanged {

@@ -20,13 +20,10 @@ use crate::handler::response::{format_u64, Exchange, Response};
 use crate::handler::run::{run_app, RunReport};
 use crate::headers::Headers;
 use crate::proto::view::RequestView;
-use crate::proto::{
-    parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError, RequestHead,
-    UnderscorePolicy,
-};
+use crate::proto::{parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError};
 use crate::relocate::relocate;
 use crate::storage::{Slot, Table};
-use crate::stream::{ErrorStream, InputError, InputStream};
+use crate::stream::{InputError, InputStream};
 use crate::util::scheme_for_https;
 
 /// The receive buffer: `buf[start..end]` holds bytes received but not consumed yet.
@@ -92,9 +89,10 @@ impl Refill for Buffered {
 /// Where the bytes of a request body are.
 pub(crate) enum Window<'c, 'r> {
     /// All received already, behind the head: only read (the head beside them stays
-    /// borrowed by the environ). `used` bytes are consumed.
+    /// borrowed by the deferred environ). `used` bytes are consumed.
     Buffered { bytes: &'c [u8], used: usize },
-    /// In a receive buffer of their own behind the head, refilled from the source.
+    /// In the receive buffer (the environ was written out, so the head's bytes are free),
+    /// refilled from the source.
     Streamed(&'c mut Rx<'r>),
 }
 
@@ -264,15 +262,25 @@ pub(crate) struct HeadInfo {
 ///
 /// `sendfile` is the sink's way of sending file bodies, when it has one.
 ///
-/// The head is parsed once, here, unless the body must be streamed. With `need_body` the
-/// request runs only when its whole body is buffered too (the sans-IO session, which must
-/// never wait inside the application); otherwise a body not yet received is read through
-/// `source` as the application asks for it.
+/// The head is parsed once, here. Two ways to serve it, chosen at compile time:
 ///
-/// The environ is deferred (see `environ::vars`): its variables stay in the head, which
-/// therefore stays put in `rx` for the whole exchange; a streamed body is received after it.
+/// * `BUFFERED` (the sans-IO session, which must never wait inside the application): the
+///   request runs only when its whole body is buffered too. The environ is *deferred* (see
+///   `environ::vars`): its variables stay in the head, which stays put in `rx`, and the body
+///   is decoded from the bytes behind it.
+/// * otherwise (the blocking connection): the body is read through `source` as the
+///   application asks, into the receive buffer the head occupied, so the environ is written
+///   out first. This path keeps a blocking firmware small: a deferred environ here would
+///   need a second way to receive a body behind a pinned head, and an application that reads
+///   its environ would link both (measured: 3.5 KB more flash on the Cortex-M firmware).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
+pub(crate) fn run_request<
+    A: Application,
+    S: Refill,
+    W: Write,
+    const H: usize,
+    const BUFFERED: bool,
+>(
     app: &A,
     base: &Environ<'_>,
     date: Option<HttpDate>,
@@ -281,7 +289,6 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
     rx: &mut Rx<'_>,
     source: &S,
     sink: W,
-    need_body: bool,
     sendfile: Option<SendFile<W>>,
 ) -> Exchanged {
     let limits = config.limits;
@@ -299,9 +306,8 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
     };
     let framing = head.framing;
     let head_len = head.head_len;
-    let complete = body_complete(framing, &limits, &pending[head_len..]);
-    if need_body {
-        match complete {
+    if BUFFERED {
+        match body_complete(framing, &limits, &pending[head_len..]) {
             Ok(true) => {}
             Ok(false) => {
                 let cannot_fit = match framing {
@@ -332,10 +338,9 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
     // The base is always written out (built with `set`); `empty` only satisfies the type.
     let empty = Table::fixed(&mut [], &mut []);
     let base_table = base.ready_table().unwrap_or(&empty);
-    let setup = Setup {
-        errors: base.errors_stream(),
-        base_table,
-        wsgi: wsgi_vars(base_table, &config.handler),
+    let view = RequestView {
+        head: &head,
+        base: base_table,
         policy: config.underscore,
         server_software: server_software(&config.handler),
     };
@@ -351,174 +356,91 @@ pub(crate) fn run_request<A: Application, S: Refill, W: Write, const H: usize>(
         header_slots,
         output,
     };
+    let head_started = Cell::new(false);
 
-    if !matches!(complete, Ok(true)) {
-        // The body is still to come.
-        let streamed = Streamed {
-            expect: head.expect_continue && framing != Framing::None,
-            framing,
-            head_len,
-            exchange,
-        };
-        let done = stream_request::<A, S, W, H>(
-            app,
-            streamed,
-            &setup,
-            config,
-            date,
-            rx,
+    if BUFFERED {
+        let body = BodyInput::new(
             source,
-            (environ_bytes, environ_slots),
-            parts,
-            sink,
-            sendfile,
+            Window::Buffered {
+                bytes: &pending[head_len..],
+                used: 0,
+            },
+            BodyDecoder::new(framing, &limits),
+            false,
+            &head_started,
         );
-        return done.finish(request_line);
-    }
-
-    // The whole body is here (always, for the sans-IO session): it is decoded from the bytes
-    // behind the head, which are only read.
-    let head_started = Cell::new(false);
-    let body = BodyInput::new(
-        source,
-        Window::Buffered {
-            bytes: &pending[head_len..],
-            used: 0,
-        },
-        BodyDecoder::new(framing, &limits),
-        false,
-        &head_started,
-    );
-    // The environ (borrowing the head in `rx`) ends with this block.
-    let report = {
-        let Some(mut environ) = setup.environ(&head, environ_bytes, environ_slots, &body) else {
-            return Done::Refused(ENVIRON_FULL).finish(request_line);
+        // The environ (borrowing the head in `rx`) ends with this block.
+        let report = {
+            if !view.fits(environ_bytes.len(), environ_slots.len()) {
+                return Exchanged::Refused {
+                    error: ENVIRON_FULL,
+                    request_line,
+                };
+            }
+            let mut environ = Environ::deferred(environ_bytes, environ_slots, view);
+            environ.wsgi = Some(wsgi_vars(base_table, &config.handler));
+            environ.set_input(&body);
+            // The server's wsgi.errors (CPython's get_stderr) comes with its base environ.
+            if let Some(errors) = base.errors_stream() {
+                environ.set_errors(errors);
+            }
+            respond(
+                app,
+                &mut environ,
+                parts,
+                sink,
+                sendfile,
+                config,
+                exchange,
+                date,
+                None,
+            )
         };
-        respond(
-            app,
-            &mut environ,
-            parts,
-            sink,
-            sendfile,
-            config,
-            exchange,
-            date,
-            None,
-        )
-    };
-    let mut close = report.must_close;
-    if !close && !body.is_done() {
-        close = !drain(&body, config.max_drain);
-    }
-    rx.start += head_len + body.consumed();
-    Exchanged::Answered {
-        log: report.log(request_line),
-        close,
-    }
-}
-
-/// What the streamed path keeps of the first parse.
-struct Streamed {
-    expect: bool,
-    framing: Framing,
-    head_len: usize,
-    exchange: Exchange,
-}
-
-/// How an exchange ended, before the request line is added for the log (kept apart so the
-/// 200-byte line is not copied through the frames of the exchange).
-enum Done {
-    Answered { report: RunReport, close: bool },
-    Refused(ProtocolError),
-}
-
-impl Done {
-    fn finish(self, request_line: RequestLine) -> Exchanged {
-        match self {
-            Done::Answered { report, close } => Exchanged::Answered {
-                log: report.log(request_line),
-                close,
-            },
-            Done::Refused(error) => Exchanged::Refused {
-                error,
-                request_line,
-            },
+        let mut close = report.must_close;
+        if !close && !body.is_done() {
+            close = !drain(&body, config.max_drain);
         }
+        rx.start += head_len + body.consumed();
+        return Exchanged::Answered {
+            log: report.log(request_line),
+            close,
+        };
     }
-}
 
-/// Serve a request whose body is still to come. It is received behind the head, which stays
-/// where it is (the deferred environ reads it): the buffer is split at the head's end and the
-/// head parsed again from its half, into a header array of this frame. Only requests with a
-/// body larger than what arrived with the head come here, so the second parse and the second
-/// array are not on the common path.
-#[allow(clippy::too_many_arguments)]
-#[inline(never)]
-fn stream_request<A: Application, S: Refill, W: Write, const H: usize>(
-    app: &A,
-    streamed: Streamed,
-    setup: &Setup<'_>,
-    config: &ServerConfig,
-    date: Option<HttpDate>,
-    rx: &mut Rx<'_>,
-    source: &S,
-    (environ_bytes, environ_slots): (&mut [u8], &mut [Slot]),
-    parts: ResponseParts<'_>,
-    sink: W,
-    sendfile: Option<SendFile<W>>,
-) -> Done {
-    let Streamed {
-        expect,
-        framing,
-        head_len,
-        exchange,
-    } = streamed;
-    let limits = config.limits;
-    let (start, end) = (rx.start, rx.end);
-    let split = start + head_len;
-    let (front, back) = rx.buf.split_at_mut(split);
-    if back.is_empty() {
-        return Done::Refused(ProtocolError::header_fields_too_large(
-            "request head fills the receive buffer, leaving no room for its body",
-        ));
+    // The body is read into the buffer the head occupies: the environ is written out now,
+    // in CPython's order (the base, the request's variables, SERVER_SOFTWARE).
+    let mut environ = Environ::fixed(environ_bytes, environ_slots);
+    if let Err(error) = view.fill(&mut environ) {
+        return Exchanged::Refused {
+            error,
+            request_line,
+        };
     }
-    let mut header_buf = [httparse::EMPTY_HEADER; H];
-    let Ok(Some(head)) = parse_head(&front[start..], &mut header_buf, &limits) else {
-        // The same bytes parsed a moment ago.
-        return Done::Refused(ProtocolError::bad_request(
-            "request head changed while it was parsed",
-        ));
-    };
-    let mut body_rx = Rx {
-        buf: back,
-        start: 0,
-        end: end - split,
-    };
-    let head_started = Cell::new(false);
+    environ.wsgi = Some(wsgi_vars(base_table, &config.handler));
+    let expect = head.expect_continue && framing != Framing::None;
+    rx.start += head_len;
     let input = BodyInput::new(
         source,
-        Window::Streamed(&mut body_rx),
+        Window::Streamed(rx),
         BodyDecoder::new(framing, &limits),
         expect,
         &head_started,
     );
-    // The environ (borrowing the head in `front`) ends with this block.
-    let report = {
-        let Some(mut environ) = setup.environ(&head, environ_bytes, environ_slots, &input) else {
-            return Done::Refused(ENVIRON_FULL);
-        };
-        respond(
-            app,
-            &mut environ,
-            parts,
-            sink,
-            sendfile,
-            config,
-            exchange,
-            date,
-            Some(&head_started),
-        )
-    };
+    environ.set_input(&input);
+    if let Some(errors) = base.errors_stream() {
+        environ.set_errors(errors);
+    }
+    let report = respond(
+        app,
+        &mut environ,
+        parts,
+        sink,
+        sendfile,
+        config,
+        exchange,
+        date,
+        Some(&head_started),
+    );
     let mut close = report.must_close;
     if !close && !input.is_done() {
         close = if input.expect.get() {
@@ -528,50 +450,9 @@ fn stream_request<A: Application, S: Refill, W: Write, const H: usize>(
             !drain(&input, config.max_drain)
         };
     }
-    rx.start = split + body_rx.start;
-    rx.end = split + body_rx.end;
-    Done::Answered { report, close }
-}
-
-/// What every request's environ is set up from, besides its head.
-struct Setup<'b> {
-    errors: Option<&'b dyn ErrorStream>,
-    base_table: &'b Table<'b>,
-    wsgi: WsgiVars,
-    policy: UnderscorePolicy,
-    server_software: Option<&'b str>,
-}
-
-impl<'b> Setup<'b> {
-    /// The deferred environ of `head` over `bytes` and `slots`, with `input` as `wsgi.input`
-    /// and the base's `wsgi.errors`; `None` when its variables might not fit the storage.
-    fn environ<'e>(
-        &self,
-        head: &'e RequestHead<'e>,
-        bytes: &'e mut [u8],
-        slots: &'e mut [Slot],
-        input: &'e dyn InputStream,
-    ) -> Option<Environ<'e>>
-    where
-        'b: 'e,
-    {
-        let view = RequestView {
-            head,
-            base: self.base_table,
-            policy: self.policy,
-            server_software: self.server_software,
-        };
-        if !view.fits(bytes.len(), slots.len()) {
-            return None;
-        }
-        let mut environ = Environ::deferred(bytes, slots, view);
-        environ.wsgi = Some(self.wsgi);
-        environ.set_input(input);
-        // The server's wsgi.errors (CPython's get_stderr) comes with its base environ.
-        if let Some(errors) = self.errors {
-            environ.set_errors(errors);
-        }
-        Some(environ)
+    Exchanged::Answered {
+        log: report.log(request_line),
+        close,
     }
 }
 
@@ -589,9 +470,9 @@ struct ResponseParts<'m> {
 
 /// Run the application over `environ` and frame its response into `sink`.
 ///
-/// Inlined into both paths on purpose: out of line, its ~800-byte frame (the response and
-/// the error path) sat under the request's own and took the Cortex-M firmware's stack
-/// high-water from 2,784 B to 3,016 B (budget 2,800); inlined it costs 116 B of flash.
+/// Inlined on purpose: out of line, its ~800-byte frame (the response and the error path)
+/// sits under the request's own; in one frame the two share space (measured on the Cortex-M
+/// firmware: 230 B less stack high-water).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn respond<A: Application, W: Write>(

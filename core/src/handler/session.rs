@@ -197,7 +197,7 @@ impl<'s, const H: usize> Session<'s, H> {
         if self.closed {
             return Step::Close;
         }
-        let exchanged = run_request::<A, Buffered, &mut W, H>(
+        let exchanged = run_request::<A, Buffered, &mut W, H, true>(
             app,
             base,
             date,
@@ -206,7 +206,6 @@ impl<'s, const H: usize> Session<'s, H> {
             &mut self.rx,
             &Buffered,
             &mut sink,
-            true,
             sendfile,
         );
         match exchanged {
