@@ -313,3 +313,44 @@ mod streamed {
         }
     }
 }
+
+/// Heads are parsed into a small header array first and into the full one when it runs out:
+/// a head with more fields than the small array is served whole, one with more than the full
+/// array is refused with 431, as always.
+#[test]
+fn many_header_fields_are_served_up_to_the_array() {
+    for (fields, answered) in [(10, true), (30, true), (64, true), (65, false)] {
+        let mut request = b"GET /many HTTP/1.1\r\n".to_vec();
+        for i in 0..fields {
+            request.extend_from_slice(format!("X-Field-{i}: v{i}\r\n").as_bytes());
+        }
+        request.extend_from_slice(b"\r\n");
+        let seen = RefCell::new(None);
+        let app = app_fn(|env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+            let last = format!("HTTP_X_FIELD_{}", fields - 1);
+            *seen.borrow_mut() = env.get(&last).map(<[u8]>::to_vec);
+            sr.start("200 OK", &[])?;
+            Ok::<_, AppError>(&b""[..])
+        });
+        let base_buf = &mut EnvironBuf::<64, 2>::new();
+        let base = base_buf.environ();
+        let mut rx = [0u8; 4096];
+        let mut memory: MemoryBuf<4096, 96> = MemoryBuf::new();
+        let mut session: Session<'_> =
+            Session::new(&mut rx, memory.memory(), ServerConfig::default());
+        session.feed(&request);
+        let mut out = Vec::new();
+        match session.process(&app, &base, None, &mut out) {
+            Step::Answered(_) => {
+                assert!(answered, "{fields} fields");
+                let want = format!("v{}", fields - 1).into_bytes();
+                assert_eq!(seen.borrow().as_deref(), Some(&want[..]), "{fields} fields");
+            }
+            Step::Rejected { error, .. } => {
+                assert!(!answered, "{fields} fields: {error:?}");
+                assert_eq!(error.status, 431);
+            }
+            other => panic!("{fields} fields: {other:?}"),
+        }
+    }
+}

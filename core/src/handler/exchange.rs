@@ -26,6 +26,11 @@ use crate::storage::{Slot, Table};
 use crate::stream::{InputError, InputStream};
 use crate::util::scheme_for_https;
 
+/// Header slots tried first (see `run_request`): more than the 10 to 20 fields a browser
+/// sends.
+#[cfg(not(target_os = "none"))]
+const SMALL_HEADERS: usize = 24;
+
 /// The receive buffer: `buf[start..end]` holds bytes received but not consumed yet.
 pub(crate) struct Rx<'r> {
     pub(crate) buf: &'r mut [u8],
@@ -292,18 +297,49 @@ pub(crate) fn run_request<
     sendfile: Option<SendFile<W>>,
 ) -> Exchanged {
     let limits = config.limits;
-    let mut header_buf = [httparse::EMPTY_HEADER; H];
+    #[cfg(target_os = "none")]
+    let mut full = [httparse::EMPTY_HEADER; H];
     let pending = &rx.buf[rx.start..rx.end];
-    let head = match parse_head(pending, &mut header_buf, &limits) {
-        Ok(Some(head)) => head,
-        Ok(None) => return Exchanged::Incomplete { head: None },
-        Err(error) => {
-            return Exchanged::Refused {
-                error,
-                request_line: RequestLine::new(first_line(pending)),
+    // Most requests have a few header fields: parse into a small array first (filling all
+    // `H` empty slots of the full one cost about 3 instructions per slot, 190 per request for
+    // the default 64), and into the full array only when the small one ran out. Hosts only:
+    // on a microcontroller `H` is small and the second path cost 120 B of flash.
+    #[cfg(not(target_os = "none"))]
+    let (mut small, mut full): (
+        [httparse::Header<'_>; SMALL_HEADERS],
+        [httparse::Header<'_>; H],
+    );
+    // The head, or the answer when there is none yet (or a refusal).
+    macro_rules! head_or_return {
+        ($parsed:expr) => {
+            match $parsed {
+                Ok(Some(head)) => head,
+                Ok(None) => return Exchanged::Incomplete { head: None },
+                Err(error) => {
+                    return Exchanged::Refused {
+                        error,
+                        request_line: RequestLine::new(first_line(pending)),
+                    }
+                }
             }
+        };
+    }
+    #[cfg(not(target_os = "none"))]
+    let head = head_or_return!(if H > SMALL_HEADERS {
+        small = [httparse::EMPTY_HEADER; SMALL_HEADERS];
+        match parse_head(pending, &mut small, &limits) {
+            Err(e) if e.status == 431 && limits.max_headers > SMALL_HEADERS => {
+                full = [httparse::EMPTY_HEADER; H];
+                parse_head(pending, &mut full, &limits)
+            }
+            other => other,
         }
-    };
+    } else {
+        full = [httparse::EMPTY_HEADER; H];
+        parse_head(pending, &mut full, &limits)
+    });
+    #[cfg(target_os = "none")]
+    let head = head_or_return!(parse_head(pending, &mut full, &limits));
     let framing = head.framing;
     let head_len = head.head_len;
     if BUFFERED {
