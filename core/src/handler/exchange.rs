@@ -19,6 +19,7 @@ use crate::handler::output::{classify, write_all, Output};
 use crate::handler::response::{format_u64, Exchange, Response};
 use crate::handler::run::{run_app, RunReport};
 use crate::headers::Headers;
+use crate::proto::environ::ENVIRON_FULL;
 use crate::proto::view::RequestView;
 use crate::proto::{parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError};
 use crate::relocate::relocate;
@@ -491,11 +492,6 @@ pub(crate) fn run_request<
         close,
     }
 }
-
-/// The refusal of a request whose variables might not fit the environ storage (see
-/// `RequestView::fits`).
-const ENVIRON_FULL: ProtocolError =
-    ProtocolError::header_fields_too_large("request variables do not fit the environ storage");
 
 /// The memory a response is framed in.
 struct ResponseParts<'m> {

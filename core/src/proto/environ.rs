@@ -119,7 +119,9 @@ const QUERY_STRING: KnownKey = KnownKey::new("QUERY_STRING");
 const CONTENT_TYPE: KnownKey = KnownKey::new("CONTENT_TYPE");
 const CONTENT_LENGTH: KnownKey = KnownKey::new("CONTENT_LENGTH");
 
-pub(super) const ENVIRON_FULL: ProtocolError =
+/// A request whose variables do not (or, by `RequestView::fits`'s bound, might not) fit the
+/// environ storage.
+pub(crate) const ENVIRON_FULL: ProtocolError =
     ProtocolError::header_fields_too_large("request variables do not fit the environ storage");
 
 /// Fill `environ` from `head` by CPython's `simple_server` rules (see the [module

@@ -43,9 +43,8 @@ pub(crate) enum ViewAnswer<'a> {
 impl<'a> RequestView<'a> {
     /// Whether the written-out variables certainly fit a table of `bytes` and `slots`: an
     /// upper bound that counts every header field as a new `HTTP_*` key (joined or skipped
-    /// fields take less). When it says no, the server writes the environ out at once, so a
-    /// request too large for its environ storage is refused (431) before the application
-    /// runs, as it always was.
+    /// fields take less). When it says no, the session refuses the request with 431 before
+    /// the application runs, so that writing the environ out later cannot fail.
     pub(crate) fn fits(&self, bytes: usize, slots: usize) -> bool {
         let head = self.head;
         let len = |v: Option<&[u8]>| v.map_or(0, <[u8]>::len);
