@@ -546,19 +546,29 @@ impl<'a> Environ<'a> {
     /// `other`'s order. Handlers use it to lay an `os_environ` base under the request's own
     /// variables.
     pub fn fill_from(&mut self, other: &Environ<'_>) -> Result<(), EnvironError> {
+        self.fill_from_table(other.vars.table())
+    }
+
+    /// [`fill_from`](Self::fill_from) with the other environ's table.
+    pub(crate) fn fill_from_table(&mut self, other: &Table<'_>) -> Result<(), EnvironError> {
         if self.is_empty() {
             // Nothing to collide with (a server's per-request environ starts this way): copy
             // the whole arena at once, without looking each key up. (`other` was built by
             // `set`, so it holds no duplicates.)
-            self.vars.table_mut().copy_from(other.vars.table())?;
+            self.vars.table_mut().copy_from(other)?;
             return Ok(());
         }
         for (k, v) in other.iter() {
-            if !self.contains(k) {
-                self.vars.table_mut().push(k.as_bytes(), v)?;
+            if !self.contains_bytes(k) {
+                self.vars.table_mut().push(k, v)?;
             }
         }
         Ok(())
+    }
+
+    /// The variables as a table (written out first if they were deferred).
+    pub(crate) fn table(&self) -> &Table<'a> {
+        self.vars.table()
     }
 
     /// The `wsgi.url_scheme`, when the `wsgi.*` group is set.

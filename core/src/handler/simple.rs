@@ -19,6 +19,7 @@ use crate::handler::response::{Exchange, Response};
 use crate::handler::run::{run_app, RunReport};
 use crate::headers::Headers;
 use crate::proto::{HttpDate, Version};
+use crate::storage::Table;
 use crate::stream::{ErrorStream, InputError, InputStream};
 use crate::util::guess_scheme;
 
@@ -146,7 +147,9 @@ pub struct SimpleHandler<'s, R: Read, W: Write, E: ErrorStream> {
     stderr: E,
     base: Environ<'s>,
     memory: Memory<'s>,
-    os_environ: Option<&'s Environ<'s>>,
+    /// The `os_environ`'s variables (a table: `Environ` itself is invariant in its lifetime,
+    /// and an `Environ<'static>` must be accepted here).
+    os_environ: Option<&'s Table<'s>>,
     date: Option<HttpDate>,
     /// The handler's settings (CPython's class attributes); public so they can be changed
     /// per instance, as Python allows.
@@ -185,8 +188,8 @@ impl<'s, R: Read, W: Write, E: ErrorStream> SimpleHandler<'s, R, W, E> {
 
     /// A base environ laid under the request's (CPython's `os_environ`); the request's own
     /// variables win.
-    pub fn set_os_environ(&mut self, os_environ: &'s Environ<'s>) {
-        self.os_environ = Some(os_environ);
+    pub fn set_os_environ(&mut self, os_environ: &'s Environ<'_>) {
+        self.os_environ = Some(os_environ.table());
     }
 
     /// The time for the `Date` header (origin servers). `None` (the default, for targets
@@ -259,14 +262,14 @@ impl<'s, R: Read, W: Write, E: ErrorStream> SimpleHandler<'s, R, W, E> {
 /// Fill the per-run environ: os_environ, then the request's variables, then wsgi.*.
 fn build_environ(
     environ: &mut Environ<'_>,
-    os_environ: Option<&Environ<'_>>,
+    os_environ: Option<&Table<'_>>,
     base: &Environ<'_>,
     config: &HandlerConfig,
 ) -> Result<(), AppError> {
     // Same order as CPython's dict: the os_environ copy first, then the request's variables
     // (replacing in place, appending new ones).
     if let Some(os) = os_environ {
-        environ.fill_from(os)?;
+        environ.fill_from_table(os)?;
     }
     for (k, v) in base.iter() {
         environ.set(k, v)?;
@@ -329,7 +332,7 @@ impl<'s, R: Read, W: Write, E: ErrorStream> BaseCgiHandler<'s, R, W, E> {
     }
 
     /// See [`SimpleHandler::set_os_environ`].
-    pub fn set_os_environ(&mut self, os_environ: &'s Environ<'s>) {
+    pub fn set_os_environ(&mut self, os_environ: &'s Environ<'_>) {
         self.inner.set_os_environ(os_environ);
     }
 
@@ -347,6 +350,46 @@ impl<'s, R: Read, W: Write, E: ErrorStream> BaseCgiHandler<'s, R, W, E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An `os_environ` typed `Environ<'static>` (as `Environ::new` or a CGI adapter makes
+    /// it) is laid under a handler over shorter-lived memory: `Environ` is invariant in its
+    /// lifetime, so the handler keeps the os environ's table rather than the environ.
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn a_static_os_environ_serves_a_shorter_handler() {
+        use crate::app::app_fn;
+        use crate::environ::EnvironBuf;
+        use crate::handler::MemoryBuf;
+        use crate::stream::NullErrors;
+
+        let mut os: Environ<'static> = Environ::new();
+        os.set("OS_VAR", "from-os").unwrap();
+        os.set("REQUEST_METHOD", "POST").unwrap();
+        let mut env_buf = EnvironBuf::<256, 8>::new();
+        let mut environ = env_buf.environ();
+        environ.set("REQUEST_METHOD", "GET").unwrap();
+        environ.set("SERVER_PROTOCOL", "HTTP/1.0").unwrap();
+        let mut memory: MemoryBuf = MemoryBuf::new();
+        let mut out = [0u8; 256];
+        let mut stdout = &mut out[..];
+        let seen = core::cell::RefCell::new((None, None));
+        let app = app_fn(|env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+            *seen.borrow_mut() = (
+                env.get("OS_VAR").map(<[u8]>::to_vec),
+                env.get("REQUEST_METHOD").map(<[u8]>::to_vec),
+            );
+            sr.start("200 OK", &[])?;
+            Ok::<_, AppError>(&b""[..])
+        });
+        let mut handler =
+            SimpleHandler::new(&b""[..], &mut stdout, NullErrors, environ, memory.memory());
+        handler.set_os_environ(&os);
+        handler.run(&app);
+        let (os_var, method) = seen.into_inner();
+        assert_eq!(os_var.as_deref(), Some(&b"from-os"[..]));
+        // The request's own variables win over the os environ's.
+        assert_eq!(method.as_deref(), Some(&b"GET"[..]));
+    }
 
     #[test]
     fn server_software_defaults_only_when_named() {
