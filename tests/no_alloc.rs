@@ -794,7 +794,7 @@ fn documented_sizes_hold() {
     assert!(session_size <= 320, "Session is {session_size} bytes");
     assert!(connection <= 320, "Connection is {connection} bytes");
     assert!(memory_buf <= 6656, "MemoryBuf is {memory_buf} bytes");
-    assert!(environ <= 320, "Environ is {environ} bytes");
+    assert!(environ <= 160, "Environ is {environ} bytes");
     assert!(headers <= 96, "Headers is {headers} bytes");
     assert!(
         (400..=512).contains(&request),

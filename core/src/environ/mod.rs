@@ -49,11 +49,12 @@
 
 use core::fmt;
 
-use crate::proto::view::{RequestView, ViewAnswer};
+use crate::proto::view::ViewAnswer;
 use crate::storage::{name_bit, CapacityError, Slot, Table};
 use crate::stream::{ErrorStream, Errors, Input, InputStream};
 
 mod vars;
+pub(crate) use vars::Deferred;
 use vars::Vars;
 
 /// The URL scheme of a request, the typed `wsgi.url_scheme`.
@@ -268,16 +269,11 @@ impl<'a> Environ<'a> {
         }
     }
 
-    /// A server's per-request environ over `bytes` and `slots`, whose variables stay in the
-    /// request head until something needs them written out (see [`vars`]). The view must
-    /// [fit](RequestView::fits) the storage.
-    pub(crate) fn deferred(
-        bytes: &'a mut [u8],
-        slots: &'a mut [Slot],
-        view: RequestView<'a>,
-    ) -> Self {
+    /// A session's per-request environ whose variables stay in the request head until
+    /// something needs them written out (see [`vars`]).
+    pub(crate) fn deferred(deferred: &'a mut Deferred<'a>) -> Self {
         Environ {
-            vars: Vars::deferred(bytes, slots, view),
+            vars: Vars::deferred(deferred),
             wsgi: None,
             input: None,
             errors: None,

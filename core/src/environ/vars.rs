@@ -4,14 +4,17 @@
 //! Why: writing a request's variables out (the server's base, `REQUEST_METHOD`, `PATH_INFO`,
 //! one `HTTP_*` key per header field...) cost more than parsing the request
 //! (`bench/instructions.sh`), while most applications read a handful of them. The sans-IO
-//! session's per-request environ therefore starts as a [`RequestView`]: `get` answers from the
-//! parsed head and the base, and the table is written only when an operation needs it
-//! (iteration, a change, a value that must be joined or decoded). The table is then the one
-//! an eager build makes, in the same order.
+//! session's per-request environ therefore starts [`Deferred`]: `get` answers from the parsed
+//! head and the base ([`RequestView`]), and the table is written only when an operation needs
+//! it (iteration, a change, a value that must be joined or decoded). The table is then the
+//! one an eager build makes, in the same order.
 //!
-//! The write-out can happen through `&self` (an application that iterates a `&Environ`), so
-//! the table sits in a [`OnceCell`]; that makes `Environ` invariant in its lifetime (see
-//! [`Environ::shorten`](super::Environ::shorten)).
+//! The deferred state lives in the exchange's frame and the environ holds it by a `&mut dyn`
+//! reference: an environ that is never deferred (every environ of the blocking `Connection`,
+//! the CGI handlers, the tests) stays small, and a program that never defers links none of
+//! this code. The write-out can happen through `&self` (an application that iterates a
+//! `&Environ`), so the written table sits in a [`OnceCell`]; that, and the `&mut`, make
+//! `Environ` invariant in its lifetime (see [`Environ::shorten`](super::Environ::shorten)).
 
 use core::cell::{Cell, OnceCell};
 
@@ -21,26 +24,80 @@ use crate::storage::{Slot, Table};
 /// The memory a deferred table will be written into.
 type Storage<'a> = (&'a mut [u8], &'a mut [Slot]);
 
-/// How a deferred table is written out: [`write_out`], reached through this pointer so that
-/// a program that never defers an environ (a firmware on the blocking `Connection`, which
-/// writes its environ out at once) does not link a second copy of the write-out code.
-type WriteOut = for<'x> fn(&Cell<Option<Storage<'x>>>, &RequestView<'x>) -> Table<'x>;
-
-pub(super) struct Vars<'a> {
-    /// The table; an empty stand-in while the variables are deferred.
-    table: Table<'a>,
-    /// Set while the variables are not written out into `table`.
-    deferred: Option<Deferred<'a>>,
-}
-
-/// A deferred environ's variables: where they come from, where they will be written.
-struct Deferred<'a> {
+/// A session's per-request variables before they are written out: where they come from,
+/// where they will be written.
+pub(crate) struct Deferred<'a> {
     /// The table written out through a shared reference.
     built: OnceCell<Table<'a>>,
     /// The memory to write into, until the write-out takes it.
     waiting: Cell<Option<Storage<'a>>>,
     view: RequestView<'a>,
-    write: WriteOut,
+}
+
+impl<'a> Deferred<'a> {
+    /// The variables of `view`, to be written into `bytes` and `slots` (which the view must
+    /// [fit](RequestView::fits)).
+    pub(crate) fn new(bytes: &'a mut [u8], slots: &'a mut [Slot], view: RequestView<'a>) -> Self {
+        Deferred {
+            built: OnceCell::new(),
+            waiting: Cell::new(Some((bytes, slots))),
+            view,
+        }
+    }
+
+    /// Write the variables out. Out of line and cold: an application that never needs the
+    /// table should not carry this code inline, and one that does needs it once.
+    #[cold]
+    #[inline(never)]
+    fn write_out(&self) -> Table<'a> {
+        let Some((bytes, slots)) = self.waiting.take() else {
+            // Unreachable: the memory is taken once, by the one write-out.
+            return Table::fixed(&mut [], &mut []);
+        };
+        let mut environ = super::Environ::fixed(bytes, slots);
+        // The server checked that the variables fit (`RequestView::fits`); were they not to,
+        // what fits is kept.
+        let _ = self.view.fill(&mut environ);
+        environ.vars.into_table()
+    }
+}
+
+/// What an environ asks of its deferred state (a trait so that the environ reaches it through
+/// a vtable, which only a program that defers builds).
+trait Pending<'a> {
+    /// The view, while the variables are not written out.
+    fn view(&self) -> Option<&RequestView<'a>>;
+    /// The written-out table (writing it now if need be).
+    fn table(&self) -> &Table<'a>;
+    /// The written-out table, moved out (writing it now if need be).
+    fn take(&mut self) -> Table<'a>;
+}
+
+impl<'a> Pending<'a> for Deferred<'a> {
+    fn view(&self) -> Option<&RequestView<'a>> {
+        match self.built.get() {
+            None => Some(&self.view),
+            Some(_) => None,
+        }
+    }
+
+    fn table(&self) -> &Table<'a> {
+        self.built.get_or_init(|| self.write_out())
+    }
+
+    fn take(&mut self) -> Table<'a> {
+        match self.built.take() {
+            Some(table) => table,
+            None => self.write_out(),
+        }
+    }
+}
+
+pub(super) struct Vars<'a> {
+    /// The table; an empty stand-in while the variables are deferred.
+    table: Table<'a>,
+    /// Set while the variables are not written out into `table`.
+    deferred: Option<&'a mut dyn Pending<'a>>,
 }
 
 impl<'a> Vars<'a> {
@@ -51,35 +108,23 @@ impl<'a> Vars<'a> {
         }
     }
 
-    pub(super) fn deferred(
-        bytes: &'a mut [u8],
-        slots: &'a mut [Slot],
-        view: RequestView<'a>,
-    ) -> Self {
+    pub(super) fn deferred(deferred: &'a mut Deferred<'a>) -> Self {
         Vars {
             table: Table::fixed(&mut [], &mut []),
-            deferred: Some(Deferred {
-                built: OnceCell::new(),
-                waiting: Cell::new(Some((bytes, slots))),
-                view,
-                write: write_out,
-            }),
+            deferred: Some(deferred),
         }
     }
 
     /// The view, while the variables are not written out.
     pub(super) fn view(&self) -> Option<&RequestView<'a>> {
-        match &self.deferred {
-            Some(d) if d.built.get().is_none() => Some(&d.view),
-            _ => None,
-        }
+        self.deferred.as_ref().and_then(|d| d.view())
     }
 
     /// The table if it is written out, without writing it.
     pub(super) fn ready_table(&self) -> Option<&Table<'a>> {
         match &self.deferred {
             None => Some(&self.table),
-            Some(d) => d.built.get(),
+            Some(_) => None,
         }
     }
 
@@ -90,68 +135,29 @@ impl<'a> Vars<'a> {
     pub(super) fn table(&self) -> &Table<'a> {
         match &self.deferred {
             None => &self.table,
-            Some(d) => d.built.get_or_init(|| (d.write)(&d.waiting, &d.view)),
+            Some(d) => d.table(),
         }
     }
 
     #[inline(never)]
     pub(super) fn table_mut(&mut self) -> &mut Table<'a> {
-        if self.deferred.is_some() {
-            self.settle();
+        if let Some(d) = self.deferred.take() {
+            self.table = d.take();
         }
         &mut self.table
     }
 
-    /// Move the variables into `table`, writing them out if no shared access has.
-    #[cold]
-    #[inline(never)]
-    fn settle(&mut self) {
-        if let Some(d) = self.deferred.take() {
-            self.table = match d.built.into_inner() {
-                Some(table) => table,
-                None => (d.write)(&d.waiting, &d.view),
-            };
-        }
-    }
-
     pub(super) fn into_table(mut self) -> Table<'a> {
-        self.settle();
+        let _ = self.table_mut();
         self.table
     }
 
-    /// The same variables, typed with a shorter lifetime (every part is covariant once out
-    /// of its cell).
+    /// The same variables, typed with a shorter lifetime (a deferred environ is written out
+    /// first: the table is covariant, the reference to the deferred state is not).
     pub(super) fn shorten<'b>(self) -> Vars<'b>
     where
         'a: 'b,
     {
-        Vars {
-            table: self.table,
-            deferred: self.deferred.map(|d| Deferred {
-                built: d
-                    .built
-                    .into_inner()
-                    .map_or_else(OnceCell::new, OnceCell::from),
-                waiting: Cell::new(d.waiting.into_inner().map(|(b, s)| (b as _, s as _))),
-                view: d.view,
-                write: d.write,
-            }),
-        }
+        Vars::ready(self.into_table())
     }
-}
-
-/// Write the waiting variables out. Out of line and cold: an application that never needs
-/// the table should not carry this code inline, and one that does needs it once.
-#[cold]
-#[inline(never)]
-fn write_out<'a>(waiting: &Cell<Option<Storage<'a>>>, view: &RequestView<'a>) -> Table<'a> {
-    let Some((bytes, slots)) = waiting.take() else {
-        // Unreachable: the memory is taken once, by the one write-out.
-        return Table::fixed(&mut [], &mut []);
-    };
-    let mut environ = super::Environ::fixed(bytes, slots);
-    // The server checked that the variables fit (`RequestView::fits`); were they not to, what
-    // fits is kept.
-    let _ = view.fill(&mut environ);
-    environ.vars.into_table()
 }

@@ -10,7 +10,7 @@ use core::cell::{Cell, RefCell};
 use embedded_io::{ErrorKind, Write};
 
 use crate::app::{Application, SendFile};
-use crate::environ::{Environ, WsgiVars};
+use crate::environ::{Deferred, Environ, WsgiVars};
 use crate::handler::config::HandlerConfig;
 use crate::handler::connection::ServerConfig;
 use crate::handler::log::{RequestLine, RequestLog};
@@ -414,7 +414,8 @@ pub(crate) fn run_request<
                     request_line,
                 };
             }
-            let mut environ = Environ::deferred(environ_bytes, environ_slots, view);
+            let mut deferred = Deferred::new(environ_bytes, environ_slots, view);
+            let mut environ = Environ::deferred(&mut deferred);
             environ.wsgi = Some(wsgi_vars(base_table, &config.handler));
             environ.set_input(&body);
             // The server's wsgi.errors (CPython's get_stderr) comes with its base environ.

@@ -24,7 +24,7 @@
 //! | [`Session`] (default `H = 64`) | 256 bytes | ≤ 320 |
 //! | [`Connection`] over a one-pointer transport | 272 bytes | ≤ 320 |
 //! | [`MemoryBuf`] with its default sizes | 6176 bytes | ≤ 6656 |
-//! | [`Environ`](crate::Environ) (the handle; its storage is separate) | 296 bytes | ≤ 320 |
+//! | [`Environ`](crate::Environ) (the handle; its storage is separate) | 144 bytes | ≤ 160 |
 //! | [`Headers`](crate::Headers) (the handle) | 88 bytes | ≤ 96 |
 //!
 //! A typical browser navigation (a 440-byte `GET` with 10 header fields: Host, User-Agent,

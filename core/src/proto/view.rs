@@ -263,7 +263,8 @@ mod tests {
             let mut bytes = [0u8; 2048];
             let mut slots = [Slot::EMPTY; 48];
             prop_assert!(view.fits(bytes.len(), slots.len()));
-            let deferred = Environ::deferred(&mut bytes, &mut slots, view);
+            let mut state = crate::environ::Deferred::new(&mut bytes, &mut slots, view);
+            let deferred = Environ::deferred(&mut state);
             let mut probes: Vec<String> = eager.iter().map(|(k, _)| k.into()).collect();
             for name in NAMES {
                 probes.push(format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_")));
