@@ -1,5 +1,6 @@
 //! [`HandlerConfig`]: the knobs that are class attributes on CPython's `BaseHandler`.
 
+use crate::environ::{UrlScheme, WsgiVars};
 use crate::proto::Version;
 
 /// How a handler frames and reports responses: CPython's `BaseHandler` class attributes.
@@ -79,6 +80,28 @@ impl HandlerConfig {
         multiprocess: false,
         ..Self::SIMPLE
     };
+}
+
+impl HandlerConfig {
+    /// The `wsgi.*` group a handler with these settings gives a request of `url_scheme`.
+    pub(crate) fn wsgi_vars(&self, url_scheme: UrlScheme) -> WsgiVars {
+        WsgiVars {
+            version: (1, 0),
+            url_scheme,
+            multithread: self.multithread,
+            multiprocess: self.multiprocess,
+            run_once: self.run_once,
+            file_wrapper: self.file_wrapper,
+        }
+    }
+
+    /// The `SERVER_SOFTWARE` an origin server sets unless the environ has one. An empty name
+    /// counts as none, as in CPython (`if self.server_software`) and as for the `Server`
+    /// header.
+    pub(crate) fn default_server_software(&self) -> Option<&'static str> {
+        self.server_software
+            .filter(|s| self.origin_server && !s.is_empty())
+    }
 }
 
 impl Default for HandlerConfig {

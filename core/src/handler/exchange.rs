@@ -379,7 +379,7 @@ pub(crate) fn run_request<
         head: &head,
         base: base_table,
         policy: config.underscore,
-        server_software: server_software(&config.handler),
+        server_software: config.handler.default_server_software(),
     };
     let Memory {
         environ_bytes,
@@ -543,25 +543,11 @@ impl RunReport {
     }
 }
 
-/// `SERVER_SOFTWARE` as an origin server sets it by default (an empty name counts as none, as
-/// in CPython's `if self.server_software`).
-fn server_software(config: &HandlerConfig) -> Option<&str> {
-    config
-        .server_software
-        .filter(|s| config.origin_server && !s.is_empty())
-}
-
 /// The typed `wsgi.*` group of a server's request. The scheme is guessed from the base: the
 /// request's own variables never include `HTTPS`.
 fn wsgi_vars(base: &Table<'_>, config: &HandlerConfig) -> WsgiVars {
-    WsgiVars {
-        version: (1, 0),
-        url_scheme: scheme_for_https(base.find(b"HTTPS").map(|i| base.value(i))),
-        multithread: config.multithread,
-        multiprocess: config.multiprocess,
-        run_once: config.run_once,
-        file_wrapper: config.file_wrapper,
-    }
+    let https = base.find(b"HTTPS").map(|i| base.value(i));
+    config.wsgi_vars(scheme_for_https(https))
 }
 
 /// Is the whole body in `bytes`? Runs a fresh decoder over them; framing errors show up here

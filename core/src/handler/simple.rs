@@ -10,7 +10,7 @@ use core::cell::{Cell, RefCell};
 use embedded_io::{Error as _, Read, Write};
 
 use crate::app::{Application, Empty, StartResponse};
-use crate::environ::{Environ, KnownKey, WsgiVars};
+use crate::environ::{Environ, SERVER_SOFTWARE};
 use crate::error::AppError;
 use crate::handler::config::HandlerConfig;
 use crate::handler::memory::Memory;
@@ -85,28 +85,15 @@ pub(crate) fn request_version(environ: &Environ<'_>) -> Version {
     }
 }
 
-const SERVER_SOFTWARE: KnownKey = KnownKey::new("SERVER_SOFTWARE");
-
 /// CPython's `setup_environ`: the base environ, the request's variables over it, then the
 /// `wsgi.*` group and, for an origin server, a default `SERVER_SOFTWARE`.
 pub(crate) fn setup_wsgi(
     environ: &mut Environ<'_>,
     config: &HandlerConfig,
 ) -> Result<(), AppError> {
-    environ.wsgi = Some(WsgiVars {
-        version: (1, 0),
-        url_scheme: guess_scheme(environ),
-        multithread: config.multithread,
-        multiprocess: config.multiprocess,
-        run_once: config.run_once,
-        file_wrapper: config.file_wrapper,
-    });
-    // An empty name counts as none, as in CPython (`if self.server_software`) and as for the
-    // `Server` header.
-    if config.origin_server {
-        if let Some(software) = config.server_software.filter(|s| !s.is_empty()) {
-            environ.setdefault_known(SERVER_SOFTWARE, software.as_bytes())?;
-        }
+    environ.wsgi = Some(config.wsgi_vars(guess_scheme(environ)));
+    if let Some(software) = config.default_server_software() {
+        environ.setdefault_known(SERVER_SOFTWARE, software.as_bytes())?;
     }
     Ok(())
 }

@@ -10,10 +10,8 @@ use super::environ::{
 };
 use super::request::trim_ows;
 use super::{ProtocolError, RequestHead};
-use crate::environ::{Environ, KnownKey};
+use crate::environ::{Environ, SERVER_SOFTWARE};
 use crate::storage::Table;
-
-const SERVER_SOFTWARE: KnownKey = KnownKey::new("SERVER_SOFTWARE");
 
 /// The request's variables answered one key at a time, straight from the parsed head: what
 /// a deferred [`Environ`] gives `get` before (or instead of) writing every variable out.
