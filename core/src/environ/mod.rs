@@ -16,21 +16,23 @@
 //!
 //! # A server's per-request environ is written out on demand
 //!
-//! The environ a server hands an application ([`Session`](crate::handler::Session),
-//! [`Connection`](crate::handler::Connection)) starts out *deferred*: its variables stay in
-//! the parsed request head (which stays put in the receive buffer for the whole exchange; a
-//! streamed body is received behind it) and the server's base. [`Environ::get`] answers from
-//! there; the first operation that needs the variables as a table (iterating them, counting
-//! them, changing one, or a value that must be joined or `%`-decoded) writes them into the
-//! arena, in the order CPython's `simple_server` gives them. An application that reads a few
-//! variables, or none, never pays for writing out twenty: that copy was most of the core's
-//! per-request work (`bench/instructions.sh`, BENCHMARKS.md).
+//! The environ the sans-IO [`Session`](crate::handler::Session) (and so the std server's
+//! event loop, the C API and the async driver) hands an application starts out *deferred*:
+//! its variables stay in the parsed request head (which stays put in the receive buffer for
+//! the whole exchange, the body buffered behind it) and the server's base. [`Environ::get`]
+//! answers from there; the first operation that needs the variables as a table (iterating
+//! them, counting them, changing one, or a value that must be joined or `%`-decoded) writes
+//! them into the arena, in the order CPython's `simple_server` gives them. An application
+//! that reads a few variables, or none, never pays for writing out twenty: that copy was most
+//! of the core's per-request work (`bench/instructions.sh`, BENCHMARKS.md). The blocking
+//! [`Connection`](crate::handler::Connection) writes the environ out at once, since it reads
+//! the body into the buffer the head occupied.
 //!
 //! Because that write-out can happen behind a shared reference (`environ.iter()` on a
 //! `&Environ`), `Environ` is invariant in its lifetime: use [`Environ::shorten`] where an
-//! `Environ<'static>` must pass for a shorter-lived one. The storage is checked before the
-//! application runs (every header field counted as its own variable), so a write-out never
-//! runs out of room; a request that might not fit is refused with 431.
+//! `Environ<'static>` must pass for a shorter-lived one. The session checks the storage
+//! before the application runs (every header field counted as its own variable), so a
+//! write-out never runs out of room; a request that might not fit is refused with 431.
 //!
 //! # Example
 //!
