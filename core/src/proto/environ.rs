@@ -54,7 +54,7 @@ pub enum UnderscorePolicy {
 pub const MAX_ENVIRON_KEY: usize = 256;
 
 /// Set in a [`key_byte_of`] result for `_`: the name has an underscore.
-const UNDERSCORE: u8 = 0x80;
+pub(super) const UNDERSCORE: u8 = 0x80;
 
 /// Header-name byte to environ-key byte: ASCII upper case, `-` to `_`; `_` maps to `_` with
 /// [`UNDERSCORE`] set so the same pass notices it. (Only token bytes occur in names; others

@@ -6,7 +6,7 @@
 
 use super::environ::{
     fill_environ, is_cgi_name, key_byte, split_target, UnderscorePolicy, ENVIRON_FULL,
-    MAX_ENVIRON_KEY,
+    MAX_ENVIRON_KEY, UNDERSCORE,
 };
 use super::request::trim_ows;
 use super::{ProtocolError, RequestHead};
@@ -128,12 +128,14 @@ impl<'a> RequestView<'a> {
             return ViewAnswer::Found(base);
         }
         let drop_underscores = self.policy == UnderscorePolicy::Drop;
-        let mut fields = self.head.headers.iter().filter(|f| {
-            let name = f.name.as_bytes();
-            name.len() == bare.len()
-                && mapped_equals(name, bare)
-                && !(drop_underscores && has_underscore(name))
-        });
+        let mut fields =
+            self.head
+                .headers
+                .iter()
+                .filter(|f| match maps_to(f.name.as_bytes(), bare) {
+                    Some(underscore) => !(drop_underscores && underscore),
+                    None => false,
+                });
         match (fields.next(), base) {
             (None, base) => ViewAnswer::Found(base),
             // One field and nothing to join it with.
@@ -146,26 +148,22 @@ impl<'a> RequestView<'a> {
     }
 }
 
-/// Does header name `name` map to the bare key `bare` (same length)?
-fn mapped_equals(name: &[u8], bare: &[u8]) -> bool {
-    name.iter()
-        .zip(bare)
-        .all(|(&b, &k)| key_byte(b) & 0x7f == k)
-}
-/// Does `name` hold a `_`? Eight bytes at a time (the last word padded with zeros), without
-/// a general `memchr` call, which cost about 60 instructions per short header name: asked
-/// for each header field a key lookup compares.
-pub(super) fn has_underscore(name: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let has = |chunk: &[u8]| {
-        let mut word = [0u8; 8];
-        word[..chunk.len()].copy_from_slice(chunk);
-        // A zero byte in `x` (a `_` in the chunk) sets its high bit in the classic test.
-        let x = u64::from_le_bytes(word) ^ (ONES * u64::from(b'_'));
-        x.wrapping_sub(ONES) & !x & HIGHS != 0
-    };
-    name.chunks(8).any(has)
+/// Does header name `name` map to the bare key `bare`, and if so, does it hold a `_` (which
+/// the underscore policy may drop)? One pass through [`key_byte`], which flags `_` with
+/// [`UNDERSCORE`] as it maps it, as [`fill_environ`] does.
+fn maps_to(name: &[u8], bare: &[u8]) -> Option<bool> {
+    if name.len() != bare.len() {
+        return None;
+    }
+    let mut flags = 0u8;
+    for (&b, &k) in name.iter().zip(bare) {
+        let mapped = key_byte(b);
+        if mapped & 0x7f != k {
+            return None;
+        }
+        flags |= mapped;
+    }
+    Some(flags & UNDERSCORE != 0)
 }
 
 #[cfg(test)]
