@@ -38,6 +38,7 @@
 //! |---|---|---|
 //! | request line longer than [`Limits::max_request_line`] | 414 | bounded work |
 //! | head longer than [`Limits::max_head_bytes`], or more than [`Limits::max_headers`] fields (or than the caller's header array holds) | 431 | bounded memory |
+//! | a header name longer than [`environ::MAX_ENVIRON_KEY`] - 5 bytes | 431 | its `HTTP_*` key would not fit; refused before any application runs |
 //! | method not a token, control bytes or empty target, more than three words, bare CR | 400 | RFC 9112 §3 |
 //! | request-target bytes `0x80..=0xFF` | accepted | CPython decodes the line as Latin-1 and passes them on |
 //! | `HTTP/1.0`, `HTTP/1.1` | accepted | |

@@ -12,6 +12,7 @@
 
 use httparse::Header;
 
+use super::environ::{MAX_ENVIRON_KEY, NAME_TOO_LONG};
 use super::{Framing, Limits, ProtocolError, Version};
 use crate::bytes::{byte_map, eq_ignore_case};
 
@@ -514,6 +515,8 @@ enum Field {
     Connection,
     Expect,
     Host,
+    /// A name too long for its `HTTP_*` environ key.
+    TooLong,
     Other,
 }
 
@@ -527,6 +530,7 @@ fn field_of(name: &str) -> Field {
         10 => (b"connection", Field::Connection),
         6 => (b"expect", Field::Expect),
         4 => (b"host", Field::Host),
+        n if n > MAX_ENVIRON_KEY - 5 => return Field::TooLong,
         _ => return Field::Other,
     };
     // `name` is a token (httparse checked it) and `candidate` lower-case letters and `-`:
@@ -592,6 +596,7 @@ fn interpret<'b>(
                     return Err(ProtocolError::bad_request("more than one Host header"));
                 }
             }
+            Field::TooLong => return Err(NAME_TOO_LONG),
             Field::Other => {}
         }
     }
@@ -1144,6 +1149,26 @@ mod tests {
             parse_head(ok, &mut h, &limits).unwrap().unwrap().framing,
             Framing::Length(10)
         );
+    }
+
+    #[test]
+    fn a_name_too_long_for_its_environ_key_is_refused_while_parsing() {
+        let head_with = |name_len: usize| {
+            [
+                &b"GET / HTTP/1.1\r\n"[..],
+                &"x".repeat(name_len).into_bytes(),
+                b": v\r\n\r\n",
+            ]
+            .concat()
+        };
+        // `HTTP_` + 251 bytes is the longest key (MAX_ENVIRON_KEY).
+        let ok = head_with(MAX_ENVIRON_KEY - 5);
+        let mut h = [httparse::EMPTY_HEADER; 4];
+        assert!(parse_head(&ok, &mut h, &Limits::DEFAULT).unwrap().is_some());
+        let long = head_with(MAX_ENVIRON_KEY - 4);
+        let mut h = [httparse::EMPTY_HEADER; 4];
+        let e = parse_head(&long, &mut h, &Limits::DEFAULT).unwrap_err();
+        assert_eq!((e.status, e.detail), (431, NAME_TOO_LONG.detail));
     }
 
     #[test]

@@ -5,8 +5,7 @@
 //! every answer equals the written-out environ's.
 
 use super::environ::{
-    fill_environ, is_cgi_name, key_byte, split_target, UnderscorePolicy, ENVIRON_FULL,
-    MAX_ENVIRON_KEY, UNDERSCORE,
+    fill_environ, is_cgi_name, key_byte, split_target, UnderscorePolicy, ENVIRON_FULL, UNDERSCORE,
 };
 use super::request::trim_ows;
 use super::{ProtocolError, RequestHead};
@@ -43,13 +42,20 @@ impl<'a> RequestView<'a> {
     /// upper bound that counts every header field as a new `HTTP_*` key (joined or skipped
     /// fields take less). When it says no, the session refuses the request with 431 before
     /// the application runs, so that writing the environ out later cannot fail.
+    ///
+    /// The bound takes constant time, from the head's length rather than field by field (a
+    /// loop over the fields cost ~150 instructions of a typical request): a field's line holds
+    /// its name, a colon, its value and a line end, so the keys `HTTP_` + name with the value
+    /// and a `,` for joining take at most the line's length plus 4, and all of them at most
+    /// the field section plus 4 per field. A name too long for a key never gets this far:
+    /// [`parse_head`](super::parse_head) refuses it (431).
     pub(crate) fn fits(&self, bytes: usize, slots: usize) -> bool {
         let head = self.head;
         let len = |v: Option<&[u8]>| v.map_or(0, <[u8]>::len);
         // The keys SERVER_PROTOCOL (15) with a version (8), REQUEST_METHOD (14), PATH_INFO
         // (9) and QUERY_STRING (12) whose values together are at most the target,
         // CONTENT_TYPE (12), CONTENT_LENGTH (14), SERVER_SOFTWARE (15).
-        let mut need = self.base.bytes_used()
+        let fixed = self.base.bytes_used()
             + 15
             + 8
             + 14
@@ -62,14 +68,10 @@ impl<'a> RequestView<'a> {
             + 14
             + len(head.content_length)
             + self.server_software.map_or(0, |s| 15 + s.len());
-        for field in head.headers {
-            if field.name.len() + 5 > MAX_ENVIRON_KEY {
-                // Writing out says which field was too long.
-                return false;
-            }
-            // `HTTP_` + name, the value, and a `,` should it be joined.
-            need += 5 + field.name.len() + field.value.len() + 1;
-        }
+        // The field section is the head after the request line and its line end (and any
+        // empty lines before it): at most `head_len - request_line.len() - 1` bytes.
+        let fields = head.head_len.saturating_sub(head.request_line.len());
+        let need = fixed + fields + 4 * head.headers.len();
         need <= bytes && self.base.len() + 7 + head.headers.len() <= slots
     }
 
@@ -216,8 +218,46 @@ mod tests {
             prop::sample::select(vec!["HTTP/1.0", "HTTP/1.1"]),
         )
             .prop_map(|(m, t, v)| format!("{m} {t} {v}"));
-        let fields = prop::collection::vec((0..NAMES.len(), " ?[a-z0-9 ]{0,4}"), 0..6);
+        let fields = prop::collection::vec((0..NAMES.len(), " ?[a-z0-9 ]{0,4}"), 0..12);
         (line, fields)
+    }
+
+    /// The tightest heads for [`RequestView::fits`]: many distinct fields, empty values,
+    /// bare LF line ends. The least storage it accepts must still take the write-out.
+    #[test]
+    fn fits_bounds_a_head_of_many_short_fields() {
+        for eol in ["\n", "\r\n"] {
+            let mut text = format!("GET / HTTP/1.1{eol}");
+            for i in 0..40 {
+                text += &format!("a{i}:{eol}");
+            }
+            text += eol;
+            let mut headers = [httparse::EMPTY_HEADER; 64];
+            let head = parse_head(text.as_bytes(), &mut headers, &Limits::DEFAULT)
+                .unwrap()
+                .unwrap();
+            let mut base_buf = EnvironBuf::<64, 4>::new();
+            let mut base = base_buf.environ();
+            base.set("SERVER_NAME", "x").unwrap();
+            let view = RequestView {
+                head: &head,
+                base: base.ready_table().unwrap(),
+                policy: UnderscorePolicy::Drop,
+                server_software: None,
+            };
+            let (mut bytes, mut slots) = ([0u8; 1024], [Slot::EMPTY; 64]);
+            let least = (0..=bytes.len())
+                .find(|&b| view.fits(b, slots.len()))
+                .unwrap();
+            let mut tight = Environ::fixed(&mut bytes[..least], &mut slots);
+            view.fill(&mut tight).unwrap();
+            // The bound is close: a few bytes per field at most.
+            assert!(
+                least - tight.bytes_used() < 128,
+                "{least} for {}",
+                tight.bytes_used()
+            );
+        }
     }
 
     proptest! {
@@ -230,13 +270,17 @@ mod tests {
             base_keys in prop::collection::vec(0..BASES.len(), 0..5),
             merge in any::<bool>(),
             software in any::<bool>(),
+            bare_lf in any::<bool>(),
         ) {
-            let mut text = line.clone() + "\r\n";
+            // Bare LF line ends make the head as short as it can be for its fields: the
+            // tightest case for `fits`.
+            let eol = if bare_lf { "\n" } else { "\r\n" };
+            let mut text = line.clone() + eol;
             for (n, v) in &fields {
-                text += &format!("{}:{}\r\n", NAMES[*n], v);
+                text += &format!("{}:{}{eol}", NAMES[*n], v);
             }
-            text += "\r\n";
-            let mut headers = [httparse::EMPTY_HEADER; 8];
+            text += eol;
+            let mut headers = [httparse::EMPTY_HEADER; 16];
             let Ok(Some(head)) = parse_head(text.as_bytes(), &mut headers, &Limits::DEFAULT)
             else {
                 return Ok(());
@@ -259,6 +303,14 @@ mod tests {
             let mut bytes = [0u8; 2048];
             let mut slots = [Slot::EMPTY; 48];
             prop_assert!(view.fits(bytes.len(), slots.len()));
+            // `fits` is an upper bound: with the least storage it accepts, the write-out
+            // succeeds.
+            let least_bytes = (0..=bytes.len()).find(|&b| view.fits(b, slots.len())).unwrap();
+            let least_slots = (0..=slots.len()).find(|&n| view.fits(bytes.len(), n)).unwrap();
+            for (b, n) in [(least_bytes, slots.len()), (bytes.len(), least_slots)] {
+                let mut tight = Environ::fixed(&mut bytes[..b], &mut slots[..n]);
+                prop_assert!(view.fill(&mut tight).is_ok(), "{} bytes, {} slots: {:?}", b, n, text);
+            }
             let mut state = crate::environ::Deferred::new(&mut bytes, &mut slots, view);
             let deferred = Environ::deferred(&mut state);
             let mut probes: Vec<String> = eager.iter().map(|(k, _)| k.into()).collect();
