@@ -160,8 +160,8 @@ pub fn parse_head<'h, 'b: 'h>(
         }
         Err(_) => return Err(explain_field_error(fields)),
     };
-    check_line_ends(&fields[..len], headers, line.crlf)?;
-    let semantics = interpret(version, headers, limits)?;
+    let line_ends = LineEnds::new(&fields[..len], line.crlf);
+    let semantics = interpret(version, headers, line_ends, limits)?;
     Ok(Some(RequestHead {
         method,
         target: line.target,
@@ -401,37 +401,58 @@ fn parse_version(v: &[u8]) -> Result<Version, ProtocolError> {
 /// as one field, where a bare-LF reader sees a `Content-Length`, and the two then disagree
 /// about where the request ends (llhttp's "missing CR between headers" smuggling vector).
 ///
-/// `fields` is the complete field section, its final empty line included, and `headers` what
-/// httparse parsed from it. httparse has already refused a bare CR, CR inside values and
-/// obsolete line folding, so each header's line ends exactly where the next header's name
+/// `fields` is the complete field section, its final empty line included, and the fields are
+/// what httparse parsed from it. httparse has already refused a bare CR, CR inside values and
+/// obsolete line folding, so each field's line ends exactly where the next field's name
 /// starts (the last one where the final empty line starts), and it ends in CRLF exactly when
 /// the byte before its closing LF is a CR. That looks at two bytes per line instead of every
-/// byte of the head: a counting pass over the bytes cost a third of what httparse does.
-fn check_line_ends(fields: &[u8], headers: &[Header<'_>], crlf: bool) -> Result<(), ProtocolError> {
-    let base = fields.as_ptr() as usize;
-    // Where the final empty line starts: `fields` ends in its LF.
-    let last_line_crlf = fields.len() >= 2 && fields[fields.len() - 2] == b'\r';
-    let final_start = fields.len() - 1 - usize::from(last_line_crlf);
-    let mut mismatch = last_line_crlf != crlf;
-    for (i, _) in headers.iter().enumerate() {
-        // The end (exclusive, LF included) of header i's line.
-        let end = match headers.get(i + 1) {
-            // Offsets of httparse's slices into `fields`; they point into it, so the
-            // subtraction cannot wrap (and `get` below would refuse a bad index anyway).
-            Some(next) => (next.name.as_ptr() as usize).wrapping_sub(base),
-            None => final_start,
+/// byte of the head (a counting pass over the bytes cost a third of what httparse does), and
+/// [`interpret`] looks at them in the loop it runs over the fields anyway.
+struct LineEnds<'f> {
+    fields: &'f [u8],
+    crlf: bool,
+    mismatch: bool,
+}
+
+impl<'f> LineEnds<'f> {
+    /// Check the final empty line and the line before it.
+    fn new(fields: &'f [u8], crlf: bool) -> Self {
+        // Where the final empty line starts: `fields` ends in its LF.
+        let last_line_crlf = fields.len() >= 2 && fields[fields.len() - 2] == b'\r';
+        let mut ends = LineEnds {
+            fields,
+            crlf,
+            mismatch: last_line_crlf != crlf,
         };
-        let line_crlf = end >= 2 && fields.get(end - 2) == Some(&b'\r');
-        mismatch |= line_crlf != crlf;
+        ends.line_before(fields.len() - 1 - usize::from(last_line_crlf));
+        ends
     }
-    if !mismatch {
-        return Ok(());
+
+    /// Check the end of the line before the one starting at `name` (a field's name, which
+    /// points into `fields`).
+    #[inline(always)]
+    fn field(&mut self, name: &str) {
+        // An offset into `fields` (the subtraction cannot wrap; `get` refuses a bad index).
+        self.line_before((name.as_ptr() as usize).wrapping_sub(self.fields.as_ptr() as usize));
     }
-    Err(ProtocolError::bad_request(if crlf {
-        "bare LF line end in a head whose request line ends in CRLF"
-    } else {
-        "CRLF line end in a head whose request line ends in a bare LF"
-    }))
+
+    /// The line that ends just before offset `start`, if `start` is not the first line.
+    #[inline(always)]
+    fn line_before(&mut self, start: usize) {
+        let crlf = self.fields.get(start.wrapping_sub(2)) == Some(&b'\r');
+        self.mismatch |= start != 0 && crlf != self.crlf;
+    }
+
+    fn finish(self) -> Result<(), ProtocolError> {
+        if !self.mismatch {
+            return Ok(());
+        }
+        Err(ProtocolError::bad_request(if self.crlf {
+            "bare LF line end in a head whose request line ends in CRLF"
+        } else {
+            "CRLF line end in a head whose request line ends in a bare LF"
+        }))
+    }
 }
 
 /// httparse says only which class of error it met; find the first faulty byte in `fields`
@@ -547,9 +568,12 @@ fn field_of(name: &str) -> Field {
     }
 }
 
+/// What the fields say about framing and persistence, checked as the [parsing policy](super)
+/// says; `line_ends` sees every field's name on the way.
 fn interpret<'b>(
     version: Version,
     headers: &[Header<'b>],
+    mut line_ends: LineEnds<'_>,
     limits: &Limits,
 ) -> Result<Semantics<'b>, ProtocolError> {
     let mut content_type: Option<&'b [u8]> = None;
@@ -560,6 +584,7 @@ fn interpret<'b>(
     let mut expect_continue = false;
     let mut hosts = 0u32;
     for h in headers {
+        line_ends.field(h.name);
         match field_of(h.name) {
             Field::TransferEncoding => {
                 if transfer_encoding.is_some() {
@@ -600,6 +625,7 @@ fn interpret<'b>(
             Field::Other => {}
         }
     }
+    line_ends.finish()?;
     let framing = match (transfer_encoding, content_length) {
         (Some(_), _) if version != Version::Http11 => {
             return Err(ProtocolError::bad_request(
