@@ -432,6 +432,13 @@ pub fn check_status(status: &str) -> Result<u16, StartResponseError> {
     }
     // Count at most four chars, on bytes: decoding `chars()` links UTF-8 machinery (hundreds
     // of bytes of flash on a Cortex-M) for a question about four.
+    // The usual status (three ASCII digits and a space: at least four characters too) is
+    // answered at once; the checks below, in CPython's order, say what is wrong with another.
+    // 38 instructions fewer per response than counting characters first
+    // (`bench/instructions.sh`).
+    if let [c0 @ b'0'..=b'9', c1 @ b'0'..=b'9', c2 @ b'0'..=b'9', b' ', ..] = *b {
+        return Ok(u16::from(c0 - b'0') * 100 + u16::from(c1 - b'0') * 10 + u16::from(c2 - b'0'));
+    }
     if !chars_at_least(b, 4) {
         return Err(StartResponseError::StatusTooShort);
     }
