@@ -3,19 +3,6 @@
 
 use crate::bytes::eq_ignore_case;
 
-/// The hop-by-hop header names, lower case. `trailer` (singular) and `proxy-connection` are
-/// not among them, as in CPython.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-];
-
 /// True when `name` is a hop-by-hop header: `Connection`, `Keep-Alive`, `Proxy-Authenticate`,
 /// `Proxy-Authorization`, `TE`, `Trailers`, `Transfer-Encoding` or `Upgrade`, in any case.
 ///
@@ -37,24 +24,46 @@ const HOP_BY_HOP: [&str; 8] = [
 /// assert!(!is_hop_by_hop("Content-Type"));
 /// ```
 pub fn is_hop_by_hop(name: &str) -> bool {
-    if name.is_ascii() {
-        // Without a KELVIN SIGN in sight, CPython's `lower()` is an ASCII case fold: compare
-        // bytes (lengths first), not chars. Every response header passes through here.
-        return HOP_BY_HOP
-            .iter()
-            .any(|hop| eq_ignore_case(name.as_bytes(), hop.as_bytes()));
+    // The length picks the candidates (every response header passes through here, and most
+    // match no length): ASCII case folding decides among them, as CPython's `lower()` does
+    // for ASCII. The one non-ASCII character whose lower case is in these names is the KELVIN
+    // SIGN (`k`, three bytes in UTF-8), and only `keep-alive` has a `k`, as its first letter:
+    // U+0130 lower-cases to two code points and matches nothing.
+    let eq = |hop: &str| eq_ignore_case(name.as_bytes(), hop.as_bytes());
+    match name.len() {
+        2 => eq("te"),
+        7 => eq("upgrade"),
+        8 => eq("trailers"),
+        10 => eq("connection") || eq("keep-alive"),
+        17 => eq("transfer-encoding"),
+        18 => eq("proxy-authenticate"),
+        19 => eq("proxy-authorization"),
+        12 => {
+            const KELVIN_SIGN: &[u8] = "\u{212A}".as_bytes();
+            name.as_bytes()
+                .strip_prefix(KELVIN_SIGN)
+                .is_some_and(|rest| eq_ignore_case(rest, b"eep-alive"))
+        }
+        _ => false,
     }
-    // Not ASCII: the one non-ASCII character whose lower case is in these names is the KELVIN
-    // SIGN (`k`), and only `keep-alive` has a `k`, as its first letter.
-    const KELVIN_SIGN: &[u8] = "\u{212A}".as_bytes();
-    name.as_bytes()
-        .strip_prefix(KELVIN_SIGN)
-        .is_some_and(|rest| eq_ignore_case(rest, b"eep-alive"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hop-by-hop header names, lower case: the list the function is tested against.
+    /// `trailer` (singular) and `proxy-connection` are not among them, as in CPython.
+    const HOP_BY_HOP: [&str; 8] = [
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    ];
 
     #[test]
     fn exact_names_only() {
