@@ -23,7 +23,7 @@ use crate::proto::environ::ENVIRON_FULL;
 use crate::proto::view::RequestView;
 use crate::proto::{parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError};
 use crate::relocate::relocate;
-use crate::storage::{Slot, Table};
+use crate::storage::{name_bit, Slot, Table};
 use crate::stream::{InputError, InputStream};
 use crate::util::scheme_for_https;
 
@@ -546,7 +546,8 @@ impl RunReport {
 /// The typed `wsgi.*` group of a server's request. The scheme is guessed from the base: the
 /// request's own variables never include `HTTPS`.
 fn wsgi_vars(base: &Table<'_>, config: &HandlerConfig) -> WsgiVars {
-    let https = base.find(b"HTTPS").map(|i| base.value(i));
+    const HTTPS_BITS: u64 = name_bit(b"HTTPS");
+    let https = base.find_bits(b"HTTPS", HTTPS_BITS).map(|i| base.value(i));
     config.wsgi_vars(scheme_for_https(https))
 }
 
@@ -557,6 +558,10 @@ fn body_complete(
     limits: &Limits,
     mut bytes: &[u8],
 ) -> Result<bool, ProtocolError> {
+    if framing == Framing::None {
+        // Most requests (a GET): no decoder to set up (50 instructions a request).
+        return Ok(true);
+    }
     let mut decoder = BodyDecoder::new(framing, limits);
     loop {
         if decoder.is_done() {
