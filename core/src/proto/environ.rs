@@ -53,11 +53,11 @@ pub enum UnderscorePolicy {
 /// no real header comes close, and the key is built in a stack buffer of this size.
 pub const MAX_ENVIRON_KEY: usize = 256;
 
-/// The answer to a header name too long for its `HTTP_*` key: [`parse_head`](super::parse_head)
-/// refuses it, so that no server finds out only when the environ is written out.
-pub(crate) const NAME_TOO_LONG: ProtocolError = ProtocolError::header_fields_too_large(
-    "header name too long for an environ key (MAX_ENVIRON_KEY)",
-);
+/// Why a header name too long for its `HTTP_*` key is refused (431):
+/// [`parse_head`](super::parse_head) refuses it, so that no server finds out only when the
+/// environ is written out. The sentence, not a `ProtocolError` constant: each use of a
+/// constant error copied it from flash (220 B more in the minimal firmware).
+pub(crate) const NAME_TOO_LONG: &str = "header name too long for an environ key (MAX_ENVIRON_KEY)";
 
 /// Set in a [`key_byte_of`] result for `_`: the name has an underscore.
 pub(super) const UNDERSCORE: u8 = 0x80;
@@ -208,7 +208,7 @@ pub fn fill_environ(
     for field in head.headers {
         let name = field.name.as_bytes();
         let Some(slot) = key_buf.get_mut(5..5 + name.len()) else {
-            return Err(NAME_TOO_LONG);
+            return Err(ProtocolError::header_fields_too_large(NAME_TOO_LONG));
         };
         // One table-driven pass builds the key and notices `_` (flagged by the table's high
         // bit). Header names are tokens (httparse checked), so the key is ASCII and needs no
@@ -545,7 +545,10 @@ mod tests {
                 if fits {
                     Ok(())
                 } else {
-                    Err((431, NAME_TOO_LONG.detail))
+                    Err((
+                        431,
+                        ProtocolError::header_fields_too_large(NAME_TOO_LONG).detail,
+                    ))
                 }
             );
         }
