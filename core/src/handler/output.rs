@@ -64,6 +64,22 @@ impl<'o, W: Write> Output<'o, W> {
         self.write_all(data)
     }
 
+    /// [`put`](Self::put) for a few bytes known at compile time (a line end, a fixed
+    /// header line): inlined, so the copy is a move of known size rather than a call to
+    /// `memcpy` (42 instructions a response fewer for the head's final CRLF alone,
+    /// `bench/instructions.sh`; `put` itself inlined everywhere cost 500 more).
+    /// Bare-metal targets call `put` (smaller: 264 B of flash in the minimal firmware).
+    #[inline(always)]
+    pub(crate) fn put_const(&mut self, data: &'static [u8]) -> Result<(), OutputError> {
+        #[cfg(not(target_os = "none"))]
+        if data.len() <= self.buf.len() - self.len {
+            self.buf[self.len..self.len + data.len()].copy_from_slice(data);
+            self.len += data.len();
+            return Ok(());
+        }
+        self.put(data)
+    }
+
     /// Queue several pieces with one call: a response head is ~20 small pieces, and a call
     /// per piece cost more than copying them.
     pub(crate) fn put_parts(&mut self, parts: &[&[u8]]) -> Result<(), OutputError> {

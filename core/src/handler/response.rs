@@ -231,7 +231,7 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
                 .put_parts(&[b"Content-Length: ", format_u64(n, &mut digits), b"\r\n"])?;
         }
         if self.mode == Mode::Chunked {
-            self.out.put(b"Transfer-Encoding: chunked\r\n")?;
+            self.out.put_const(b"Transfer-Encoding: chunked\r\n")?;
         }
         if managed && origin {
             let v11 = self.config.http_version == Version::Http11;
@@ -239,13 +239,13 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
                 // An HTTP/1.1 response announces its end; an HTTP/1.0 client reads an HTTP/1.1
                 // status line too, and without the header would take it as persistent.
                 (Version::Http10 | Version::Http11, true) if v11 => {
-                    self.out.put(b"Connection: close\r\n")?
+                    self.out.put_const(b"Connection: close\r\n")?
                 }
-                (Version::Http10, false) => self.out.put(b"Connection: keep-alive\r\n")?,
+                (Version::Http10, false) => self.out.put_const(b"Connection: keep-alive\r\n")?,
                 _ => {}
             }
         }
-        self.out.put(b"\r\n")?;
+        self.out.put_const(b"\r\n")?;
         Ok(())
     }
 
@@ -280,7 +280,7 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
                 let mut hdr = [0u8; 18];
                 self.out.put(chunk_header(data.len(), &mut hdr))?;
                 self.out.put(data)?;
-                self.out.put(CHUNK_END)?;
+                self.out.put_const(CHUNK_END)?;
                 Ok(())
             }
         }
@@ -299,7 +299,7 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
             self.send_headers()?;
         }
         match self.mode {
-            Mode::Chunked => self.out.put(LAST_CHUNK)?,
+            Mode::Chunked => self.out.put_const(LAST_CHUNK)?,
             Mode::Raw(Some(left)) if left > 0 => {
                 // Fewer bytes than declared: the client would wait for the rest.
                 self.must_close = true;
