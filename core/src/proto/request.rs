@@ -398,21 +398,11 @@ fn scan_request_line(
 /// byte loop is quicker for them.)
 #[cfg(not(target_os = "none"))]
 fn skip_target(w: &[u8], mut i: usize, limit: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x80 * ONES;
+    use crate::bytes::word;
     while i + 8 <= limit {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&w[i..i + 8]);
-        let x = u64::from_le_bytes(word);
-        // A byte below 0x21 borrows in `x - 0x21..`: its top bit is set where its own was
-        // clear. A borrow only ever marks bytes above a byte that is really below 0x21, so the
-        // lowest mark is exact; likewise for DEL (zero after `^ 0x7f..`).
-        let below_21 = x.wrapping_sub(0x21 * ONES) & !x & HIGH;
-        let del = x ^ (0x7f * ONES);
-        let del = del.wrapping_sub(ONES) & !del & HIGH;
-        let stop = below_21 | del;
+        let x = word::load(w, i);
+        let stop = word::below(x, 0x21) | word::equal(x, 0x7f);
         if stop != 0 {
-            // Little-endian: the lowest set bit is in the first stopping byte.
             return i + (stop.trailing_zeros() / 8) as usize;
         }
         i += 8;
