@@ -1243,8 +1243,8 @@ mod tests {
                         // tests of line ends cover those.
                         b'\n' | b'\r' => {}
                         _ => assert_eq!(
-                            got.unwrap_err().detail,
-                            "control character in the request target",
+                            got.unwrap_err(),
+                            ProtocolError::bad_request("control character in the request target"),
                             "{b:#x} at {at} of {len}"
                         ),
                     }
