@@ -183,10 +183,22 @@ impl KnownKey {
             bits: name_bit(name.as_bytes()),
         }
     }
+
+    /// This key's value in `table`, if it holds one (the lookup skips hashing the name).
+    #[inline]
+    pub(crate) fn value_in<'t>(self, table: &'t Table<'_>) -> Option<&'t [u8]> {
+        table
+            .find_bits(self.name.as_bytes(), self.bits)
+            .map(|i| table.value(i))
+    }
 }
 
 /// The variable a handler sets by default for an origin server (and the server's view answers).
 pub(crate) const SERVER_SOFTWARE: KnownKey = KnownKey::new("SERVER_SOFTWARE");
+
+/// The variable the URL scheme is guessed from (`util::guess_scheme`, a server's
+/// `wsgi.url_scheme`).
+pub(crate) const HTTPS: KnownKey = KnownKey::new("HTTPS");
 
 /// The CGI/WSGI variables of one request: PEP 3333's `environ` dict.
 ///
@@ -430,10 +442,7 @@ impl<'a> Environ<'a> {
                 return value;
             }
         }
-        self.vars
-            .table()
-            .find_bits(key.name.as_bytes(), key.bits)
-            .map(|i| self.vars.table().value(i))
+        key.value_in(self.vars.table())
     }
 
     /// Python's `environ.setdefault(key, value)`: set `key` only if it is absent, and return

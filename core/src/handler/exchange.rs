@@ -10,7 +10,7 @@ use core::cell::{Cell, RefCell};
 use embedded_io::{ErrorKind, Write};
 
 use crate::app::{Application, SendFile};
-use crate::environ::{Deferred, Environ, WsgiVars};
+use crate::environ::{Deferred, Environ, WsgiVars, HTTPS};
 use crate::handler::config::HandlerConfig;
 use crate::handler::connection::ServerConfig;
 use crate::handler::log::{RequestLine, RequestLog};
@@ -23,7 +23,7 @@ use crate::proto::environ::ENVIRON_FULL;
 use crate::proto::view::RequestView;
 use crate::proto::{parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError};
 use crate::relocate::relocate;
-use crate::storage::{name_bit, Slot, Table};
+use crate::storage::{Slot, Table};
 use crate::stream::{InputError, InputStream};
 use crate::util::scheme_for_https;
 
@@ -546,9 +546,7 @@ impl RunReport {
 /// The typed `wsgi.*` group of a server's request. The scheme is guessed from the base: the
 /// request's own variables never include `HTTPS`.
 fn wsgi_vars(base: &Table<'_>, config: &HandlerConfig) -> WsgiVars {
-    const HTTPS_BITS: u64 = name_bit(b"HTTPS");
-    let https = base.find_bits(b"HTTPS", HTTPS_BITS).map(|i| base.value(i));
-    config.wsgi_vars(scheme_for_https(https))
+    config.wsgi_vars(scheme_for_https(HTTPS.value_in(base)))
 }
 
 /// Is the whole body in `bytes`? Runs a fresh decoder over them; framing errors show up here

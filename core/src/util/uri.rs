@@ -5,7 +5,7 @@ use core::fmt::Write;
 
 use super::quote::{quote, write_latin1, SkipFirstChar, PATH_INFO_SAFE, SCRIPT_NAME_SAFE};
 use super::UtilError;
-use crate::environ::{Environ, KnownKey, UrlScheme};
+use crate::environ::{Environ, UrlScheme, HTTPS};
 
 /// The scheme a CGI environ implies: [`UrlScheme::Https`] when `HTTPS` is exactly `yes`, `on`
 /// or `1`, else [`UrlScheme::Http`].
@@ -27,7 +27,6 @@ use crate::environ::{Environ, KnownKey, UrlScheme};
 /// # Ok::<(), wsgiref_core::environ::EnvironError>(())
 /// ```
 pub fn guess_scheme(environ: &Environ<'_>) -> UrlScheme {
-    const HTTPS: KnownKey = KnownKey::new("HTTPS");
     scheme_for_https(environ.get_known(HTTPS))
 }
 
