@@ -50,9 +50,7 @@ impl<'o, W: Write> Output<'o, W> {
     /// Queue `data`: copied when it fits the buffer, otherwise the buffer is flushed and `data`
     /// written directly (no copy of large bodies).
     pub(crate) fn put(&mut self, data: &[u8]) -> Result<(), OutputError> {
-        if data.len() <= self.buf.len() - self.len {
-            self.buf[self.len..self.len + data.len()].copy_from_slice(data);
-            self.len += data.len();
+        if self.stage(data) {
             return Ok(());
         }
         self.flush_buffer()?;
@@ -72,9 +70,7 @@ impl<'o, W: Write> Output<'o, W> {
     #[inline(always)]
     pub(crate) fn put_const(&mut self, data: &'static [u8]) -> Result<(), OutputError> {
         #[cfg(not(target_os = "none"))]
-        if data.len() <= self.buf.len() - self.len {
-            self.buf[self.len..self.len + data.len()].copy_from_slice(data);
-            self.len += data.len();
+        if self.stage(data) {
             return Ok(());
         }
         self.put(data)
@@ -84,14 +80,23 @@ impl<'o, W: Write> Output<'o, W> {
     /// per piece cost more than copying them.
     pub(crate) fn put_parts(&mut self, parts: &[&[u8]]) -> Result<(), OutputError> {
         for part in parts {
-            if part.len() <= self.buf.len() - self.len {
-                self.buf[self.len..self.len + part.len()].copy_from_slice(part);
-                self.len += part.len();
-            } else {
+            if !self.stage(part) {
                 self.put(part)?;
             }
         }
         Ok(())
+    }
+
+    /// Copy `data` behind what is staged if it fits (true), else leave everything as it is.
+    /// Inlined into each caller, so a copy of known size is a plain move.
+    #[inline(always)]
+    fn stage(&mut self, data: &[u8]) -> bool {
+        let fits = data.len() <= self.buf.len() - self.len;
+        if fits {
+            self.buf[self.len..self.len + data.len()].copy_from_slice(data);
+            self.len += data.len();
+        }
+        fits
     }
 
     fn write_all(&mut self, data: &[u8]) -> Result<(), OutputError> {
