@@ -3,13 +3,15 @@
 
 use std::cell::{Cell, RefCell};
 
-use wsgiref_core::app::{app_fn, Body, Chunks, Empty, StartResponse};
+use wsgiref_core::app::{app_fn, Body, Chunks, Empty, StartResponse, StartResponseError};
 use wsgiref_core::environ::Environ;
 use wsgiref_core::handler::{
     BaseCgiHandler, Connection, HandlerConfig, MemoryBuf, Outcome, RunReport, Served, ServerConfig,
     SimpleHandler,
 };
+use wsgiref_core::headers::HeaderError;
 use wsgiref_core::proto::HttpDate;
+use wsgiref_core::storage::CapacityKind;
 use wsgiref_core::stream::ErrorStream;
 use wsgiref_core::{AppError, Application};
 
@@ -483,6 +485,90 @@ fn start_response_rules() {
         app_fn(|_: &mut Environ<'_>, _: &mut StartResponse<'_>| Ok::<_, AppError>(Empty));
     let (out, _, _) = run_cgi(&never_empty, &[]);
     assert!(out.starts_with(b"Status: 500"));
+}
+
+/// An application that sets one header `X: <n x's>` and answers `ok`, keeping what its
+/// start_response call returned.
+fn one_header_app(n: usize, seen: &RefCell<Option<StartResponseError>>) -> impl Application + '_ {
+    app_fn(move |_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+        let value = "x".repeat(n);
+        if let Err(e) = sr.start("200 OK", &[("X", &value)]) {
+            *seen.borrow_mut() = Some(e.clone());
+            return Err(e.into());
+        }
+        Ok::<_, AppError>(&b"ok"[..])
+    })
+}
+
+#[test]
+fn the_response_head_must_fit_the_output_buffer() {
+    // start_response writes the head into the output buffer (2048 B by default), where a
+    // later call with exc_info can still replace it. CGI framing: `Status: 200 OK\r\n` (16)
+    // and `X: <value>\r\n` (5 + n).
+    let seen = RefCell::new(None);
+    let (out, _, _) = run_cgi(&one_header_app(2048 - 16 - 5, &seen), &[]);
+    assert!(seen.borrow().is_none());
+    assert!(out.starts_with(b"Status: 200 OK\r\nX: xxx"), "{out:?}");
+    assert!(out.ends_with(b"\r\nContent-Length: 2\r\n\r\nok"));
+
+    let (out, errors, report) = run_cgi(&one_header_app(2048 - 16 - 4, &seen), &[]);
+    match seen.borrow_mut().take() {
+        Some(StartResponseError::Header(HeaderError::Capacity(c))) => {
+            assert_eq!(
+                (c.kind, c.needed, c.capacity),
+                (CapacityKind::Bytes, 2049, 2048)
+            );
+        }
+        other => panic!("expected a capacity error, got {other:?}"),
+    }
+    // The application passed the error on: the error page replaces the response.
+    assert!(out.starts_with(b"Status: 500 Internal Server Error\r\n"));
+    assert!(out.ends_with(ERROR_BODY));
+    assert!(errors.contains("2049"), "{errors}");
+    assert_eq!(report.outcome, Outcome::ErrorPage);
+
+    // Origin framing counts the status line, Date and Server too: find where the
+    // application's line starts in a response that fits, and move the value to the edge.
+    let (out, _) = run_origin(&one_header_app(1, &seen), &[], |_| {});
+    let before = out.windows(5).position(|w| w == b"X: x\r").unwrap();
+    assert!(out.starts_with(b"HTTP/1.0 200 OK\r\nDate: "));
+    let edge = 2048 - before - 5;
+    let (out, _) = run_origin(&one_header_app(edge, &seen), &[], |_| {});
+    assert!(seen.borrow().is_none());
+    assert!(out.ends_with(b"\r\n\r\nok"));
+    let (out, _) = run_origin(&one_header_app(edge + 1, &seen), &[], |_| {});
+    assert!(
+        matches!(&*seen.borrow(), Some(StartResponseError::Header(HeaderError::Capacity(c))) if c.needed == 2049)
+    );
+    assert!(out.starts_with(b"HTTP/1.0 500 Internal Server Error\r\n"));
+}
+
+#[test]
+fn a_failed_start_response_never_sends_its_head() {
+    // The application ignores start_response's refusal and returns a body anyway: it gets
+    // the error page, never a head with the refused status or header.
+    for (status, headers) in [
+        ("20X OK", &[][..]),
+        ("200 OK", &[("Connection", "close")][..]),
+        ("200 OK", &[("X-Ok", "1"), ("X-Bad", "a\r\nb")][..]),
+    ] {
+        let app = |_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+            assert!(sr.start(status, headers).is_err());
+            Ok::<_, AppError>(&b"body"[..])
+        };
+        let (out, errors, report) = run_cgi(&app, &[]);
+        assert!(
+            out.starts_with(b"Status: 500 Internal Server Error\r\n"),
+            "{status} {headers:?}: {}",
+            String::from_utf8_lossy(&out)
+        );
+        assert!(!out.windows(4).any(|w| w == b"X-Ok" || w == b"body"));
+        assert!(
+            errors.contains("write() before start_response()"),
+            "{errors}"
+        );
+        assert_eq!(report.outcome, Outcome::ErrorPage);
+    }
 }
 
 #[test]

@@ -793,7 +793,7 @@ fn documented_sizes_hold() {
     // The bounds the docs state.
     assert!(session_size <= 320, "Session is {session_size} bytes");
     assert!(connection <= 320, "Connection is {connection} bytes");
-    assert!(memory_buf <= 6656, "MemoryBuf is {memory_buf} bytes");
+    assert!(memory_buf <= 5120, "MemoryBuf is {memory_buf} bytes");
     assert!(environ <= 160, "Environ is {environ} bytes");
     assert!(headers <= 96, "Headers is {headers} bytes");
     assert!(

@@ -369,13 +369,12 @@ pub enum StartResponseError {
     StatusNoSpace,
     /// "Control characters are not allowed in status" (newest CPython).
     StatusControlCharacter,
-    /// The status is longer than the handler's status buffer.
-    StatusTooLong,
     /// A hop-by-hop header (`Connection`, `Transfer-Encoding`...), which only the server may
     /// set: "Hop-by-hop header, 'name: value', not allowed". Holds `name: value`, truncated to
     /// fit.
     HopByHop(heapless::String<96>),
-    /// A header name or value was refused, or the header storage is full.
+    /// A header name or value was refused, or the response head (status line, automatic
+    /// headers and the application's) does not fit the handler's output buffer.
     Header(HeaderError),
     /// The [validator](crate::validate) found the call broke the contract.
     Validation(crate::validate::ValidationError),
@@ -396,9 +395,6 @@ impl fmt::Display for StartResponseError {
             }
             StartResponseError::StatusControlCharacter => {
                 f.write_str("Control characters are not allowed in status")
-            }
-            StartResponseError::StatusTooLong => {
-                f.write_str("Status longer than the handler allows")
             }
             StartResponseError::HopByHop(h) => write!(f, "Hop-by-hop header, '{h}', not allowed"),
             StartResponseError::Header(e) => fmt::Display::fmt(e, f),

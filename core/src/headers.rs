@@ -279,12 +279,6 @@ impl<'a> Headers<'a> {
         self.table.iter().map(|(n, v)| (as_str(n), as_str(v)))
     }
 
-    /// Every `(name, value)` pair as the bytes stored, with no UTF-8 re-check (only `&str`
-    /// ever enters the table): the handler's hot path for writing the response head.
-    pub(crate) fn raw_items(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.table.iter()
-    }
-
     /// Append a header with parameters (`h.add_header(name, value, **params)`).
     ///
     /// The value is `value` (if any) and then each parameter, joined by `"; "`. A parameter

@@ -21,7 +21,7 @@ pub const ECHO_MAX: usize = 1024;
 pub const RESPONSE_MAX: usize = 4096;
 
 /// Handler memory large enough for generated heads (up to ~24 extra header fields).
-pub type FuzzMemory = MemoryBuf<8192, 160, 1024, 24, 2048>;
+pub type FuzzMemory = MemoryBuf<8192, 160, 2048>;
 
 /// An application that exercises the handler: it reads `wsgi.input` (up to [`ECHO_MAX`]
 /// bytes), then answers by its path: `/error` fails before starting the response, `/write`

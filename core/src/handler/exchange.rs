@@ -18,12 +18,11 @@ use crate::handler::memory::Memory;
 use crate::handler::output::{classify, write_all, Output};
 use crate::handler::response::{format_u64, Exchange, Response};
 use crate::handler::run::{run_app, RunReport};
-use crate::headers::Headers;
 use crate::proto::environ::ENVIRON_FULL;
 use crate::proto::view::RequestView;
 use crate::proto::{parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError};
 use crate::relocate::relocate;
-use crate::storage::{Slot, Table};
+use crate::storage::Table;
 use crate::stream::{InputError, InputStream};
 use crate::util::scheme_for_https;
 
@@ -384,15 +383,8 @@ pub(crate) fn run_request<
     let Memory {
         environ_bytes,
         environ_slots,
-        header_bytes,
-        header_slots,
         output,
     } = memory;
-    let parts = ResponseParts {
-        header_bytes,
-        header_slots,
-        output,
-    };
     let head_started = Cell::new(false);
 
     if BUFFERED {
@@ -425,7 +417,7 @@ pub(crate) fn run_request<
             respond(
                 app,
                 &mut environ,
-                parts,
+                output,
                 sink,
                 sendfile,
                 config,
@@ -471,7 +463,7 @@ pub(crate) fn run_request<
     let report = respond(
         app,
         &mut environ,
-        parts,
+        output,
         sink,
         sendfile,
         config,
@@ -494,13 +486,6 @@ pub(crate) fn run_request<
     }
 }
 
-/// The memory a response is framed in.
-struct ResponseParts<'m> {
-    header_bytes: &'m mut [u8],
-    header_slots: &'m mut [Slot],
-    output: &'m mut [u8],
-}
-
 /// Run the application over `environ` and frame its response into `sink`.
 ///
 /// Inlined on purpose: out of line, its ~800-byte frame (the response and the error path)
@@ -511,7 +496,7 @@ struct ResponseParts<'m> {
 fn respond<A: Application, W: Write>(
     app: &A,
     environ: &mut Environ<'_>,
-    parts: ResponseParts<'_>,
+    output: &mut [u8],
     sink: W,
     sendfile: Option<SendFile<W>>,
     config: &ServerConfig,
@@ -519,9 +504,8 @@ fn respond<A: Application, W: Write>(
     date: Option<HttpDate>,
     head_started: Option<&Cell<bool>>,
 ) -> RunReport {
-    let headers = Headers::fixed(parts.header_bytes, parts.header_slots);
-    let out = Output::new(sink, parts.output);
-    let mut response = Response::new(&config.handler, exchange, date, headers, out, head_started);
+    let out = Output::new(sink, output);
+    let mut response = Response::new(&config.handler, exchange, date, out, head_started);
     response.sendfile = sendfile;
     run_app(
         app,

@@ -1,7 +1,8 @@
 //! [`Memory`]: every byte a handler needs per request, supplied by the caller.
 //!
-//! A handler needs four things besides the transport: room for the environ, room for the
-//! response headers, an output staging buffer, and (for HTTP connections) a receive buffer.
+//! A handler needs three things besides the transport: room for the environ, an output
+//! staging buffer (which also holds the response head from start_response until it is sent),
+//! and (for HTTP connections) a receive buffer.
 //! They come from the caller so that an embedded user can put them in a `static`, on the
 //! stack or in a connection pool, and so that memory use is fixed and visible:
 //! [`MemoryBuf`] bundles them in one value whose size is its type's size.
@@ -14,18 +15,14 @@ pub struct Memory<'s> {
     pub environ_bytes: &'s mut [u8],
     /// One slot per environ variable.
     pub environ_slots: &'s mut [Slot],
-    /// Arena for response header names and values.
-    pub header_bytes: &'s mut [u8],
-    /// One slot per response header.
-    pub header_slots: &'s mut [Slot],
-    /// Output staging buffer: the response head and small bodies are coalesced here so a
-    /// small response leaves in one write.
+    /// Output staging buffer: start_response writes the response head here (so the whole
+    /// head, status line and headers, must fit it), and small bodies are coalesced behind it
+    /// so a small response leaves in one write.
     pub output: &'s mut [u8],
 }
 
 /// Fixed memory for a handler, sized by const parameters (defaults suit a typical request:
-/// 2 KiB of environ in 64 variables, 1 KiB of response headers in 24 entries, 2 KiB of output
-/// staging).
+/// 2 KiB of environ in 64 variables, 2 KiB of output staging).
 ///
 /// ```
 /// use wsgiref_core::handler::MemoryBuf;
@@ -33,35 +30,19 @@ pub struct Memory<'s> {
 /// let memory = buf.memory();
 /// assert_eq!(memory.output.len(), 2048);
 /// ```
-pub struct MemoryBuf<
-    const ENV: usize = 2048,
-    const ENV_SLOTS: usize = 64,
-    const HDR: usize = 1024,
-    const HDR_SLOTS: usize = 24,
-    const OUT: usize = 2048,
-> {
+pub struct MemoryBuf<const ENV: usize = 2048, const ENV_SLOTS: usize = 64, const OUT: usize = 2048>
+{
     environ_bytes: [u8; ENV],
     environ_slots: [Slot; ENV_SLOTS],
-    header_bytes: [u8; HDR],
-    header_slots: [Slot; HDR_SLOTS],
     output: [u8; OUT],
 }
 
-impl<
-        const ENV: usize,
-        const ENV_SLOTS: usize,
-        const HDR: usize,
-        const HDR_SLOTS: usize,
-        const OUT: usize,
-    > MemoryBuf<ENV, ENV_SLOTS, HDR, HDR_SLOTS, OUT>
-{
+impl<const ENV: usize, const ENV_SLOTS: usize, const OUT: usize> MemoryBuf<ENV, ENV_SLOTS, OUT> {
     /// Zeroed memory; `const` so it can initialise a `static`.
     pub const fn new() -> Self {
         MemoryBuf {
             environ_bytes: [0; ENV],
             environ_slots: [Slot::EMPTY; ENV_SLOTS],
-            header_bytes: [0; HDR],
-            header_slots: [Slot::EMPTY; HDR_SLOTS],
             output: [0; OUT],
         }
     }
@@ -71,20 +52,13 @@ impl<
         Memory {
             environ_bytes: &mut self.environ_bytes,
             environ_slots: &mut self.environ_slots,
-            header_bytes: &mut self.header_bytes,
-            header_slots: &mut self.header_slots,
             output: &mut self.output,
         }
     }
 }
 
-impl<
-        const ENV: usize,
-        const ENV_SLOTS: usize,
-        const HDR: usize,
-        const HDR_SLOTS: usize,
-        const OUT: usize,
-    > Default for MemoryBuf<ENV, ENV_SLOTS, HDR, HDR_SLOTS, OUT>
+impl<const ENV: usize, const ENV_SLOTS: usize, const OUT: usize> Default
+    for MemoryBuf<ENV, ENV_SLOTS, OUT>
 {
     fn default() -> Self {
         Self::new()
@@ -97,28 +71,18 @@ impl<
 pub struct OwnedMemory {
     environ_bytes: alloc::vec::Vec<u8>,
     environ_slots: alloc::vec::Vec<Slot>,
-    header_bytes: alloc::vec::Vec<u8>,
-    header_slots: alloc::vec::Vec<Slot>,
     output: alloc::vec::Vec<u8>,
 }
 
 #[cfg(feature = "alloc")]
 impl OwnedMemory {
-    /// Allocate: `environ` bytes in up to `environ_slots` variables, `headers` bytes in up to
-    /// `header_slots` response headers, `output` bytes of staging.
-    pub fn new(
-        environ: usize,
-        environ_slots: usize,
-        headers: usize,
-        header_slots: usize,
-        output: usize,
-    ) -> Self {
+    /// Allocate: `environ` bytes in up to `environ_slots` variables, `output` bytes of
+    /// staging (the most a response head may take).
+    pub fn new(environ: usize, environ_slots: usize, output: usize) -> Self {
         use alloc::vec;
         OwnedMemory {
             environ_bytes: vec![0; environ],
             environ_slots: vec![Slot::EMPTY; environ_slots],
-            header_bytes: vec![0; headers],
-            header_slots: vec![Slot::EMPTY; header_slots],
             output: vec![0; output],
         }
     }
@@ -128,8 +92,6 @@ impl OwnedMemory {
         Memory {
             environ_bytes: &mut self.environ_bytes,
             environ_slots: &mut self.environ_slots,
-            header_bytes: &mut self.header_bytes,
-            header_slots: &mut self.header_slots,
             output: &mut self.output,
         }
     }
@@ -137,8 +99,8 @@ impl OwnedMemory {
 
 #[cfg(feature = "alloc")]
 impl Default for OwnedMemory {
-    /// 16 KiB of environ in 256 variables, 8 KiB of headers in 64 entries, 16 KiB of output.
+    /// 16 KiB of environ in 256 variables, 16 KiB of output.
     fn default() -> Self {
-        OwnedMemory::new(16 * 1024, 256, 8 * 1024, 64, 16 * 1024)
+        OwnedMemory::new(16 * 1024, 256, 16 * 1024)
     }
 }

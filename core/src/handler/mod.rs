@@ -21,9 +21,9 @@
 //!
 //! | value | `size_of` | bound checked |
 //! |---|---|---|
-//! | [`Session`] (default `H = 64`) | 256 bytes | ≤ 320 |
-//! | [`Connection`] over a one-pointer transport | 272 bytes | ≤ 320 |
-//! | [`MemoryBuf`] with its default sizes | 6176 bytes | ≤ 6656 |
+//! | [`Session`] (default `H = 64`) | 224 bytes | ≤ 320 |
+//! | [`Connection`] over a one-pointer transport | 240 bytes | ≤ 320 |
+//! | [`MemoryBuf`] with its default sizes | 4864 bytes | ≤ 5120 |
 //! | [`Environ`](crate::Environ) (the handle; its storage is separate) | 144 bytes | ≤ 160 |
 //! | [`Headers`](crate::Headers) (the handle) | 88 bytes | ≤ 96 |
 //!
@@ -36,7 +36,11 @@
 //! - 588 environ bytes in 19 variables (bound checked: ≤ 768 bytes, ≤ 24 variables), well
 //!   within [`MemoryBuf`]'s default 2048 bytes and 64 slots;
 //! - 128 bytes of output staging for a `200 OK` head with `Date`, `Server`, `Content-Type` and
-//!   `Content-Length` (bound checked: ≤ 160), within the default 2048.
+//!   `Content-Length` (bound checked: ≤ 160), within the default 2048. The output buffer is
+//!   also where start_response writes the head (all but its framing lines) until the first
+//!   body byte, so that a call with `exc_info` can still replace it: a head larger than the
+//!   buffer is refused by start_response (`StartResponseError::Header` with a capacity
+//!   error), which the application usually turns into the error page.
 //!
 //! While a head is parsed, `H` header slots of 32 bytes each live on the stack (2 KiB for the
 //! default 64).
@@ -96,7 +100,6 @@ pub use log::{RequestLine, RequestLog, LOG_LINE_MAX};
 #[cfg(feature = "alloc")]
 pub use memory::OwnedMemory;
 pub use memory::{Memory, MemoryBuf};
-pub use response::MAX_STATUS_LEN;
 pub use run::{Outcome, RunReport};
 pub use session::{Session, Step};
 pub use simple::{BaseCgiHandler, SimpleHandler};

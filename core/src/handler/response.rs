@@ -12,12 +12,10 @@ use crate::bytes::{eq_ignore_case, prefix_on_boundary};
 use crate::error::{AppError, OutputError};
 use crate::handler::config::HandlerConfig;
 use crate::handler::output::{classify, Output};
-use crate::headers::Headers;
+use crate::headers::{check_name, check_value, HeaderError};
 use crate::proto::{chunk_header, HttpDate, Version, CHUNK_END, LAST_CHUNK};
+use crate::storage::{CapacityError, CapacityKind};
 use crate::util::is_hop_by_hop;
-
-/// Longest status line (`"200 OK"` part) a handler stores.
-pub const MAX_STATUS_LEN: usize = 128;
 
 /// What the handler knows about the exchange when the response starts.
 #[derive(Clone, Copy, Debug)]
@@ -48,11 +46,16 @@ pub(crate) struct Response<'h, 'o, W: Write> {
     config: &'h HandlerConfig,
     exchange: Exchange,
     date: Option<HttpDate>,
-    status: heapless::String<MAX_STATUS_LEN>,
     code: u16,
+    /// start_response was called (even if it failed: a second call then needs `exc_info`).
     started: bool,
+    /// The last start_response succeeded: its head is staged in `out` (all but the framing
+    /// headers, which wait for the body to be known).
+    staged: bool,
+    /// The application's own Content-Length: `None` when it set none, `Some(None)` when its
+    /// value is not a plain number.
+    app_length: Option<Option<u64>>,
     headers_sent: bool,
-    pub(crate) headers: Headers<'h>,
     pub(crate) out: Output<'o, W>,
     mode: Mode,
     /// The body's exact length, when known before the first chunk.
@@ -73,7 +76,6 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
         config: &'h HandlerConfig,
         exchange: Exchange,
         date: Option<HttpDate>,
-        headers: Headers<'h>,
         out: Output<'o, W>,
         head_started: Option<&'h Cell<bool>>,
     ) -> Self {
@@ -81,11 +83,11 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
             config,
             exchange,
             date,
-            status: heapless::String::new(),
             code: 0,
             started: false,
+            staged: false,
+            app_length: None,
             headers_sent: false,
-            headers,
             out,
             mode: Mode::NotStarted,
             length_hint: None,
@@ -108,7 +110,7 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
         let (Some(hook), Some(region)) = (self.sendfile, region) else {
             return Ok(false);
         };
-        if !self.started || self.exchange.head_request || self.length_hint != Some(region.len) {
+        if !self.staged || self.exchange.head_request || self.length_hint != Some(region.len) {
             return Ok(false);
         }
         if !self.headers_sent {
@@ -142,7 +144,9 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
         (100..200).contains(&self.code) || self.code == 204 || self.code == 304
     }
 
-    /// Decide framing and queue the head. Called on the first body byte or at finish.
+    /// Decide the framing and queue the head's last lines (Content-Length or
+    /// Transfer-Encoding, Connection, the empty line) behind the part start_response staged.
+    /// Called on the first body byte or at finish, once a head is staged.
     fn send_headers(&mut self) -> Result<(), AppError> {
         if let Some(flag) = self.head_started {
             flag.set(true);
@@ -157,19 +161,7 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
             return Ok(());
         }
         let no_body = self.no_body_status();
-        // One pass over the application's headers for the three the framing depends on.
-        let mut app_length = None;
-        let (mut has_date, mut has_server) = (false, false);
-        for (name, value) in self.headers.raw_items() {
-            match framing_header(name) {
-                Some(FramingHeader::ContentLength) if app_length.is_none() => {
-                    app_length = Some(parse_length(value));
-                }
-                Some(FramingHeader::Date) => has_date = true,
-                Some(FramingHeader::Server) => has_server = true,
-                _ => {}
-            }
-        }
+        let app_length = self.app_length;
         let mut auto_length = None;
         if app_length.is_none() && !no_body {
             auto_length = self.length_hint;
@@ -199,32 +191,6 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
         let framed = !matches!(self.mode, Mode::Raw(None));
         self.must_close = self.exchange.persistent != Some(true) || !framed;
 
-        // The head.
-        if origin {
-            let version: &[u8] = match self.config.http_version {
-                Version::Http09 | Version::Http10 => b"HTTP/1.0 ",
-                Version::Http11 => b"HTTP/1.1 ",
-            };
-            self.out
-                .put_parts(&[version, self.status.as_bytes(), b"\r\n"])?;
-            if let Some(date) = &self.date {
-                if !has_date {
-                    self.out.put_parts(&[b"Date: ", date.as_bytes(), b"\r\n"])?;
-                }
-            }
-            if let Some(software) = self.config.server_software {
-                if !software.is_empty() && !has_server {
-                    self.out
-                        .put_parts(&[b"Server: ", software.as_bytes(), b"\r\n"])?;
-                }
-            }
-        } else {
-            self.out
-                .put_parts(&[b"Status: ", self.status.as_bytes(), b"\r\n"])?;
-        }
-        for (name, value) in self.headers.raw_items() {
-            self.out.put_parts(&[name, b": ", value, b"\r\n"])?;
-        }
         if let Some(n) = auto_length {
             let mut digits = [0u8; 20];
             self.out
@@ -251,7 +217,7 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
 
     /// Queue body bytes (sending the head first if needed).
     pub(crate) fn body(&mut self, data: &[u8]) -> Result<(), AppError> {
-        if !self.started {
+        if !self.staged {
             return Err(AppError::output(OutputError::WriteBeforeStartResponse));
         }
         if !self.headers_sent {
@@ -288,8 +254,9 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
 
     /// CPython's `finish_content`: send the head of an empty response, end the body.
     pub(crate) fn finish(&mut self) -> Result<(), AppError> {
-        if !self.started {
-            // CPython fails here too (its headers are None); the error page follows.
+        if !self.staged {
+            // CPython fails here too (its headers are None); the error page follows. So does
+            // a response whose start_response failed: its head was never staged.
             return Err(AppError::output(OutputError::WriteBeforeStartResponse));
         }
         if !self.headers_sent {
@@ -318,12 +285,63 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
         self.headers_sent
     }
 
-    /// Forget an unsent start_response (before an error page replaces it).
-    fn store_status(&mut self, status: &str) -> Result<(), StartResponseError> {
-        self.status.clear();
-        self.status
-            .push_str(status)
-            .map_err(|_| StartResponseError::StatusTooLong)
+    /// Stage the head as far as start_response knows it: the status line (or CGI's
+    /// `Status:`), `Date` and `Server` unless the application set them, then the
+    /// application's headers, in CPython's order. `header_bytes` is what the application's
+    /// lines take. The whole of it must fit the output buffer, so that a later start_response
+    /// with `exc_info` can still replace it: nothing is written to the transport here.
+    fn stage_head(
+        &mut self,
+        status: &str,
+        headers: &[(&str, &str)],
+        header_bytes: usize,
+        has_date: bool,
+        has_server: bool,
+    ) -> Result<(), StartResponseError> {
+        let origin = self.config.origin_server;
+        if origin && self.exchange.request_version == Version::Http09 {
+            // An HTTP/0.9 response is its body alone.
+            return Ok(());
+        }
+        let version: &[u8] = match self.config.http_version {
+            Version::Http09 | Version::Http10 => b"HTTP/1.0 ",
+            Version::Http11 => b"HTTP/1.1 ",
+        };
+        let date = self.date.as_ref().filter(|_| origin && !has_date);
+        let server = self
+            .config
+            .server_software
+            .filter(|s| origin && !s.is_empty() && !has_server);
+        let first: &[u8] = if origin { version } else { b"Status: " };
+        // The first line; `Date: ` and `Server: ` lines; the application's.
+        let needed = header_bytes
+            + first.len()
+            + status.len()
+            + 2
+            + date.map_or(0, |d| 8 + d.as_bytes().len())
+            + server.map_or(0, |s| 10 + s.len());
+        if needed > self.out.capacity() {
+            return Err(StartResponseError::Header(HeaderError::Capacity(
+                CapacityError {
+                    kind: CapacityKind::Bytes,
+                    needed,
+                    capacity: self.out.capacity(),
+                },
+            )));
+        }
+        self.out.stage_parts(&[first, status.as_bytes(), b"\r\n"]);
+        if let Some(date) = date {
+            self.out.stage_parts(&[b"Date: ", date.as_bytes(), b"\r\n"]);
+        }
+        if let Some(software) = server {
+            self.out
+                .stage_parts(&[b"Server: ", software.as_bytes(), b"\r\n"]);
+        }
+        for &(name, value) in headers {
+            self.out
+                .stage_parts(&[name.as_bytes(), b": ", value.as_bytes(), b"\r\n"]);
+        }
+        Ok(())
     }
 }
 
@@ -345,10 +363,16 @@ impl<W: Write> Respond for Response<'_, '_, W> {
         // CPython stores status and headers before validating them, so a failed first call
         // still counts as "headers set" for a second one.
         self.started = true;
+        self.staged = false;
         self.code = 0;
-        self.headers.clear();
-        self.store_status(status)?;
+        // Before the head is sent, `out` holds nothing but an earlier call's staged head.
+        self.out.discard();
         self.code = check_status(status)?;
+        // One pass checks every header and notes the three the head depends on; a second
+        // writes the head out. Both run over the application's slice, not a copy of it.
+        let mut app_length = None;
+        let (mut has_date, mut has_server) = (false, false);
+        let mut needed = 0;
         for &(name, value) in headers {
             if is_hop_by_hop(name) {
                 // `name: value`, cut at a character boundary to what the error holds.
@@ -359,8 +383,21 @@ impl<W: Write> Respond for Response<'_, '_, W> {
                 }
                 return Err(StartResponseError::HopByHop(text));
             }
-            self.headers.append(name, value)?;
+            check_name(name)?;
+            check_value(value)?;
+            match framing_header(name.as_bytes()) {
+                Some(FramingHeader::ContentLength) if app_length.is_none() => {
+                    app_length = Some(parse_length(value.as_bytes()));
+                }
+                Some(FramingHeader::Date) => has_date = true,
+                Some(FramingHeader::Server) => has_server = true,
+                _ => {}
+            }
+            needed += name.len() + value.len() + 4;
         }
+        self.stage_head(status, headers, needed, has_date, has_server)?;
+        self.app_length = app_length;
+        self.staged = true;
         Ok(())
     }
 

@@ -17,7 +17,6 @@ use crate::handler::memory::Memory;
 use crate::handler::output::Output;
 use crate::handler::response::{Exchange, Response};
 use crate::handler::run::{run_app, RunReport};
-use crate::headers::Headers;
 use crate::proto::{HttpDate, Version};
 use crate::storage::Table;
 use crate::stream::{ErrorStream, InputError, InputStream};
@@ -206,12 +205,8 @@ impl<'s, R: Read, W: Write, E: ErrorStream> SimpleHandler<'s, R, W, E> {
             head_request: environ.get("REQUEST_METHOD") == Some(b"HEAD"),
             persistent: None,
         };
-        let headers = Headers::fixed(
-            &mut *self.memory.header_bytes,
-            &mut *self.memory.header_slots,
-        );
         let out = Output::new(&mut self.stdout, &mut *self.memory.output);
-        let mut response = Response::new(&self.config, exchange, self.date, headers, out, None);
+        let mut response = Response::new(&self.config, exchange, self.date, out, None);
         match built {
             Ok(()) => run_app(
                 app,

@@ -110,8 +110,6 @@ fn memory_for(environ: &Environ<'_>) -> OwnedMemory {
     OwnedMemory::new(
         (environ.bytes_used() + 8 * 1024).max(defaults.0),
         (environ.len() + 64).max(defaults.1),
-        8 * 1024,
-        64,
         16 * 1024,
     )
 }

@@ -33,9 +33,9 @@ const HEADERS: usize = 16;
 /// Bytes per transport read (in-memory transport).
 #[cfg_attr(feature = "tcp", allow(dead_code))]
 const PIECE: usize = 7;
-/// Handler memory: 1 KiB of environ in 32 variables, 256 B of response headers in 8
-/// entries, 512 B of output staging.
-type Mem = MemoryBuf<1024, 32, 256, 8, 512>;
+/// Handler memory: 1 KiB of environ in 32 variables, 512 B of output staging (the response
+/// head must fit it).
+type Mem = MemoryBuf<1024, 32, 512>;
 
 /// The body every route returns: one owned buffer.
 type Text = Once<Vec<u8, 256>>;
