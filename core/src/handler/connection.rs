@@ -275,6 +275,7 @@ impl<'s, T: Read + Write, const H: usize> Connection<'s, T, H> {
         // Try the bytes already buffered (a pipelined request, or a head that arrived in one
         // read) first; read more only while the head is incomplete. The head is parsed once per
         // attempt, and the attempt that finds it complete serves it.
+        let mut line = RequestLine::default();
         loop {
             let exchanged = run_request::<A, Shared<T>, SharedWriter<'_, T>, H, false>(
                 app,
@@ -286,18 +287,17 @@ impl<'s, T: Read + Write, const H: usize> Connection<'s, T, H> {
                 &self.io,
                 SharedWriter(&self.io),
                 None,
+                &mut line,
             );
             match exchanged {
-                Exchanged::Answered { log, close } => {
+                Exchanged::Answered { report, close, .. } => {
                     if close {
                         self.closed = true;
                     }
-                    return Ok(Served::Request(log));
+                    // The body was received over the head: the line was copied to `line`.
+                    return Ok(Served::Request(report.log(line)));
                 }
-                Exchanged::Refused {
-                    error,
-                    request_line,
-                } => return Ok(self.refuse_with(error, date, request_line)),
+                Exchanged::Refused { error } => return Ok(self.refuse(error, date)),
                 Exchanged::Incomplete { .. } => {}
             }
             match self.io.refill(&mut self.rx) {

@@ -207,26 +207,23 @@ impl<'s, const H: usize> Session<'s, H> {
             &Buffered,
             &mut sink,
             sendfile,
+            // A session serves from its buffer: the line stays there (`line` below).
+            &mut RequestLine::default(),
         );
         match exchanged {
-            Exchanged::Answered { log, close } => {
+            Exchanged::Answered {
+                report,
+                close,
+                line,
+            } => {
                 self.continued = false;
                 if close {
                     self.closed = true;
                 }
-                Step::Answered(log)
+                // The log line is copied once, here, straight into the step.
+                Step::Answered(report.log(RequestLine::new(&self.rx.buf[line])))
             }
-            Exchanged::Refused {
-                error,
-                request_line,
-            } => {
-                self.closed = true;
-                let _ = write_refusal(sink, &error, date, self.config.handler.server_software);
-                Step::Rejected {
-                    error,
-                    request_line,
-                }
-            }
+            Exchanged::Refused { error } => self.refuse(error, date, sink),
             Exchanged::Incomplete { head: None } => {
                 let pending = self.rx.pending();
                 if pending.is_empty() && self.eof {
@@ -451,6 +448,56 @@ mod tests {
         let (out, calls) = run_file(b"GET /?chunked HTTP/1.1\r\nHost: x\r\n\r\n", true);
         assert_eq!(calls, 0);
         assert!(out.contains("Transfer-Encoding: chunked"), "{out}");
+    }
+
+    #[test]
+    fn each_step_logs_its_own_request_line() {
+        // Pipelined requests (the second after empty lines, which the parser skips, and with
+        // a body), a refused third: each step names the line of the request it answered.
+        let mut rx = [0u8; 512];
+        let mut memory: MemoryBuf = MemoryBuf::new();
+        let mut base_buf = EnvironBuf::<256, 8>::new();
+        let base = base_buf.environ();
+        let mut session: Session<'_> =
+            Session::new(&mut rx, memory.memory(), ServerConfig::default());
+        session.feed(
+            b"GET /one?q HTTP/1.1\r\nHost: x\r\n\r\n\r\n\r\n\
+              POST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc\
+              BAD\x01 /three HTTP/1.1\r\n\r\n",
+        );
+        let app = app_fn(|_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+            sr.start("200 OK", &[])?;
+            Ok::<_, AppError>(&b"ok"[..])
+        });
+        let mut out = heapless::Vec::<u8, 1024>::new();
+        let mut lines = std::vec::Vec::new();
+        loop {
+            match session.process(&app, &base, None, &mut out) {
+                Step::Answered(log) => {
+                    assert_eq!(log.status, 200);
+                    lines.push(log.request_line.as_bytes().to_vec());
+                }
+                Step::Rejected {
+                    error,
+                    request_line,
+                } => {
+                    assert_eq!(error.status, 400);
+                    lines.push(request_line.as_bytes().to_vec());
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            if session.is_closed() {
+                break;
+            }
+        }
+        assert_eq!(
+            lines,
+            [
+                &b"GET /one?q HTTP/1.1"[..],
+                b"POST /two HTTP/1.1",
+                b"BAD\x01 /three HTTP/1.1"
+            ]
+        );
     }
 
     #[test]
