@@ -343,9 +343,10 @@ impl<'s, T: Read + Write, const H: usize> Connection<'s, T, H> {
         self.closed = true;
         let _ = write_refusal(
             SharedWriter(&self.io),
+            self.memory.output,
             &error,
             date,
-            self.config.handler.server_software,
+            &self.config.handler,
         );
         Served::Rejected {
             error,

@@ -10,18 +10,21 @@ use core::ops::Range;
 
 use embedded_io::{ErrorKind, Write};
 
-use crate::app::{Application, SendFile};
+use crate::app::{Application, Respond, SendFile};
 use crate::environ::{Deferred, Environ, WsgiVars, HTTPS};
+use crate::error::AppError;
 use crate::handler::config::HandlerConfig;
 use crate::handler::connection::ServerConfig;
 use crate::handler::log::{RequestLine, RequestLog};
 use crate::handler::memory::Memory;
-use crate::handler::output::{classify, write_all, Output};
-use crate::handler::response::{format_u64, Exchange, Response};
+use crate::handler::output::{classify, Output};
+use crate::handler::response::{Exchange, Response};
 use crate::handler::run::{run_app, RunReport};
 use crate::proto::environ::ENVIRON_FULL;
 use crate::proto::view::RequestView;
-use crate::proto::{parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError};
+use crate::proto::{
+    parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError, Version,
+};
 use crate::relocate::relocate;
 use crate::storage::Table;
 use crate::stream::{InputError, InputStream};
@@ -580,28 +583,6 @@ pub(crate) fn first_line(bytes: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// A fixed buffer that parts are appended to; what does not fit is dropped (a refusal's head
-/// and body are far smaller than the buffer).
-struct Staging<'b> {
-    buf: &'b mut [u8],
-    at: usize,
-}
-
-impl Staging<'_> {
-    /// Out of line on purpose: inlined at each of a refusal's dozen parts it cost about
-    /// 300 B of flash on a Cortex-M, for a path taken once per refused connection.
-    #[inline(never)]
-    fn put(&mut self, part: &[u8]) {
-        let take = part.len().min(self.buf.len() - self.at);
-        self.buf[self.at..self.at + take].copy_from_slice(&part[..take]);
-        self.at += take;
-    }
-
-    fn filled(&self) -> &[u8] {
-        &self.buf[..self.at]
-    }
-}
-
 /// Read and drop the rest of a request body, up to `limit` bytes; true when it ended cleanly.
 ///
 /// Out of line on purpose: its 512-byte scratch buffer would otherwise sit in the caller's
@@ -625,48 +606,47 @@ fn drain(input: &dyn InputStream, limit: u64) -> bool {
     }
 }
 
-/// Write the small, self-contained response that refuses a request (the connection closes
-/// after it).
+/// Write the response that refuses a request (the connection closes after it): the status
+/// and reason, `text/plain`, and a body saying what was wrong (`<reason>: <detail>`, or
+/// `<reason>` alone with `terse-errors`). It goes through the same [`Response`] as an
+/// application's answer, so the framing rules (`Date`, `Server`, `Content-Length`,
+/// `Connection: close`) are the ones of every other response; `output` stages it.
 pub(crate) fn write_refusal<W: Write>(
-    mut sink: W,
+    sink: W,
+    output: &mut [u8],
     error: &ProtocolError,
     date: Option<HttpDate>,
-    server_software: Option<&str>,
-) -> Result<(), ErrorKind> {
-    let mut buf = [0u8; 512];
-    let mut head = Staging {
-        buf: &mut buf,
-        at: 0,
+    config: &HandlerConfig,
+) -> Result<(), AppError> {
+    let exchange = Exchange {
+        // The request's own version is unknown or unusable: answer as HTTP/1.1 would be.
+        request_version: Version::Http11,
+        head_request: false,
+        persistent: Some(false),
     };
-    let mut put = |part: &[u8]| head.put(part);
-    let mut digits = [0u8; 20];
-    put(b"HTTP/1.1 ");
-    put(format_u64(u64::from(error.status), &mut digits));
-    put(b" ");
-    put(error.reason.as_bytes());
-    put(b"\r\n");
-    if let Some(date) = &date {
-        put(b"Date: ");
-        put(date.as_bytes());
-        put(b"\r\n");
+    let mut response = Response::new(config, exchange, date, Output::new(sink, output), None);
+    // `<code> <reason>`: a three-digit code, and every reason this crate refuses with is
+    // shorter than 40 bytes.
+    let mut status = heapless::String::<48>::new();
+    let code = error.status;
+    for digit in [code / 100 % 10, code / 10 % 10, code % 10] {
+        let _ = status.push(char::from(b'0' + digit as u8));
     }
-    if let Some(software) = server_software {
-        put(b"Server: ");
-        put(software.as_bytes());
-        put(b"\r\n");
-    }
-    put(b"Content-Type: text/plain\r\nConnection: close\r\nContent-Length: ");
-    // The body: `<reason>: <detail>\n`, or `<reason>\n` without a detail (`terse-errors`).
+    let _ = status.push(' ');
+    let _ = status.push_str(error.reason);
+    response.start_response(&status, &[("Content-Type", "text/plain")], false)?;
     let separator: &[u8] = if error.detail.is_empty() { b"" } else { b": " };
-    let body_len = error.reason.len() + separator.len() + error.detail.len() + 1;
-    put(format_u64(body_len as u64, &mut digits));
-    put(b"\r\n\r\n");
-    put(error.reason.as_bytes());
-    put(separator);
-    put(error.detail.as_bytes());
-    put(b"\n");
-    write_all(&mut sink, head.filled())?;
-    sink.flush().map_err(|e| embedded_io::Error::kind(&e))
+    let parts = [
+        error.reason.as_bytes(),
+        separator,
+        error.detail.as_bytes(),
+        b"\n",
+    ];
+    response.length_hint = Some(parts.iter().map(|p| p.len() as u64).sum());
+    for part in parts {
+        response.body(part)?;
+    }
+    response.finish()
 }
 
 #[cfg(test)]
@@ -690,7 +670,11 @@ mod tests {
     fn refusal_page_frames_reason_and_detail() {
         let mut out = heapless::Vec::<u8, 512>::new();
         let error = ProtocolError::bad_request("header line without a colon");
-        write_refusal(&mut out, &error, None, Some("test/1")).unwrap();
+        let config = HandlerConfig {
+            server_software: Some("test/1"),
+            ..ServerConfig::default().handler
+        };
+        write_refusal(&mut out, &mut [0; 256], &error, None, &config).unwrap();
         // With `terse-errors` the detail is empty and the body is the reason alone.
         let body = if error.detail.is_empty() {
             "Bad Request\n"
@@ -699,7 +683,7 @@ mod tests {
         };
         let expected = std::format!(
             "HTTP/1.1 400 Bad Request\r\nServer: test/1\r\nContent-Type: text/plain\r\n\
-             Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
         assert_eq!(core::str::from_utf8(&out).unwrap(), expected);

@@ -282,7 +282,7 @@ impl<'s, const H: usize> Session<'s, H> {
     fn refuse<W: Write>(&mut self, error: ProtocolError, date: Option<HttpDate>, sink: W) -> Step {
         let request_line = RequestLine::new(first_line(self.rx.pending()));
         self.closed = true;
-        let _ = write_refusal(sink, &error, date, self.config.handler.server_software);
+        let _ = write_refusal(sink, self.memory.output, &error, date, &self.config.handler);
         Step::Rejected {
             error,
             request_line,
