@@ -126,7 +126,7 @@ Content-Length: 17\r\n\r\ngot: hello, world",
         name: "malformed",
         request: b"GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n",
         expected: b"HTTP/1.1 400 Bad Request\r\nServer: wsgiref-rs/0.1.0\r\n\
-Content-Type: text/plain\r\nConnection: close\r\nContent-Length: 61\r\n\r\n\
+Content-Type: text/plain\r\nContent-Length: 61\r\nConnection: close\r\n\r\n\
 Bad Request: whitespace in a header name or before its colon\n",
     },
 ];
