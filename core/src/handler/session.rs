@@ -454,65 +454,69 @@ mod tests {
     fn each_step_logs_its_own_request_line() {
         // Pipelined requests (the second after empty lines, which the parser skips, and with
         // a body), a refused third: each step names the line of the request it answered.
-        let mut rx = [0u8; 512];
-        let mut memory: MemoryBuf = MemoryBuf::new();
-        let mut base_buf = EnvironBuf::<256, 8>::new();
-        let base = base_buf.environ();
-        let mut session: Session<'_> =
-            Session::new(&mut rx, memory.memory(), ServerConfig::default());
-        session.feed(
+        with_session(
             b"GET /one?q HTTP/1.1\r\nHost: x\r\n\r\n\r\n\r\n\
               POST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc\
               BAD\x01 /three HTTP/1.1\r\n\r\n",
-        );
-        let app = app_fn(|_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
-            sr.start("200 OK", &[])?;
-            Ok::<_, AppError>(&b"ok"[..])
-        });
-        let mut out = heapless::Vec::<u8, 1024>::new();
-        let mut lines = std::vec::Vec::new();
-        loop {
-            match session.process(&app, &base, None, &mut out) {
-                Step::Answered(log) => {
-                    assert_eq!(log.status, 200);
-                    lines.push(log.request_line.as_bytes().to_vec());
+            |session, base| {
+                let app = app_fn(|_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+                    sr.start("200 OK", &[])?;
+                    Ok::<_, AppError>(&b"ok"[..])
+                });
+                let mut out = heapless::Vec::<u8, 1024>::new();
+                let mut lines = std::vec::Vec::new();
+                loop {
+                    match session.process(&app, base, None, &mut out) {
+                        Step::Answered(log) => {
+                            assert_eq!(log.status, 200);
+                            lines.push(log.request_line.as_bytes().to_vec());
+                        }
+                        Step::Rejected {
+                            error,
+                            request_line,
+                        } => {
+                            assert_eq!(error.status, 400);
+                            lines.push(request_line.as_bytes().to_vec());
+                        }
+                        other => panic!("unexpected {other:?}"),
+                    }
+                    if session.is_closed() {
+                        break;
+                    }
                 }
-                Step::Rejected {
-                    error,
-                    request_line,
-                } => {
-                    assert_eq!(error.status, 400);
-                    lines.push(request_line.as_bytes().to_vec());
-                }
-                other => panic!("unexpected {other:?}"),
-            }
-            if session.is_closed() {
-                break;
-            }
-        }
-        assert_eq!(
-            lines,
-            [
-                &b"GET /one?q HTTP/1.1"[..],
-                b"POST /two HTTP/1.1",
-                b"BAD\x01 /three HTTP/1.1"
-            ]
+                assert_eq!(
+                    lines,
+                    [
+                        &b"GET /one?q HTTP/1.1"[..],
+                        b"POST /two HTTP/1.1",
+                        b"BAD\x01 /three HTTP/1.1"
+                    ]
+                );
+            },
         );
     }
 
     #[test]
     fn plain_process_reads_file_bodies() {
+        with_session(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", |session, base| {
+            let mut out = heapless::Vec::<u8, 512>::new();
+            let step = session.process(&file_app(), base, None, &mut out);
+            assert!(matches!(step, Step::Answered(_)));
+            assert!(out.ends_with(b"Content-Length: 6\r\n\r\n456789"));
+        });
+    }
+
+    /// Run `test` on a session (512-byte receive buffer, default memory and config, an empty
+    /// base environ) that has been fed `input`.
+    fn with_session(input: &[u8], test: impl FnOnce(&mut Session<'_>, &Environ<'_>)) {
         let mut rx = [0u8; 512];
         let mut memory: MemoryBuf = MemoryBuf::new();
         let mut base_buf = EnvironBuf::<256, 8>::new();
         let base = base_buf.environ();
         let mut session: Session<'_> =
             Session::new(&mut rx, memory.memory(), ServerConfig::default());
-        session.feed(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        let mut out = heapless::Vec::<u8, 512>::new();
-        let step = session.process(&file_app(), &base, None, &mut out);
-        assert!(matches!(step, Step::Answered(_)));
-        assert!(out.ends_with(b"Content-Length: 6\r\n\r\n456789"));
+        session.feed(input);
+        test(&mut session, &base);
     }
 
     fn echo() -> impl Application {
