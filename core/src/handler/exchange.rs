@@ -239,8 +239,9 @@ impl<S: Refill> InputStream for BodyInput<'_, '_, S> {
 }
 
 /// What [`run_request`] produced. Small on purpose (no request line inside): it is moved
-/// out of `run_request` and matched by the driver on every request, and a 200-byte log line
-/// carried through those moves was 5% of a typical request's time.
+/// out of `run_request` and matched by the driver on every request. A 200-byte log line
+/// carried through those moves was 5% of a typical request's time in a profile (`memcpy`)
+/// and 304 B of flash on a Cortex-M; the driver now copies the line once, where it needs it.
 pub(crate) enum Exchanged {
     /// The application answered (or its error page did).
     Answered {
