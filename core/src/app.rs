@@ -481,7 +481,10 @@ impl<'r> StartResponse<'r> {
     /// `start_response(status, headers)`: set the status (`"200 OK"`) and headers.
     ///
     /// A second call is refused with [`StartResponseError::HeadersAlreadySet`]; so are an
-    /// invalid status and hop-by-hop headers. Returns the legacy [`Write`].
+    /// invalid status and hop-by-hop headers. The crate's handlers write the head into their
+    /// output buffer here (sent with the first body byte), so a head larger than that buffer
+    /// is refused too ([`StartResponseError::Header`] with a capacity error); after any
+    /// refusal, returning a body leads to the error page. Returns the legacy [`Write`].
     pub fn start(
         &mut self,
         status: &str,
