@@ -39,18 +39,10 @@ fn eq_ignore_case_same_len(a: &[u8], b: &[u8]) -> bool {
     {
         let n = a.len();
         if n >= 8 && n == b.len() {
-            let same = |i: usize| {
-                word::ascii_lower(word::load(a, i)) == word::ascii_lower(word::load(b, i))
+            let differ = |i: usize| {
+                word::ascii_lower(word::load(a, i)) != word::ascii_lower(word::load(b, i))
             };
-            // Whole words, then the last eight bytes (overlapping what was compared).
-            let mut i = 0;
-            while i + 8 < n {
-                if !same(i) {
-                    return false;
-                }
-                i += 8;
-            }
-            return same(n - 8);
+            return !word::any_word(n, differ);
         }
     }
     a.eq_ignore_ascii_case(b)
@@ -103,18 +95,11 @@ pub(crate) use byte_map;
 pub(crate) fn has_ctl(bytes: &[u8], allow_tab: bool) -> bool {
     #[cfg(not(target_os = "none"))]
     if bytes.len() >= 8 {
-        let ctl = |i: usize| {
+        let maybe_ctl = |i: usize| {
             let x = word::load(bytes, i);
-            word::below(x, 0x20) | word::equal(x, 0x7f)
+            word::below(x, 0x20) | word::equal(x, 0x7f) != 0
         };
-        // Whole words, then the last eight bytes (overlapping).
-        let mut maybe = 0;
-        let mut i = 0;
-        while i + 8 < bytes.len() {
-            maybe |= ctl(i);
-            i += 8;
-        }
-        if maybe | ctl(bytes.len() - 8) == 0 {
+        if !word::any_word(bytes.len(), maybe_ctl) {
             return false;
         }
     }
@@ -131,6 +116,21 @@ pub(crate) fn has_ctl(bytes: &[u8], allow_tab: bool) -> bool {
 pub(crate) mod word {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x80 * ONES;
+
+    /// Whether `hit(i)` holds for one of the words that cover `len` bytes (at least eight):
+    /// the whole words from the start, then the last eight bytes, which may overlap the word
+    /// before them. Stops at the first hit.
+    #[inline(always)]
+    pub(crate) fn any_word(len: usize, mut hit: impl FnMut(usize) -> bool) -> bool {
+        let mut i = 0;
+        while i + 8 < len {
+            if hit(i) {
+                return true;
+            }
+            i += 8;
+        }
+        hit(len - 8)
+    }
 
     /// The eight bytes of `s` from `i`, first byte lowest.
     #[inline(always)]
