@@ -69,7 +69,7 @@ impl<'a> RequestView<'a> {
             + len(head.content_length)
             + self.server_software.map_or(0, |s| 15 + s.len());
         // The field section is the head after the request line and its line end (and any
-        // empty lines before it): at most `head_len - request_line.len() - 1` bytes.
+        // empty lines before it): fewer than `head_len - request_line.len()` bytes.
         let fields = head.head_len.saturating_sub(head.request_line.len());
         let need = fixed + fields + 4 * head.headers.len();
         need <= bytes && self.base.len() + 7 + head.headers.len() <= slots
