@@ -223,7 +223,7 @@ impl<'s, const H: usize> Session<'s, H> {
                 // The log line is copied once, here, straight into the step.
                 Step::Answered(report.log(RequestLine::new(&self.rx.buf[line])))
             }
-            Exchanged::Refused { error } => self.refuse(error, date, sink),
+            Exchanged::Refused { error } => self.refuse(error, date, &mut sink),
             Exchanged::Incomplete { head: None } => {
                 let pending = self.rx.pending();
                 if pending.is_empty() && self.eof {
@@ -233,13 +233,13 @@ impl<'s, const H: usize> Session<'s, H> {
                 if self.eof {
                     let error =
                         ProtocolError::bad_request("connection closed inside a request head");
-                    return self.refuse(error, date, sink);
+                    return self.refuse(error, date, &mut sink);
                 }
                 if self.is_full() {
                     let error = ProtocolError::header_fields_too_large(
                         "request head larger than the receive buffer",
                     );
-                    return self.refuse(error, date, sink);
+                    return self.refuse(error, date, &mut sink);
                 }
                 Step::NeedInput
             }
@@ -254,13 +254,13 @@ impl<'s, const H: usize> Session<'s, H> {
                 if self.eof {
                     let error =
                         ProtocolError::bad_request("connection closed inside a request body");
-                    return self.refuse(error, date, sink);
+                    return self.refuse(error, date, &mut sink);
                 }
                 if self.is_full() || head.cannot_fit {
                     let error = ProtocolError::content_too_large(
                         "request larger than the session's receive buffer",
                     );
-                    return self.refuse(error, date, sink);
+                    return self.refuse(error, date, &mut sink);
                 }
                 if head.expect_continue && !self.continued {
                     self.continued = true;
