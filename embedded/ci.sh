@@ -6,8 +6,9 @@
 #
 #   embedded/ci.sh [qemu|footprint|c|async]...   (no argument: all of them)
 #
-# Footprint budgets: FLASH_BUDGET (default 18000 B) and STACK_BUDGET (default 2800 B). Going
-# over them prints OVER BUDGET; it fails the script only with FOOTPRINT_ENFORCE=1.
+# Footprint budgets, for the minimal (blocking Connection, terse-errors) firmware:
+# FLASH_BUDGET (default 18000 B) and STACK_BUDGET (default 2800 B). Going over them prints
+# OVER BUDGET; it fails the script only with FOOTPRINT_ENFORCE=1.
 set -euo pipefail
 # Every build below names its target directory: the paths of the binaries it runs are fixed,
 # whatever CARGO_TARGET_DIR the caller exported.
@@ -92,24 +93,24 @@ check_qemu() {
     [ "$(grep -c '\[ok\]' "$WORK/defmt.out")" = 5 ] || fail "defmt: not all five cases reported [ok]"
 }
 
-# minimal_figures FEATURES LABEL: build the minimal firmware with FEATURES (may be empty), run
-# it in QEMU, assert its response, and set TEXT, STATIC_RAM and STACK from llvm-size and the
-# firmware's own stack report.
+# minimal_figures BIN FEATURES LABEL: build the minimal firmware BIN with FEATURES (may be
+# empty), run it in QEMU, assert its response, and set TEXT, STATIC_RAM and STACK from
+# llvm-size and the firmware's own stack report.
 minimal_figures() {
-    local features=$1 label=$2
-    (cd "$FW" && cargo build -q --release --bin minimal --target-dir target ${features:+--features "$features"})
-    local elf="$FW_OUT/minimal" rc=0
-    qemu_run "$elf" "$WORK/minimal.out" || rc=$?
-    echo "--- minimal firmware, $label"
-    cat "$WORK/minimal.out"
-    [ "$rc" = 0 ] || fail "minimal firmware ($label) exited with $rc"
-    expect "$WORK/minimal.out" "HTTP/1.1 200 OK" "Hello, world!" "minimal: ok"
+    local bin=$1 features=$2 label=$3
+    (cd "$FW" && cargo build -q --release --bin "$bin" --target-dir target ${features:+--features "$features"})
+    local elf="$FW_OUT/$bin" rc=0
+    qemu_run "$elf" "$WORK/$bin.out" || rc=$?
+    echo "--- $bin firmware, $label"
+    cat "$WORK/$bin.out"
+    [ "$rc" = 0 ] || fail "$bin firmware ($label) exited with $rc"
+    expect "$WORK/$bin.out" "HTTP/1.1 200 OK" "Hello, world!" "minimal: ok"
     # Berkeley format: text = vector table + .text + .rodata; data + bss = static RAM.
     local data bss
     read -r TEXT data bss _ < <("$SIZE" "$elf" | tail -n 1)
     STATIC_RAM=$((data + bss))
-    STACK=$(sed -n 's/^stack_high_water=//p' "$WORK/minimal.out")
-    [ -n "$STACK" ] || fail "the minimal firmware ($label) did not report its stack high-water mark"
+    STACK=$(sed -n 's/^stack_high_water=//p' "$WORK/$bin.out")
+    [ -n "$STACK" ] || fail "the $bin firmware ($label) did not report its stack high-water mark"
 }
 
 check_footprint() {
@@ -117,19 +118,30 @@ check_footprint() {
     rustup component add llvm-tools >/dev/null 2>&1
     SIZE=$(ls "$(rustc --print sysroot)"/lib/rustlib/*/bin/llvm-size | head -n 1)
     [ -x "$SIZE" ] || fail "llvm-size not found in the llvm-tools component"
-    # The core's default build, whose refusals carry a sentence saying what was wrong ...
-    minimal_figures "" "default features"
+    # The measured configuration: the blocking Connection, `terse-errors` (refusals keep
+    # status and reason only) ...
+    minimal_figures minimal terse "terse-errors"
+    local text=$TEXT stack=$STACK ram=$STATIC_RAM
+    # ... the core's default build, whose refusals carry a sentence saying what was wrong ...
+    minimal_figures minimal "" "default features"
     local full_text=$TEXT full_stack=$STACK
-    # ... and the measured configuration: `terse-errors` keeps status and reason only.
-    minimal_figures terse "terse-errors"
-    local text=$TEXT stack=$STACK
+    # ... and the sans-IO Session. Not the same measurement: a session writes the environ out
+    # only when the application reads it, and the hello application never does.
+    minimal_figures minimal_session terse "terse-errors"
+    local ses_text=$TEXT ses_stack=$STACK ses_ram=$STATIC_RAM
     echo
     printf 'minimal firmware (thumbv7m, opt-level s, LTO, panic=abort)\n'
-    printf '  flash (text), terse-errors      %6d B   budget %d B\n' "$text" "$FLASH_BUDGET"
-    printf '  flash (text), default features  %6d B   (refusal sentences included)\n' "$full_text"
-    printf '  static RAM (data+bss)           %6d B\n' "$STATIC_RAM"
-    printf '  stack high-water, terse-errors  %6d B   budget %d B\n' "$stack" "$STACK_BUDGET"
-    printf '  stack high-water, default       %6d B\n' "$full_stack"
+    printf '  blocking Connection, terse-errors (budgeted)\n'
+    printf '    flash (text)                  %6d B   budget %d B\n' "$text" "$FLASH_BUDGET"
+    printf '    static RAM (data+bss)         %6d B\n' "$ram"
+    printf '    stack high-water              %6d B   budget %d B\n' "$stack" "$STACK_BUDGET"
+    printf '  blocking Connection, default features (refusal sentences included)\n'
+    printf '    flash (text)                  %6d B\n' "$full_text"
+    printf '    stack high-water              %6d B\n' "$full_stack"
+    printf '  sans-IO Session, terse-errors (environ never read, so its write-out is not linked)\n'
+    printf '    flash (text)                  %6d B\n' "$ses_text"
+    printf '    static RAM (data+bss)         %6d B\n' "$ses_ram"
+    printf '    stack high-water              %6d B\n' "$ses_stack"
     local over=0
     if [ "$text" -gt "$FLASH_BUDGET" ]; then
         echo "OVER BUDGET: flash $text B > $FLASH_BUDGET B"

@@ -2,10 +2,12 @@
 //! semihosting without `core::fmt`, and the stack high-water probe.
 //!
 //! The firmwares themselves are in `src/bin/`: `demo` serves a scripted set of requests and
-//! checks every response byte for byte; `minimal` serves one request and reports the
-//! footprint figures.
+//! checks every response byte for byte; `minimal` (the blocking `Connection`, budgeted) and
+//! `minimal_session` (the sans-IO `Session`) serve one request and report the footprint
+//! figures.
 #![no_std]
 
+pub mod hello;
 pub mod loopback;
 pub mod out;
 pub mod stack;

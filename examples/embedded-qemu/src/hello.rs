@@ -1,0 +1,52 @@
+//! What the two minimal firmwares share: the request they serve, the response they must
+//! produce, the hello application, and the report they end with. Kept in one place, so that
+//! the two firmwares differ only in the driver.
+
+use wsgiref_core::app::{app_fn, Application, StartResponse};
+use wsgiref_core::{AppError, Environ};
+
+use crate::{out, stack};
+
+/// The one request served: `GET /` with a Host header.
+pub const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: device.local\r\n\r\n";
+
+/// The exact response expected (no Date: the firmware has no clock).
+pub const EXPECTED: &[u8] = b"HTTP/1.1 200 OK\r\n\
+Server: wsgiref-rs/0.1.0\r\n\
+Content-Type: text/plain\r\n\
+Content-Length: 13\r\n\
+\r\n\
+Hello, world!";
+
+/// Receive buffer size: bounds the request head (and, for the sans-IO session, the body).
+pub const RX: usize = 2048;
+
+/// The hello application: a status, one header, a 13-byte body.
+pub fn app() -> impl Application {
+    app_fn(|_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+        sr.start("200 OK", &[("Content-Type", "text/plain")])?;
+        Ok::<_, AppError>(&b"Hello, world!"[..])
+    })
+}
+
+/// Print the response and the figures (stack high-water mark, RAM per connection), then
+/// exit 0 when the firmware served exactly one request, saw the end of the connection, and
+/// wrote [`EXPECTED`].
+pub fn report(response: &[u8], served_one: bool, closed: bool, state: usize, memory: usize) -> ! {
+    // Measured first: printing uses stack too.
+    let used = stack::high_water();
+    out::bytes(response);
+    out::bytes(b"\n");
+    out::figure(b"stack_high_water=", used);
+    // RAM per connection, besides the stack: connection state, receive buffer, handler memory.
+    out::figure(b"connection_state=", state as u32);
+    out::figure(b"receive_buffer=", RX as u32);
+    out::figure(b"handler_memory=", memory as u32);
+    let ok = served_one && closed && response == EXPECTED;
+    out::bytes(if ok {
+        b"minimal: ok\n"
+    } else {
+        b"minimal: FAILED\n"
+    });
+    out::exit(ok)
+}
