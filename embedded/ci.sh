@@ -129,6 +129,11 @@ check_footprint() {
     # only when the application reads it, and the hello application never does.
     minimal_figures minimal_session terse "terse-errors"
     local ses_text=$TEXT ses_stack=$STACK ses_ram=$STATIC_RAM
+    # What an application that reads its environ (routing on PATH_INFO) costs on each driver.
+    minimal_figures minimal "terse route" "terse-errors, routing on PATH_INFO"
+    local route_text=$TEXT
+    minimal_figures minimal_session "terse route" "terse-errors, routing on PATH_INFO"
+    local ses_route_text=$TEXT
     echo
     printf 'minimal firmware (thumbv7m, opt-level s, LTO, panic=abort)\n'
     printf '  blocking Connection, terse-errors (budgeted)\n'
@@ -142,6 +147,9 @@ check_footprint() {
     printf '    flash (text)                  %6d B\n' "$ses_text"
     printf '    static RAM (data+bss)         %6d B\n' "$ses_ram"
     printf '    stack high-water              %6d B\n' "$ses_stack"
+    printf '  the application routing on PATH_INFO (reads its environ), terse-errors\n'
+    printf '    flash, blocking Connection    %6d B\n' "$route_text"
+    printf '    flash, sans-IO Session        %6d B\n' "$ses_route_text"
     local over=0
     if [ "$text" -gt "$FLASH_BUDGET" ]; then
         echo "OVER BUDGET: flash $text B > $FLASH_BUDGET B"

@@ -21,9 +21,15 @@ Hello, world!";
 /// Receive buffer size: bounds the request head (and, for the sans-IO session, the body).
 pub const RX: usize = 2048;
 
-/// The hello application: a status, one header, a 13-byte body.
+/// The hello application: a status, one header, a 13-byte body. With the `route` feature it
+/// answers `/` only (404 elsewhere), so it reads `PATH_INFO` from its environ.
 pub fn app() -> impl Application {
-    app_fn(|_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+    app_fn(|_env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+        #[cfg(feature = "route")]
+        if _env.get("PATH_INFO") != Some(&b"/"[..]) {
+            sr.start("404 Not Found", &[("Content-Type", "text/plain")])?;
+            return Ok(&b"Not found"[..]);
+        }
         sr.start("200 OK", &[("Content-Type", "text/plain")])?;
         Ok::<_, AppError>(&b"Hello, world!"[..])
     })
