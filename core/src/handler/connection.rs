@@ -329,17 +329,9 @@ impl<'s, T: Read + Write, const H: usize> Connection<'s, T, H> {
     }
 
     /// Answer a refused request and close.
+    /// Nothing of the request was consumed: its line is the first of the pending bytes.
     fn refuse(&mut self, error: ProtocolError, date: Option<HttpDate>) -> Served {
-        let line = RequestLine::new(first_line(self.rx.pending()));
-        self.refuse_with(error, date, line)
-    }
-
-    fn refuse_with(
-        &mut self,
-        error: ProtocolError,
-        date: Option<HttpDate>,
-        request_line: RequestLine,
-    ) -> Served {
+        let request_line = RequestLine::new(first_line(self.rx.pending()));
         self.closed = true;
         let _ = write_refusal(
             SharedWriter(&self.io),
