@@ -15,6 +15,7 @@
 #[cfg(feature = "alloc")]
 use alloc::vec::Vec;
 
+use crate::bytes::copy_short;
 use crate::relocate::relocate;
 
 /// Where one name/value pair lives inside the arena.
@@ -199,38 +200,6 @@ pub(crate) const fn name_bit(name: &[u8]) -> u64 {
     let key = (name.len() as u32) | (first as u32) << 8 | (last as u32) << 16;
     let h = key.wrapping_mul(0x9E37_79B1);
     (1u64 << (h >> 26)) | (1u64 << ((h >> 20) & 63))
-}
-
-/// `dst.copy_from_slice(src)` for slices of equal length. On hosts, names and values of 4 to
-/// 32 bytes (nearly all CGI variable names and most values) are copied by two overlapping
-/// fixed-size moves instead of a call to `memcpy`: an environ takes a dozen or two such
-/// copies per request (`bench/instructions.sh`: 245 instructions fewer for the typical
-/// request). On bare-metal targets (`target_os = "none"`) the moves cost 280 B of flash in
-/// the minimal firmware, so `copy_from_slice` stays.
-#[inline(always)]
-fn copy_short(dst: &mut [u8], src: &[u8]) {
-    #[cfg(not(target_os = "none"))]
-    {
-        let n = src.len();
-        if dst.len() == n {
-            if (8..=16).contains(&n) {
-                dst[..8].copy_from_slice(&src[..8]);
-                dst[n - 8..].copy_from_slice(&src[n - 8..]);
-                return;
-            }
-            if (17..=32).contains(&n) {
-                dst[..16].copy_from_slice(&src[..16]);
-                dst[n - 16..].copy_from_slice(&src[n - 16..]);
-                return;
-            }
-            if (4..8).contains(&n) {
-                dst[..4].copy_from_slice(&src[..4]);
-                dst[n - 4..].copy_from_slice(&src[n - 4..]);
-                return;
-            }
-        }
-    }
-    dst.copy_from_slice(src);
 }
 
 impl<'a> Table<'a> {
@@ -604,19 +573,6 @@ mod tests {
         // Spans are disjoint, inside `used`, and cover it exactly (no leaked bytes).
         let total: usize = (0..t.len()).map(|i| t.slot(i).len()).sum();
         assert_eq!(total, t.bytes_used());
-    }
-
-    /// `copy_short` copies every length it has a path for, and the ones around them, and
-    /// writes nothing past the destination.
-    #[test]
-    fn copy_short_copies_every_length() {
-        let src: std::vec::Vec<u8> = (0..40u8).map(|b| b.wrapping_mul(37)).collect();
-        for n in 0..=40 {
-            let mut dst = [0xAAu8; 40];
-            copy_short(&mut dst[..n], &src[..n]);
-            assert_eq!(&dst[..n], &src[..n], "length {n}");
-            assert!(dst[n..].iter().all(|&b| b == 0xAA), "past length {n}");
-        }
     }
 
     /// `find` agrees with a plain scan whatever the Bloom filter says: many names (so bits

@@ -31,7 +31,7 @@ pub(crate) struct Deferred<'a> {
     built: OnceCell<Table<'a>>,
     /// The memory to write into, until the write-out takes it.
     waiting: Cell<Option<Storage<'a>>>,
-    view: RequestView<'a>,
+    pub(crate) view: RequestView<'a>,
 }
 
 impl<'a> Deferred<'a> {

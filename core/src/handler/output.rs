@@ -5,6 +5,7 @@
 
 use embedded_io::{Error as _, ErrorKind, Write};
 
+use crate::bytes::copy_short;
 use crate::error::OutputError;
 
 /// Map a transport error to what the handler does about it: a vanished client is a
@@ -111,7 +112,7 @@ impl<'o, W: Write> Output<'o, W> {
     fn stage(&mut self, data: &[u8]) -> bool {
         let fits = data.len() <= self.buf.len() - self.len;
         if fits {
-            self.buf[self.len..self.len + data.len()].copy_from_slice(data);
+            copy_short(&mut self.buf[self.len..self.len + data.len()], data);
             self.len += data.len();
         }
         fits
