@@ -42,6 +42,12 @@ pub struct RunReport {
 
 /// Run `app` against `environ`, writing through `response`. Never panics; every error ends
 /// in the outcome, a log line on `wsgi.errors`, or both.
+///
+/// Inlined into its callers on hosts: the report then goes straight into the caller's
+/// result instead of being returned in registers, spilled and reloaded (43 instructions a
+/// request fewer, `bench/instructions.sh`; about 3% of the typical cycle's time in
+/// interleaved runs). Out of line on bare-metal targets, where one copy is smaller.
+#[cfg_attr(not(target_os = "none"), inline(always))]
 pub(crate) fn run_app<A: Application, W: Write>(
     app: &A,
     environ: &mut Environ<'_>,
