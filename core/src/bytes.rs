@@ -191,9 +191,9 @@ pub(crate) fn prefix_on_boundary(text: &str, max: usize) -> &str {
 /// a status, a header name or value, a line end, Content-Length's digits) are copied by
 /// overlapping fixed-size moves instead of a call to `memcpy`. A written-out environ takes a
 /// dozen or two such copies per request (`bench/instructions.sh`: 245 instructions fewer for
-/// the typical request); staging the response head took five more `memcpy` calls, about 9%
-/// of a typical request's time on an AVX-512 host (interleaved runs of the `instructions`
-/// bench binary), where the call and its size dispatch cost more than the copy. On bare-metal
+/// the typical request); staging the response head took five more `memcpy` calls, 4 to 9%
+/// of a typical request's time on an AVX-512 host (`bench/ab.sh`), where the call and its
+/// size dispatch cost more than the copy. On bare-metal
 /// targets (`target_os = "none"`) the moves cost 280 B of flash in the minimal firmware, so
 /// `copy_from_slice` stays.
 #[inline(always)]
