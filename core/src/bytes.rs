@@ -193,9 +193,8 @@ pub(crate) fn prefix_on_boundary(text: &str, max: usize) -> &str {
 /// dozen or two such copies per request (`bench/instructions.sh`: 245 instructions fewer for
 /// the typical request); staging the response head took five more `memcpy` calls, 4 to 9%
 /// of a typical request's time on an AVX-512 host (`bench/ab.sh`), where the call and its
-/// size dispatch cost more than the copy. On bare-metal
-/// targets (`target_os = "none"`) the moves cost 280 B of flash in the minimal firmware, so
-/// `copy_from_slice` stays.
+/// size dispatch cost more than the copy. On bare-metal targets (`target_os = "none"`) the
+/// moves cost 280 B of flash in the minimal firmware, so `copy_from_slice` stays.
 #[inline(always)]
 pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
     #[cfg(not(target_os = "none"))]
