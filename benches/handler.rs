@@ -3,7 +3,8 @@
 //! * `typical_get`: a 440-byte browser GET with 10 header fields through a [`Session`] on fixed
 //!   memory: environ set up, hello application run, response framed into a reused buffer
 //!   (`session_full_cycle`), and the same with an application that first reads four
-//!   variables (`session_full_cycle_reading`);
+//!   variables (`session_full_cycle_reading`); beside them `httparse` parsing the bytes
+//!   alone (the anchor) and `floor`, httparse plus copying out the finished response;
 //! * `minimal_get`: the same for `GET / HTTP/1.1` with only `Host`;
 //! * `chunked_upload_1mib`: a 1 MiB chunked upload streamed through a [`Connection`] whose
 //!   transport hands out 16 KiB reads, the application draining `wsgi.input`.
@@ -40,6 +41,22 @@ fn full_cycle(c: &mut Criterion, group_name: &str, request: &[u8]) {
         })
     });
 
+    // The least any handler does: parse, then copy out the response the cycle writes (taken
+    // from one real cycle). What lies between this and the cycle is the handler's own work.
+    group.bench_function("floor", |b| {
+        let response = one_response(request);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut out = heapless::Vec::<u8, 1024>::new();
+        b.iter(|| {
+            out.clear();
+            let mut req = httparse::Request::new(&mut headers);
+            let status = req.parse(black_box(request)).unwrap();
+            black_box((status.is_complete(), req.method, req.path));
+            out.extend_from_slice(black_box(&response)).unwrap();
+            black_box(out.len());
+        })
+    });
+
     session_cycle(&mut group, "session_full_cycle", hello(), request);
     session_cycle(
         &mut group,
@@ -48,6 +65,25 @@ fn full_cycle(c: &mut Criterion, group_name: &str, request: &[u8]) {
         request,
     );
     group.finish();
+}
+
+/// The response the hello application's full cycle writes for `request`.
+fn one_response(request: &[u8]) -> heapless::Vec<u8, 1024> {
+    let mut rx = [0u8; 2048];
+    let mut memory: MemoryBuf = MemoryBuf::new();
+    let mut base_buf = EnvironBuf::<256, 8>::new();
+    let base = base_environ(&mut base_buf);
+    let mut session: Session<'_> = Session::new(&mut rx, memory.memory(), ServerConfig::default());
+    let mut out = heapless::Vec::new();
+    session.feed(request);
+    let step = session.process(
+        &hello(),
+        &base,
+        Some(HttpDate::from_unix(1_700_000_000)),
+        &mut out,
+    );
+    assert!(matches!(step, Step::Answered(_)), "{step:?}");
+    out
 }
 
 /// The full cycle through a [`Session`]: bytes in, `app` run, response framed.
