@@ -134,6 +134,9 @@ check_footprint() {
     local route_text=$TEXT
     minimal_figures minimal_session "terse route" "terse-errors, routing on PATH_INFO"
     local ses_route_text=$TEXT
+    # The floor: the same harness and request, httparse alone, the response a constant.
+    minimal_figures floor terse "httparse alone, constant response"
+    local floor_text=$TEXT
     echo
     printf 'minimal firmware (thumbv7m, opt-level s, LTO, panic=abort)\n'
     printf '  blocking Connection, terse-errors (budgeted)\n'
@@ -150,6 +153,10 @@ check_footprint() {
     printf '  the application routing on PATH_INFO (reads its environ), terse-errors\n'
     printf '    flash, blocking Connection    %6d B\n' "$route_text"
     printf '    flash, sans-IO Session        %6d B\n' "$ses_route_text"
+    printf '  floor: same harness, httparse alone, the response a constant (no handler)\n'
+    printf '    flash (text)                  %6d B\n' "$floor_text"
+    printf '    the handler'"'"'s own flash       %6d B   (budgeted firmware - floor; the budget leaves it %d B)\n' \
+        "$((text - floor_text))" "$((FLASH_BUDGET - floor_text))"
     local over=0
     if [ "$text" -gt "$FLASH_BUDGET" ]; then
         echo "OVER BUDGET: flash $text B > $FLASH_BUDGET B"

@@ -1,0 +1,48 @@
+//! The floor under the minimal firmware, for comparison only: the same request read through
+//! the same in-memory transport, parsed by httparse alone, answered with the expected
+//! response as a constant. No environ, no application, no start_response rules, no framing.
+//! Its flash is what the harness (vector table, runtime, semihosting report, compiler
+//! builtins) and httparse cost; the minimal firmware's flash above it is the handler's own.
+//! The issue's own anchor ("httparse parsing alone", 6,584 B) was measured the same way on
+//! another harness.
+#![no_std]
+#![no_main]
+
+use cortex_m_rt::entry;
+use embedded_io::{Read, Write};
+use wsgiref_embedded_qemu::hello::{self, EXPECTED, REQUEST, RX};
+use wsgiref_embedded_qemu::loopback::Loopback;
+
+/// Header slots, as the minimal firmware's.
+const HEADERS: usize = 8;
+
+#[entry]
+fn main() -> ! {
+    static mut RX_BUF: [u8; RX] = [0; RX];
+
+    let mut transport: Loopback<'static, 256> = Loopback::new(REQUEST, RX);
+    let mut len = 0;
+    let mut answered = 0;
+    let closed = loop {
+        let n = transport.read(&mut RX_BUF[len..]).unwrap_or(0);
+        if n == 0 {
+            break len == 0;
+        }
+        len += n;
+        let mut headers = [httparse::EMPTY_HEADER; HEADERS];
+        let mut request = httparse::Request::new(&mut headers);
+        match request.parse(&RX_BUF[..len]) {
+            Ok(httparse::Status::Complete(head)) if request.method == Some("GET") => {
+                if transport.write_all(EXPECTED).is_err() {
+                    break false;
+                }
+                answered += 1;
+                RX_BUF.copy_within(head..len, 0);
+                len -= head;
+            }
+            Ok(httparse::Status::Partial) => {}
+            _ => break false,
+        }
+    };
+    hello::report(&transport.output, answered == 1, closed, 0, 0)
+}
