@@ -25,7 +25,7 @@ use wsgiref_core::proto::{chunk_header, HttpDate, CHUNK_END, LAST_CHUNK};
 use wsgiref_core::{AppError, Application};
 
 mod common;
-use common::{base_environ, hello, hello_reading, BROWSER_GET, MINIMAL_GET};
+use common::{base_environ, hello, hello_reading, one_response, BROWSER_GET, MINIMAL_GET};
 
 /// httparse alone, then the full cycle, on the same bytes in the same group.
 fn full_cycle(c: &mut Criterion, group_name: &str, request: &[u8]) {
@@ -65,25 +65,6 @@ fn full_cycle(c: &mut Criterion, group_name: &str, request: &[u8]) {
         request,
     );
     group.finish();
-}
-
-/// The response the hello application's full cycle writes for `request`.
-fn one_response(request: &[u8]) -> heapless::Vec<u8, 1024> {
-    let mut rx = [0u8; 2048];
-    let mut memory: MemoryBuf = MemoryBuf::new();
-    let mut base_buf = EnvironBuf::<256, 8>::new();
-    let base = base_environ(&mut base_buf);
-    let mut session: Session<'_> = Session::new(&mut rx, memory.memory(), ServerConfig::default());
-    let mut out = heapless::Vec::new();
-    session.feed(request);
-    let step = session.process(
-        &hello(),
-        &base,
-        Some(HttpDate::from_unix(1_700_000_000)),
-        &mut out,
-    );
-    assert!(matches!(step, Step::Answered(_)), "{step:?}");
-    out
 }
 
 /// The full cycle through a [`Session`]: bytes in, `app` run, response framed.

@@ -4,6 +4,8 @@
 
 use wsgiref_core::app::{app_fn, StartResponse};
 use wsgiref_core::environ::{Environ, EnvironBuf};
+use wsgiref_core::handler::{MemoryBuf, ServerConfig, Session, Step};
+use wsgiref_core::proto::HttpDate;
 use wsgiref_core::{AppError, Application};
 
 /// The same request as the footprint figures in the handler docs (`tests/no_alloc.rs`).
@@ -56,4 +58,20 @@ pub fn base_environ(buf: &mut EnvironBuf<256, 8>) -> Environ<'_> {
         base.set(k, v).unwrap();
     }
     base
+}
+
+/// The response the hello application's full cycle writes for `request` (the `floor`
+/// measurements copy it out after parsing: what any handler must at least do).
+pub fn one_response(request: &[u8]) -> heapless::Vec<u8, 1024> {
+    let mut rx = [0u8; 2048];
+    let mut memory: MemoryBuf = MemoryBuf::new();
+    let mut base_buf = EnvironBuf::<256, 8>::new();
+    let base = base_environ(&mut base_buf);
+    let mut session: Session<'_> = Session::new(&mut rx, memory.memory(), ServerConfig::default());
+    let mut out = heapless::Vec::new();
+    session.feed(request);
+    let date = Some(HttpDate::from_unix(1_700_000_000));
+    let step = session.process(&hello(), &base, date, &mut out);
+    assert!(matches!(step, Step::Answered(_)), "{step:?}");
+    out
 }
