@@ -1,6 +1,7 @@
-//! What the two minimal firmwares share: the request they serve, the response they must
+//! What the minimal firmwares share: the request they serve, the response they must
 //! produce, the hello application, and the report they end with. Kept in one place, so that
-//! the two firmwares differ only in the driver.
+//! `minimal` and `minimal_session` differ only in the driver, and `floor` (httparse alone, no
+//! handler) only in having none.
 
 use wsgiref_core::app::{app_fn, Application, StartResponse};
 use wsgiref_core::{AppError, Environ};

@@ -44,5 +44,6 @@ fn main() -> ! {
             _ => break false,
         }
     };
+    // No connection state and no handler memory to report: there is no handler.
     hello::report(&transport.output, answered == 1, closed, 0, 0)
 }
