@@ -6,9 +6,12 @@
 #
 #   embedded/ci.sh [qemu|footprint|c|async]...   (no argument: all of them)
 #
-# Footprint budgets, for the minimal (blocking Connection, terse-errors) firmware:
-# FLASH_BUDGET (default 18000 B) and STACK_BUDGET (default 2800 B). Going over them prints
-# OVER BUDGET; it fails the script only with FOOTPRINT_ENFORCE=1.
+# Footprint limits, for the minimal (blocking Connection, terse-errors) firmware:
+# * STACK_BUDGET (default 2800 B, issue 7's goal, met): going over it fails the script.
+# * FLASH_CEILING (default 22000 B, about 4% above the figure of 2026-12-04): a regression
+#   guard, since the flash goal is not met; going over it fails the script.
+# * FLASH_BUDGET (default 18000 B, issue 7's goal, not met): going over it prints OVER GOAL
+#   and fails the script only with FOOTPRINT_ENFORCE=1.
 set -euo pipefail
 # Every build below names its target directory: the paths of the binaries it runs are fixed,
 # whatever CARGO_TARGET_DIR the caller exported.
@@ -18,6 +21,7 @@ ROOT=$(pwd)
 FW="$ROOT/examples/embedded-qemu"
 FW_OUT="$FW/target/thumbv7m-none-eabi/release"
 FLASH_BUDGET=${FLASH_BUDGET:-18000}
+FLASH_CEILING=${FLASH_CEILING:-22000}
 STACK_BUDGET=${STACK_BUDGET:-2800}
 FOOTPRINT_ENFORCE=${FOOTPRINT_ENFORCE:-0}
 WORK=$(mktemp -d)
@@ -140,7 +144,8 @@ check_footprint() {
     echo
     printf 'minimal firmware (thumbv7m, opt-level s, LTO, panic=abort)\n'
     printf '  blocking Connection, terse-errors (budgeted)\n'
-    printf '    flash (text)                  %6d B   budget %d B\n' "$text" "$FLASH_BUDGET"
+    printf '    flash (text)                  %6d B   goal %d B, ceiling %d B\n' "$text" \
+        "$FLASH_BUDGET" "$FLASH_CEILING"
     printf '    static RAM (data+bss)         %6d B\n' "$ram"
     printf '    stack high-water              %6d B   budget %d B\n' "$stack" "$STACK_BUDGET"
     printf '  blocking Connection, default features (refusal sentences included)\n'
@@ -155,21 +160,22 @@ check_footprint() {
     printf '    flash, sans-IO Session        %6d B\n' "$ses_route_text"
     printf '  floor: same harness, httparse alone, the response a constant (no handler)\n'
     printf '    flash (text)                  %6d B\n' "$floor_text"
-    printf '    the handler'"'"'s own flash       %6d B   (budgeted firmware - floor; the budget leaves it %d B)\n' \
+    printf '    the handler'"'"'s own flash       %6d B   (budgeted firmware - floor; the goal leaves it %d B)\n' \
         "$((text - floor_text))" "$((FLASH_BUDGET - floor_text))"
-    local over=0
-    if [ "$text" -gt "$FLASH_BUDGET" ]; then
-        echo "OVER BUDGET: flash $text B > $FLASH_BUDGET B"
-        over=1
-    fi
+    # The stack goal is met and the flash ceiling guards the unmet flash goal: both fail CI.
     if [ "$stack" -gt "$STACK_BUDGET" ]; then
-        echo "OVER BUDGET: stack $stack B > $STACK_BUDGET B"
-        over=1
+        fail "stack high-water $stack B is over the budget of $STACK_BUDGET B"
     fi
-    if [ "$over" = 1 ] && [ "$FOOTPRINT_ENFORCE" = 1 ]; then
-        fail "footprint over budget"
+    if [ "$text" -gt "$FLASH_CEILING" ]; then
+        fail "flash $text B is over the regression ceiling of $FLASH_CEILING B"
     fi
-    [ "$over" = 1 ] && echo "(not enforced: set FOOTPRINT_ENFORCE=1 to fail on it)"
+    if [ "$text" -gt "$FLASH_BUDGET" ]; then
+        echo "OVER GOAL: flash $text B > $FLASH_BUDGET B (issue 7's goal, not met)"
+        if [ "$FOOTPRINT_ENFORCE" = 1 ]; then
+            fail "flash over the goal (FOOTPRINT_ENFORCE=1)"
+        fi
+        echo "(the goal is not enforced: set FOOTPRINT_ENFORCE=1 to fail on it)"
+    fi
     return 0
 }
 
