@@ -1,9 +1,10 @@
-//! What the minimal firmwares share: the request they serve, the response they must
-//! produce, the hello application, and the report they end with. Kept in one place, so that
-//! `minimal` and `minimal_session` differ only in the driver, and `floor` (httparse alone, no
-//! handler) only in having none.
+//! What the minimal firmwares share: the request they serve, their buffer and header-slot
+//! sizes, the response they must produce, the hello application, and the report they end
+//! with. Kept in one place, so that `minimal` and `minimal_session` differ only in the
+//! driver, and `floor` (httparse alone, no handler) only in having none.
 
 use wsgiref_core::app::{app_fn, Application, StartResponse};
+use wsgiref_core::handler::MemoryBuf;
 use wsgiref_core::{AppError, Environ};
 
 use crate::{out, stack};
@@ -21,6 +22,13 @@ Hello, world!";
 
 /// Receive buffer size: bounds the request head (and, for the sans-IO session, the body).
 pub const RX: usize = 2048;
+
+/// Request header slots parsed per head (more is a 431); `floor` gives httparse as many.
+pub const HEADERS: usize = 8;
+
+/// Handler memory: 512 B of environ in 24 variables, 256 B of output staging (the response
+/// head must fit it).
+pub type Mem = MemoryBuf<512, 24, 256>;
 
 /// The hello application: a status, one header, a 13-byte body. With the `route` feature it
 /// answers `/` only (404 elsewhere), so it reads `PATH_INFO` from its environ.

@@ -10,11 +10,8 @@
 
 use cortex_m_rt::entry;
 use embedded_io::{Read, Write};
-use wsgiref_embedded_qemu::hello::{self, EXPECTED, REQUEST, RX};
+use wsgiref_embedded_qemu::hello::{self, EXPECTED, HEADERS, REQUEST, RX};
 use wsgiref_embedded_qemu::loopback::Loopback;
-
-/// Header slots, as the minimal firmware's.
-const HEADERS: usize = 8;
 
 #[entry]
 fn main() -> ! {

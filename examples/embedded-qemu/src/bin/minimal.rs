@@ -11,15 +11,9 @@
 
 use cortex_m_rt::entry;
 use wsgiref_core::environ::EnvironBuf;
-use wsgiref_core::handler::{Connection, MemoryBuf, Served, ServerConfig};
-use wsgiref_embedded_qemu::hello::{self, REQUEST, RX};
+use wsgiref_core::handler::{Connection, Served, ServerConfig};
+use wsgiref_embedded_qemu::hello::{self, Mem, HEADERS, REQUEST, RX};
 use wsgiref_embedded_qemu::loopback::Loopback;
-
-/// Request header slots parsed per head (more is a 431).
-const HEADERS: usize = 8;
-/// Handler memory: 512 B of environ in 24 variables, 256 B of output staging (the response
-/// head must fit it).
-type Mem = MemoryBuf<512, 24, 256>;
 
 /// The connection type: the transport is part of its state.
 type Conn = Connection<'static, Loopback<'static, 256>, HEADERS>;

@@ -16,15 +16,9 @@
 use cortex_m_rt::entry;
 use embedded_io::Read;
 use wsgiref_core::environ::EnvironBuf;
-use wsgiref_core::handler::{MemoryBuf, ServerConfig, Session, Step};
-use wsgiref_embedded_qemu::hello::{self, REQUEST, RX};
+use wsgiref_core::handler::{ServerConfig, Session, Step};
+use wsgiref_embedded_qemu::hello::{self, Mem, HEADERS, REQUEST, RX};
 use wsgiref_embedded_qemu::loopback::Loopback;
-
-/// Request header slots parsed per head (more is a 431).
-const HEADERS: usize = 8;
-/// Handler memory: 512 B of environ in 24 variables, 256 B of output staging (the response
-/// head must fit it).
-type Mem = MemoryBuf<512, 24, 256>;
 
 #[entry]
 fn main() -> ! {
