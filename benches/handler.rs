@@ -25,7 +25,9 @@ use wsgiref_core::proto::{chunk_header, HttpDate, CHUNK_END, LAST_CHUNK};
 use wsgiref_core::{AppError, Application};
 
 mod common;
-use common::{base_environ, hello, hello_reading, one_response, BROWSER_GET, MINIMAL_GET};
+use common::{
+    base_environ, floor_once, hello, hello_reading, one_response, BROWSER_GET, MINIMAL_GET,
+};
 
 /// httparse alone, then the full cycle, on the same bytes in the same group.
 fn full_cycle(c: &mut Criterion, group_name: &str, request: &[u8]) {
@@ -47,14 +49,7 @@ fn full_cycle(c: &mut Criterion, group_name: &str, request: &[u8]) {
         let response = one_response(request);
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut out = heapless::Vec::<u8, 1024>::new();
-        b.iter(|| {
-            out.clear();
-            let mut req = httparse::Request::new(&mut headers);
-            let status = req.parse(black_box(request)).unwrap();
-            black_box((status.is_complete(), req.method, req.path));
-            out.extend_from_slice(black_box(&response)).unwrap();
-            black_box(out.len());
-        })
+        b.iter(|| floor_once(request, &response, &mut headers, &mut out))
     });
 
     session_cycle(&mut group, "session_full_cycle", hello(), request);

@@ -1,6 +1,8 @@
 //! What the core's benchmarks share: the two requests they measure, the hello application
 //! and the base environ, so `handler.rs` (criterion, time) and `instructions.rs`
-//! (callgrind, instructions) measure exactly the same work.
+//! (callgrind, instructions) measure exactly the same work, the `floor` included.
+
+use std::hint::black_box;
 
 use wsgiref_core::app::{app_fn, StartResponse};
 use wsgiref_core::environ::{Environ, EnvironBuf};
@@ -58,6 +60,25 @@ pub fn base_environ(buf: &mut EnvironBuf<256, 8>) -> Environ<'_> {
         base.set(k, v).unwrap();
     }
     base
+}
+
+/// One `floor` iteration, the same in `benches/handler.rs` and `benches/instructions.rs`:
+/// parse `request` with httparse, then copy `response` (from [`one_response`]) into `out`.
+/// What any handler must at least do; the full cycle minus this is the handler's own work.
+#[inline(always)]
+pub fn floor_once<'r>(
+    request: &'r [u8],
+    response: &[u8],
+    headers: &mut [httparse::Header<'r>],
+    out: &mut heapless::Vec<u8, 1024>,
+) {
+    out.clear();
+    let mut req = httparse::Request::new(headers);
+    let status = req.parse(black_box(request)).expect("valid request");
+    black_box((status.is_complete(), req.method, req.path));
+    out.extend_from_slice(black_box(response))
+        .expect("the response fits");
+    black_box(out.len());
 }
 
 /// The response the hello application's full cycle writes for `request` (the `floor`
