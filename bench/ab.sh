@@ -20,22 +20,15 @@ R=${R:-9}
 work=$(mktemp -d)
 trap 'git worktree remove --force "$work/a" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
-build() { # dir -> path of the instructions binary
-    (cd "$1" && cargo bench --bench instructions --no-run --message-format=json 2>/dev/null) |
-        python3 -c 'import sys,json
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "instructions" and m.get("executable"):
-        print(m["executable"])'
-}
+. bench/lib.sh
 
 git worktree add --detach "$work/a" "$rev" >/dev/null 2>&1 ||
     { echo "cannot check out '$rev'" >&2; exit 1; }
 # A separate target directory for A, so that B's build is not overwritten.
-a_bin=$(CARGO_TARGET_DIR="$work/target" build "$work/a")
+a_bin=$(CARGO_TARGET_DIR="$work/target" instructions_bin "$work/a")
 [ -x "$a_bin" ] || { echo "could not build the instructions binary at $rev" >&2; exit 1; }
 cp "$a_bin" "$work/A"
-b_bin=$(build .)
+b_bin=$(instructions_bin .)
 [ -x "$b_bin" ] || { echo "could not build the instructions binary of the working tree" >&2; exit 1; }
 cp "$b_bin" "$work/B"
 

@@ -10,12 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000}
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
-bin=$(cargo bench --bench instructions --no-run --message-format=json 2>/dev/null \
-    | python3 -c 'import sys,json
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "instructions" and m.get("executable"):
-        print(m["executable"])')
+. bench/lib.sh
+bin=$(instructions_bin)
 [ -x "$bin" ] || { echo "could not build benches/instructions.rs" >&2; exit 1; }
 
 count() { # request what iterations -> instructions
