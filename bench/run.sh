@@ -199,7 +199,7 @@ http {
 CONF
     nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" &
     PIDS+=($!)
-    start serve "$TARGET/release/examples/serve" "$WORK/files" 0
+    start serve "$TARGET/release/examples/serve" -d "$WORK/files" 0
     for ((i = 0; i < 100; i++)); do
         curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" && break || sleep 0.1
     done

@@ -1,73 +1,71 @@
 //! Serve a directory over HTTP: the closing example of Python's `wsgiref` documentation,
-//! grown into something a browser is happy with.
+//! grown into something a browser is happy with, with the command line of
+//! `python3 -m http.server`.
 //!
 //! ```text
-//! cargo run --release --example serve -- [DIR] [PORT]
+//! cargo run --release --example serve -- [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [port]
 //! ```
 //!
-//! `DIR` defaults to the current directory, `PORT` to 8000 (0 picks a free port). A single
-//! argument that is a number and not an existing directory is taken as the port. The first
-//! line of output names the port: `serving /abs/dir on port 8000: http://127.0.0.1:8000/`.
+//! `DIRECTORY` defaults to the current directory, `port` to 8000 (0 picks a free port),
+//! `ADDRESS` to 127.0.0.1. The first line of output names the address and the URL to open:
+//! `Serving HTTP on 127.0.0.1 port 8000 (http://127.0.0.1:8000/) ...`. Bad arguments get the
+//! usage and an error on stderr, exit status 2; `--help` explains every option.
 //!
-//! It listens on 127.0.0.1 only: a directory server reachable from the whole network by
-//! default would publish whatever folder it was started in.
+//! It listens on 127.0.0.1 unless told otherwise: a directory server reachable from the whole
+//! network by default would publish whatever folder it was started in. `-b 0.0.0.0` (or
+//! `-b ::`) opens it up, as a deliberate choice.
 //!
 //! What it answers (details in `examples/serve/site.rs`): GET and HEAD (405 with `Allow`
-//! otherwise), `index.html` for a directory or else a listing, a 301 from `/dir` to `/dir/`,
-//! content types from an extension table, `Last-Modified` with `If-Modified-Since` → 304,
-//! single `Range` requests → 206 (416 past the end). Paths that try to leave the directory
-//! (`..`, `%2e%2e`, backslashes, NUL, symlinks pointing outside) get the same 404 as a missing
-//! file.
+//! otherwise), `index.html` for a directory or else a listing with sizes and dates, a 301
+//! from `/dir` to `/dir/`, content types from `mime_guess`, `ETag` and `Last-Modified` with
+//! the conditional requests of RFC 9110 §13 (304, 412), single `Range` requests → 206 (416
+//! past the end). Paths that try to leave the directory (`..`, `%2e%2e`, backslashes, NUL,
+//! symlinks pointing outside) get the same 404 as a missing file.
 
 #[path = "serve/mod.rs"]
 mod serve;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use wsgiref::simple_server::{init_stderr_logger, make_server};
 
-use serve::StaticFiles;
-
-/// `[DIR] [PORT]` from the command line.
-fn parse_args(args: &[String]) -> Result<(PathBuf, u16), String> {
-    let port = |text: &str| {
-        text.parse::<u16>()
-            .map_err(|e| format!("PORT must be a number from 0 to 65535, not {text:?}: {e}"))
-    };
-    match args {
-        [] => Ok((PathBuf::from("."), 8000)),
-        [one] if one.parse::<u16>().is_ok() && !std::path::Path::new(one).is_dir() => {
-            Ok((PathBuf::from("."), port(one)?))
-        }
-        [dir] => Ok((PathBuf::from(dir), 8000)),
-        [dir, p] => Ok((PathBuf::from(dir), port(p)?)),
-        _ => Err("usage: serve [DIR] [PORT]".to_string()),
-    }
-}
+use serve::cli::{self, Command, HELP, USAGE};
+use serve::{Dotfiles, StaticFiles};
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (dir, port) = match parse_args(&args) {
-        Ok(parsed) => parsed,
+    let options = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(Command::Serve(options)) => options,
+        Ok(Command::Help) => {
+            println!("{USAGE}\n\n{HELP}");
+            return ExitCode::SUCCESS;
+        }
         Err(message) => {
-            eprintln!("serve: {message}");
+            // argparse's shape and status, so scripts treat both servers alike.
+            eprintln!("{USAGE}\nserve: error: {message}");
             return ExitCode::from(2);
         }
     };
-    let app = match StaticFiles::new(&dir) {
-        Ok(app) => app,
+    let dotfiles = if options.hide_dotfiles {
+        Dotfiles::Hide
+    } else {
+        Dotfiles::Show
+    };
+    let app = match StaticFiles::new(&options.directory) {
+        Ok(app) => app.with_dotfiles(dotfiles),
         Err(e) => {
-            eprintln!("serve: cannot serve {}: {e}", dir.display());
+            eprintln!("serve: cannot serve {}: {e}", options.directory.display());
             return ExitCode::FAILURE;
         }
     };
     let root = app.root().to_path_buf();
     init_stderr_logger();
-    let server = match make_server("127.0.0.1", port, app) {
+    let server = match make_server(&options.bind, options.port, app) {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("serve: cannot listen on 127.0.0.1:{port}: {e}");
+            eprintln!(
+                "serve: cannot listen on {} port {}: {e}",
+                options.bind, options.port
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -75,11 +73,15 @@ fn main() -> ExitCode {
         eprintln!("serve: cannot install the SIGINT/SIGTERM handler: {e}");
         return ExitCode::FAILURE;
     }
-    let bound = server.server_address().port();
+    let address = server.server_address();
     println!(
-        "serving {} on port {bound}: http://127.0.0.1:{bound}/",
-        root.display()
+        "Serving HTTP on {} port {} ({}) ...",
+        address.ip(),
+        address.port(),
+        cli::url(address)
     );
+    // On stderr with the access log: stdout holds the one line scripts wait for.
+    eprintln!("Directory: {}", root.display());
     match server.serve_forever() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

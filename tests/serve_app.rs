@@ -14,7 +14,7 @@ use wsgiref_core::handler::{Connection, MemoryBuf, Served, ServerConfig, SimpleH
 use wsgiref_core::validate::{validator, WarningLog};
 use wsgiref_core::Application;
 
-use serve::StaticFiles;
+use serve::{Dotfiles, StaticFiles};
 
 /// An in-memory transport: requests in, responses out.
 struct Pipe {
@@ -396,9 +396,25 @@ fn listing_escapes_names() {
     std::fs::write(tree.root().join("sub/<b>&\"x y?.txt"), "").unwrap();
     let page = String::from_utf8(tree.get("/sub/").body).unwrap();
     assert!(
-        page.contains("<a href=\"./%3Cb%3E%26%22x%20y%3F.txt\">&lt;b&gt;&amp;&quot;x y?.txt</a>"),
+        page.contains("<a href=\"./%3Cb%3E%26%22x%20y%3F.txt\">&lt;b&gt;&amp;\"x y?.txt</a>"),
         "{page}"
     );
+}
+
+#[test]
+fn hidden_dotfiles_are_not_found_even_through_an_inner_symlink() {
+    let tree = Tree::new("dotfiles");
+    std::fs::write(tree.root().join(".env"), "SECRET=1").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("../.env", tree.root().join("sub/env")).unwrap();
+    assert_eq!(tree.get("/sub/env").status, 200);
+    assert_eq!(tree.get("/.env").status, 200);
+    let hidden = tree.app.clone().with_dotfiles(Dotfiles::Hide);
+    for target in ["/.env", "/sub/env", "/%2Eenv"] {
+        let raw = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let got = tree.exchange_with(&hidden, raw.as_bytes(), &[false]);
+        assert_eq!(got[0].status, 404, "{target}");
+    }
 }
 
 #[test]
@@ -562,11 +578,9 @@ fn every_kind_of_response_passes_the_validator() {
     // The validator turns a broken contract into a 500 and softer findings into warnings; the
     // statuses must come out as without it, and no warning may be raised.
     let tree = Tree::new("validate");
-    let lm = tree
-        .get("/style.css")
-        .header("Last-Modified")
-        .unwrap()
-        .to_string();
+    let first = tree.get("/style.css");
+    let lm = first.header("Last-Modified").unwrap().to_string();
+    let etag = first.header("ETag").unwrap().to_string();
     let cases: Vec<(String, bool, u16)> = vec![
         ("GET / HTTP/1.1".into(), false, 200),
         ("HEAD /data.bin HTTP/1.1".into(), true, 200),
@@ -588,6 +602,21 @@ fn every_kind_of_response_passes_the_validator() {
             format!("GET /style.css HTTP/1.1\r\nIf-Modified-Since: {lm}"),
             false,
             304,
+        ),
+        (
+            format!("GET /style.css HTTP/1.1\r\nIf-None-Match: {etag}"),
+            false,
+            304,
+        ),
+        (
+            "GET /style.css HTTP/1.1\r\nIf-Match: \"nope\"".into(),
+            false,
+            412,
+        ),
+        (
+            "HEAD /style.css HTTP/1.1\r\nIf-Match: \"nope\"".into(),
+            true,
+            412,
         ),
     ];
     let warnings = WarningLog::<8>::new();

@@ -153,7 +153,7 @@ const TRAVERSALS: &[&[u8]] = &[
 #[test]
 fn no_traversal_escapes_the_root() {
     let tree = Tree::new();
-    let mut server = Server::start("serve", &[tree.root.to_str().unwrap(), "0"]);
+    let mut server = Server::start("serve", &["-d", tree.root.to_str().unwrap(), "0"]);
     // The control: the public file is served, so a refusal below means something.
     let (status, reply) = get(&server, b"/public.txt", "");
     assert_eq!((status, body_of(&reply)), (200, PUBLIC), "{reply}");
@@ -181,7 +181,7 @@ fn listing_of_root(reply: &str, _root: &Path) -> bool {
 #[test]
 fn absurd_ranges_are_answered_sanely() {
     let tree = Tree::new();
-    let mut server = Server::start("serve", &[tree.root.to_str().unwrap(), "0"]);
+    let mut server = Server::start("serve", &["-d", tree.root.to_str().unwrap(), "0"]);
     let many = format!("bytes={}", vec!["0-0"; 2000].join(","));
     let huge_number = format!("bytes={}-", "9".repeat(5000));
     let ranges: Vec<String> = [
@@ -260,7 +260,7 @@ fn partial_is_consistent(reply: &str) -> bool {
 #[test]
 fn huge_and_odd_if_modified_since_values() {
     let tree = Tree::new();
-    let mut server = Server::start("serve", &[tree.root.to_str().unwrap(), "0"]);
+    let mut server = Server::start("serve", &["-d", tree.root.to_str().unwrap(), "0"]);
     let long = format!("Sun, 06 Nov 1994 08:49:37 GMT{}", " x".repeat(4000));
     let values: Vec<String> = [
         "Sun, 06 Nov 1994 08:49:37 GMT",

@@ -1,9 +1,15 @@
-//! The `Range` request header, single ranges only (RFC 9110 §14).
+//! The `Range` request header (RFC 9110 §14), parsed by [`http_range_header`], answered for
+//! single ranges only.
 //!
-//! A request for several ranges would need a `multipart/byteranges` body; RFC 9110 lets a
-//! server ignore any `Range` it does not want to honour and send the whole file, which is what
-//! we do for those and for every malformed header. Only a well-formed range that lies entirely
-//! past the end of the file is answered with 416.
+//! A request for several ranges would need a `multipart/byteranges` body; RFC 9110 §14.2 lets
+//! a server ignore any `Range` it does not want to honour and send the whole file, which is
+//! what we do for those and for every header the parser refuses (malformed, whitespace around
+//! `=` or inside a range, more than 30 digits, overlapping lists). Only a well-formed range
+//! that lies entirely past the end of the file is answered with 416. For an empty file a
+//! suffix range (`bytes=-5`) is satisfiable (§14.1.2) but selects nothing that a 206 could
+//! describe, so the whole (empty) file is sent with 200.
+
+use http_range_header::{parse_range_header, RangeUnsatisfiableError};
 
 /// What to send for a file of a known size, given its `Range` header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,79 +29,22 @@ pub enum RangeReply {
 
 /// Decide how to answer `header` (the value of `Range`, if any) for a file of `size` bytes.
 pub fn parse(header: Option<&[u8]>, size: u64) -> RangeReply {
-    let Some(header) = header else {
+    // The server has already trimmed the field value's surrounding whitespace.
+    let Some(text) = header.and_then(|h| std::str::from_utf8(h).ok()) else {
         return RangeReply::Full;
     };
-    let Some(spec) = strip_unit(trim(header)) else {
-        return RangeReply::Full;
+    let ranges = match parse_range_header(text).and_then(|parsed| parsed.validate(size)) {
+        Ok(ranges) => ranges,
+        Err(RangeUnsatisfiableError::Unsatisfiable) => return RangeReply::Unsatisfiable,
+        Err(_) => return RangeReply::Full,
     };
-    if spec.contains(&b',') {
-        return RangeReply::Full;
-    }
-    let Some(dash) = spec.iter().position(|&b| b == b'-') else {
-        return RangeReply::Full;
-    };
-    let (first, last) = (trim(&spec[..dash]), trim(&spec[dash + 1..]));
-    match (number(first), number(last)) {
-        // `-n`: the last n bytes.
-        (None, Some(n)) if first.is_empty() => {
-            if n == 0 || size == 0 {
-                RangeReply::Unsatisfiable
-            } else {
-                RangeReply::Partial {
-                    start: size - n.min(size),
-                    end: size - 1,
-                }
-            }
-        }
-        // `a-`: from a to the end.
-        (Some(start), None) if last.is_empty() => satisfiable(start, u64::MAX, size),
-        // `a-b`, inclusive; b past the end is clipped.
-        (Some(start), Some(end)) if start <= end => satisfiable(start, end, size),
+    match ranges.as_slice() {
+        [one] => RangeReply::Partial {
+            start: *one.start(),
+            end: *one.end(),
+        },
         _ => RangeReply::Full,
     }
-}
-
-fn satisfiable(start: u64, end: u64, size: u64) -> RangeReply {
-    if start >= size {
-        RangeReply::Unsatisfiable
-    } else {
-        RangeReply::Partial {
-            start,
-            end: end.min(size - 1),
-        }
-    }
-}
-
-/// `bytes=` (the unit is case-insensitive), or `None` for any other unit.
-fn strip_unit(spec: &[u8]) -> Option<&[u8]> {
-    let eq = spec.iter().position(|&b| b == b'=')?;
-    trim(&spec[..eq])
-        .eq_ignore_ascii_case(b"bytes")
-        .then(|| &spec[eq + 1..])
-}
-
-/// A non-empty run of ASCII digits; values beyond `u64` saturate (they are past any file's
-/// end anyway, and a clipped last-byte position means "to the end").
-fn number(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(digits.iter().fold(0u64, |n, &d| {
-        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-    }))
-}
-
-fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|&b| b != b' ' && b != b'\t')
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(start, |i| i + 1);
-    &bytes[start..end]
 }
 
 #[cfg(test)]
@@ -114,17 +63,20 @@ mod tests {
         assert_eq!(p("bytes=-3", 10), Partial { start: 7, end: 9 });
         assert_eq!(p("bytes=-30", 10), Partial { start: 0, end: 9 });
         assert_eq!(
-            p("BYTES = 2-99999999999999999999999", 10),
+            p("BYTES=2-99999999999999999999", 10),
             Partial { start: 2, end: 9 }
         );
         assert_eq!(p("bytes=10-", 10), Unsatisfiable);
         assert_eq!(p("bytes=-0", 10), Unsatisfiable);
         assert_eq!(p("bytes=0-0", 0), Unsatisfiable);
+        assert_eq!(p("bytes=-5", 0), Full);
+        assert_eq!(p("bytes = 2-3", 10), Full);
         assert_eq!(p("bytes=5-4", 10), Full);
         assert_eq!(p("bytes=0-1,3-4", 10), Full);
         assert_eq!(p("items=0-1", 10), Full);
         assert_eq!(p("bytes=x-1", 10), Full);
         assert_eq!(p("bytes=-", 10), Full);
+        assert_eq!(parse(Some(b"bytes=\xff-1"), 10), Full);
         assert_eq!(parse(None, 10), Full);
     }
 }

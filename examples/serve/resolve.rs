@@ -12,7 +12,10 @@
 //! 4. the joined path is canonicalised (symlinks followed) and must still lie under the
 //!    canonical root, so a symlink leading outside is refused too;
 //! 5. only regular files and directories are served: a FIFO or device node under the root
-//!    would block or never end.
+//!    would block or never end;
+//! 6. with [`Dotfiles::Hide`] (`serve --no-dotfiles`), a name starting with `.`, asked for or
+//!    reached through a symlink, is refused too. By default dotfiles are served, as
+//!    `python3 -m http.server` serves them.
 //!
 //! Every refusal is a 404, the same answer as a missing file, so a client learns nothing
 //! about what exists outside the root.
@@ -23,6 +26,32 @@ use std::path::{Path, PathBuf};
 /// Most path segments accepted; deeper paths are refused (no real site nests this deep, and
 /// the bound keeps the work per request small).
 pub const MAX_SEGMENTS: usize = 64;
+
+/// Whether names starting with `.` are served and listed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dotfiles {
+    /// Served and listed like any other name (the default, as in `python3 -m http.server`).
+    #[default]
+    Show,
+    /// Neither listed nor served (404): `.git/`, `.env` and the like stay private.
+    Hide,
+}
+
+impl Dotfiles {
+    /// Whether a file name may be shown and served under this policy.
+    pub fn allows(self, name: &[u8]) -> bool {
+        self == Dotfiles::Show || !name.starts_with(b".")
+    }
+
+    /// Whether every component of `path` below `root` may be served.
+    pub fn allows_path(self, root: &Path, path: &Path) -> bool {
+        self == Dotfiles::Show
+            || path.strip_prefix(root).is_ok_and(|rest| {
+                rest.components()
+                    .all(|c| self.allows(c.as_os_str().as_encoded_bytes()))
+            })
+    }
+}
 
 /// What a request path names.
 #[derive(Debug)]
@@ -91,10 +120,13 @@ pub fn segments(path_info: &[u8]) -> Result<Vec<&[u8]>, Refusal> {
 
 /// Resolve `path_info` against `root`, which must already be canonical
 /// ([`std::fs::canonicalize`]).
-pub fn resolve(root: &Path, path_info: &[u8]) -> Target {
+pub fn resolve(root: &Path, path_info: &[u8], dotfiles: Dotfiles) -> Target {
     let Ok(segments) = segments(path_info) else {
         return Target::NotFound;
     };
+    if !segments.iter().all(|s| dotfiles.allows(s)) {
+        return Target::NotFound;
+    }
     let mut joined = root.to_path_buf();
     for segment in &segments {
         match os_name(segment) {
@@ -105,7 +137,8 @@ pub fn resolve(root: &Path, path_info: &[u8]) -> Target {
     let Ok(path) = std::fs::canonicalize(&joined) else {
         return Target::NotFound;
     };
-    if !path.starts_with(root) {
+    // The canonical path is checked again for dotfiles: `link -> .env` is as hidden as `.env`.
+    if !path.starts_with(root) || !dotfiles.allows_path(root, &path) {
         return Target::NotFound;
     }
     let Ok(meta) = std::fs::metadata(&path) else {
@@ -157,5 +190,16 @@ mod tests {
         assert_eq!(segments(b"/a\0b"), Err(Refusal::Nul));
         assert_eq!(segments(b"http://x/y"), Err(Refusal::NotAbsolute));
         assert_eq!(segments(b"/...").unwrap(), [&b"..."[..]]);
+    }
+
+    #[test]
+    fn dotfile_policy() {
+        let root = Path::new("/srv");
+        assert!(Dotfiles::Show.allows(b".env"));
+        assert!(!Dotfiles::Hide.allows(b".env"));
+        assert!(Dotfiles::Hide.allows(b"a.env"));
+        assert!(Dotfiles::Hide.allows_path(root, Path::new("/srv/a/b.txt")));
+        assert!(!Dotfiles::Hide.allows_path(root, Path::new("/srv/.git/config")));
+        assert!(Dotfiles::Show.allows_path(root, Path::new("/srv/.git/config")));
     }
 }

@@ -7,28 +7,31 @@
 //! | a directory without the trailing slash | 301 to the same path with `/` |
 //! | a directory with `index.html` | that file |
 //! | a directory without one | an HTML listing ([`listing`](super::listing)) |
-//! | a file, `If-Modified-Since` not older than its mtime | 304 |
-//! | a file, GET with a satisfiable single `Range` | 206 with `Content-Range` |
+//! | a file, `If-Match`/`If-Unmodified-Since` failing | 412 ([`conditional`](super::conditional)) |
+//! | a file, `If-None-Match`/`If-Modified-Since` showing the client's copy is current | 304 |
+//! | a file, GET with a satisfiable single `Range` (and `If-Range`, if any, matching) | 206 with `Content-Range` |
 //! | a file, GET with a `Range` past its end | 416 with `Content-Range: bytes */size` |
 //! | a file | 200, the whole file |
 //!
-//! File responses carry `Content-Type`, an exact `Content-Length`, `Last-Modified` and
-//! `Accept-Ranges: bytes`; their body is a [`FileBody`] over the open file, limited to the
-//! requested range, which the server sends with `sendfile(2)` on Linux (and reads in
-//! 256 KiB blocks elsewhere).
+//! File responses carry `Content-Type`, an exact `Content-Length`, `ETag`, `Last-Modified`,
+//! `Cache-Control: no-cache` and `Accept-Ranges: bytes`; their body is a [`FileBody`] over
+//! the open file, limited to the requested range, which the server sends with `sendfile(2)`
+//! on Linux (and reads in 256 KiB blocks elsewhere). The redirect's `Location` is rebuilt from
+//! percent-encoded segments and a query with its unsafe bytes percent-encoded ([`url`]).
+//!
+//! [`url`]: super::url
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
+use wsgiref::app::{Either, Once};
+use wsgiref::handlers::FileBody;
 use wsgiref::{AppError, Application, Environ, StartResponse};
-use wsgiref_core::app::{Either, Once};
-use wsgiref_core::proto::HttpDate;
-use wsgiref_std::file::FileBody;
 
+use super::conditional::{Conditions, Outcome, Validators, CACHE_CONTROL};
 use super::range::RangeReply;
-use super::resolve::Target;
-use super::{http_date, listing, mime, range, resolve};
+use super::resolve::{Dotfiles, Target};
+use super::{conditional, listing, mime, range, resolve, url};
 
 /// The body of every response: a file (or a range of one), or a short generated text (an
 /// error message, a listing; empty for HEAD and 304).
@@ -38,6 +41,7 @@ pub type Reply = Either<FileBody, Once<Vec<u8>>>;
 #[derive(Clone, Debug)]
 pub struct StaticFiles {
     root: PathBuf,
+    dotfiles: Dotfiles,
 }
 
 impl StaticFiles {
@@ -51,7 +55,17 @@ impl StaticFiles {
                 format!("{} is not a directory", root.display()),
             ));
         }
-        Ok(StaticFiles { root })
+        Ok(StaticFiles {
+            root,
+            dotfiles: Dotfiles::default(),
+        })
+    }
+
+    /// Whether names starting with `.` are listed and served (they are by default, as in
+    /// `python3 -m http.server`; `serve --no-dotfiles` hides them).
+    pub fn with_dotfiles(mut self, dotfiles: Dotfiles) -> Self {
+        self.dotfiles = dotfiles;
+        self
     }
 
     /// The canonical root directory.
@@ -107,7 +121,7 @@ impl Application for StaticFiles {
             );
         }
         let path_info = environ.get("PATH_INFO").unwrap_or(b"");
-        match resolve::resolve(&self.root, path_info) {
+        match resolve::resolve(&self.root, path_info, self.dotfiles) {
             Target::NotFound => not_found(sr, head),
             Target::AddSlash(segments) => {
                 // Rebuilt from non-empty segments (the mount point's, then the clean ones of
@@ -118,14 +132,14 @@ impl Application for StaticFiles {
                 let mut location = String::new();
                 for segment in mount.chain(segments.iter().map(Vec::as_slice)) {
                     location.push('/');
-                    location.push_str(&listing::percent_encode(segment));
+                    location.push_str(&url::segment(segment));
                 }
                 location.push('/');
-                if let Some(query) = environ.get_str("QUERY_STRING").filter(|q| !q.is_empty()) {
-                    // The query is passed on as received; it is only allowed the bytes a
-                    // request line may hold, which are safe in a header.
+                if let Some(query) = environ.get("QUERY_STRING").filter(|q| !q.is_empty()) {
+                    // The query is passed on, with what is not safe in a URL (`"`, `<`,
+                    // spaces, non-ASCII...) percent-encoded.
                     location.push('?');
-                    location.push_str(query);
+                    location.push_str(&url::query(query));
                 }
                 let body = format!("Moved to {location}\n");
                 text(
@@ -143,14 +157,19 @@ impl Application for StaticFiles {
                         // index.html is a name we chose, not a client's: it may still be a
                         // symlink leading outside, so it goes through the same check.
                         match std::fs::canonicalize(&index) {
-                            Ok(real) if real.starts_with(&self.root) => {
+                            Ok(real)
+                                if real.starts_with(&self.root)
+                                    && self.dotfiles.allows_path(&self.root, &real) =>
+                            {
                                 serve_file(environ, sr, &real, &meta, b"index.html", head)
                             }
                             _ => not_found(sr, head),
                         }
                     }
                     _ => {
-                        let Some(page) = listing::render(&path, path_info) else {
+                        let Some(page) =
+                            listing::render(&self.root, &path, path_info, self.dotfiles)
+                        else {
                             return not_found(sr, head);
                         };
                         let length = page.len().to_string();
@@ -159,6 +178,7 @@ impl Application for StaticFiles {
                             &[
                                 ("Content-Type", "text/html; charset=utf-8"),
                                 ("Content-Length", &length),
+                                ("Cache-Control", CACHE_CONTROL),
                             ],
                         )?;
                         let bytes = if head { Vec::new() } else { page.into_bytes() };
@@ -174,8 +194,8 @@ impl Application for StaticFiles {
     }
 }
 
-/// Answer for one regular file: 200, 206, 304 or 416. `name` is the file name the client
-/// asked for, which picks the content type (a symlink `latest.html -> v2` is HTML).
+/// Answer for one regular file: 200, 206, 304, 412 or 416. `name` is the file name the
+/// client asked for, which picks the content type (a symlink `latest.html -> v2` is HTML).
 fn serve_file(
     environ: &Environ<'_>,
     sr: &mut StartResponse<'_>,
@@ -185,41 +205,49 @@ fn serve_file(
     head: bool,
 ) -> Result<Reply, AppError> {
     let size = meta.len();
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
-    let last_modified = HttpDate::from_unix(mtime);
+    let validators = Validators::of(meta);
     let content_type = mime::for_name(name);
-
-    // RFC 9110 §13.2.2: If-None-Match would take precedence; we send no ETags, so a client
-    // that has one did not get it from us and the date is all we can judge by.
-    if environ.get("HTTP_IF_NONE_MATCH").is_none() {
-        let since = environ
-            .get("HTTP_IF_MODIFIED_SINCE")
-            .and_then(http_date::parse);
-        if since.is_some_and(|since| mtime <= since) {
-            // RFC 9110 §8.6 allows Content-Length on a 304 only as the 200's length.
+    let conditions = Conditions {
+        if_match: environ.get("HTTP_IF_MATCH"),
+        if_none_match: environ.get("HTTP_IF_NONE_MATCH"),
+        if_modified_since: environ.get("HTTP_IF_MODIFIED_SINCE"),
+        if_unmodified_since: environ.get("HTTP_IF_UNMODIFIED_SINCE"),
+    };
+    // Only GET and HEAD reach here (the rest got 405).
+    match conditional::evaluate(&conditions, &validators, true) {
+        Outcome::Proceed => {}
+        Outcome::NotModified => {
+            // RFC 9110 §15.4.5: the validators and Cache-Control a 200 would have carried;
+            // §8.6 allows Content-Length only as the 200's length.
             let length = size.to_string();
             sr.start(
                 "304 Not Modified",
                 &[
-                    ("Last-Modified", last_modified.as_str()),
+                    ("ETag", validators.etag.as_str()),
+                    ("Last-Modified", validators.last_modified.as_str()),
+                    ("Cache-Control", CACHE_CONTROL),
                     ("Content-Length", &length),
                 ],
             )?;
             return Ok(Either::Right(Once::new(Vec::new())));
         }
+        Outcome::Failed => {
+            return text(
+                sr,
+                "412 Precondition Failed",
+                &[("ETag", validators.etag.as_str())],
+                "412 Precondition Failed\n",
+                head,
+            );
+        }
     }
 
-    // Range applies to GET only (RFC 9110 §14.2); If-Range with anything but our exact
-    // Last-Modified means "the copy I have is stale: send it all".
-    let range_header = environ.get("HTTP_RANGE").filter(|_| !head).filter(|_| {
-        environ
-            .get("HTTP_IF_RANGE")
-            .is_none_or(|v| v.trim_ascii() == last_modified.as_bytes())
-    });
+    // Range applies to GET only (RFC 9110 §14.2); an If-Range that does not match our
+    // validators means "the copy I have is stale: send it all".
+    let range_header = environ
+        .get("HTTP_RANGE")
+        .filter(|_| !head)
+        .filter(|_| conditional::if_range_allows(environ.get("HTTP_IF_RANGE"), &validators));
     let (status, start, count, content_range) = match range::parse(range_header, size) {
         RangeReply::Full => ("200 OK", 0, size, None),
         RangeReply::Partial { start, end } => (
@@ -253,9 +281,11 @@ fn serve_file(
     };
     let count_text = count.to_string();
     let mut headers = vec![
-        ("Content-Type", content_type),
+        ("Content-Type", content_type.as_ref()),
         ("Content-Length", count_text.as_str()),
-        ("Last-Modified", last_modified.as_str()),
+        ("ETag", validators.etag.as_str()),
+        ("Last-Modified", validators.last_modified.as_str()),
+        ("Cache-Control", CACHE_CONTROL),
         ("Accept-Ranges", "bytes"),
     ];
     if let Some(content_range) = &content_range {

@@ -55,11 +55,22 @@ pub struct Server {
 }
 
 impl Server {
-    /// Start `serve DIR 0` and wait (bounded) for its `... port N ...` line.
+    /// Start `serve -d DIR 0` and wait (bounded) for its `... port N ...` line.
     pub fn start(dir: &Path) -> Server {
-        let mut child = Command::new(serve_binary())
-            .arg(dir)
-            .arg("0")
+        Server::start_with(dir, &[])
+    }
+
+    /// [`start`](Self::start) with extra options before the port (`--no-dotfiles`).
+    pub fn start_with(dir: &Path, options: &[&str]) -> Server {
+        let mut command = Command::new(serve_binary());
+        command.arg("-d").arg(dir).args(options).arg("0");
+        Server::spawn(command).0
+    }
+
+    /// Start `command` (a `serve` invocation that binds port 0) and wait (bounded) for its
+    /// first line, which is returned too.
+    pub fn spawn(mut command: Command) -> (Server, String) {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -90,11 +101,27 @@ impl Server {
             let _ = child.kill();
             panic!("no `port N` in serve's first line: {line:?}")
         });
-        Server {
+        let server = Server {
             child,
             port,
             stderr: Some(stderr),
+        };
+        (server, line)
+    }
+
+    /// Send one request (`Connection: close`) and read the whole reply. `extra` are header
+    /// lines without their CRLF.
+    pub fn request(&self, method: &str, target: &[u8], extra: &[&str]) -> Reply {
+        let mut raw = format!("{method} ").into_bytes();
+        raw.extend_from_slice(target);
+        raw.extend_from_slice(b" HTTP/1.1\r\nHost: t\r\n");
+        for line in extra {
+            raw.extend_from_slice(line.as_bytes());
+            raw.extend_from_slice(b"\r\n");
         }
+        raw.extend_from_slice(b"Connection: close\r\n\r\n");
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        Reply::parse(&exchange(address, &raw))
     }
 
     /// The server process's id (for /proc accounting).
@@ -122,6 +149,66 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// How long one test request may take before the test gives up (a hung server, not a slow one).
+pub const IO_LIMIT: Duration = Duration::from_secs(30);
+
+/// Send `raw` to `address` and read until the server closes the connection.
+pub fn exchange(address: std::net::SocketAddr, raw: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&address, IO_LIMIT).expect("connect to serve");
+    stream.set_read_timeout(Some(IO_LIMIT)).unwrap();
+    stream.set_write_timeout(Some(IO_LIMIT)).unwrap();
+    stream.write_all(raw).expect("send the request");
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).expect("read the reply");
+    out
+}
+
+/// One HTTP response, split up.
+#[derive(Debug)]
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// The status line and header lines, CRLF-separated, without the blank line.
+    pub head: String,
+    /// Everything after the blank line.
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// Split a whole response (one, read until close).
+    pub fn parse(raw: &[u8]) -> Reply {
+        let end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("no end of head in {:?}", String::from_utf8_lossy(raw)));
+        let head = String::from_utf8(raw[..end].to_vec()).expect("an ASCII head");
+        let status = head
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {head:?}"));
+        Reply {
+            status,
+            head,
+            body: raw[end + 4..].to_vec(),
+        }
+    }
+
+    /// The value of the first header line named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
