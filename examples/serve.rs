@@ -25,6 +25,7 @@
 #[path = "serve/mod.rs"]
 mod serve;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use wsgiref::simple_server::{init_stderr_logger, make_server};
@@ -36,7 +37,8 @@ fn main() -> ExitCode {
     let options = match cli::parse(std::env::args_os().skip(1)) {
         Ok(Command::Serve(options)) => options,
         Ok(Command::Help) => {
-            println!("{USAGE}\n\n{HELP}");
+            // Not `println!`: `serve --help | head` closes the pipe early, which is no error.
+            let _ = writeln!(std::io::stdout(), "{USAGE}\n\n{HELP}");
             return ExitCode::SUCCESS;
         }
         Err(message) => {
@@ -74,7 +76,10 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let address = server.server_address();
-    println!(
+    // A closed stdout (a script that read this line and went away) must not stop the server,
+    // so the error is ignored rather than panicking as `println!` would.
+    let _ = writeln!(
+        std::io::stdout(),
         "Serving HTTP on {} port {} ({}) ...",
         address.ip(),
         address.port(),

@@ -160,3 +160,21 @@ fn bind_option_chooses_the_address() {
     let elsewhere = SocketAddr::from(([127, 0, 0, 1], port));
     assert!(std::net::TcpStream::connect_timeout(&elsewhere, Duration::from_secs(5)).is_err());
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    // `serve --help | head -0`, deterministically: the pipe's reading end is gone before
+    // serve writes, so the write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = Command::new(serve_binary())
+        .arg("--help")
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run serve --help");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
