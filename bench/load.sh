@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load benchmark: what a blocking application and slow clients cost, next to the anchors,
 # with hello world in the same run. A manual script: CI does not run it. With the defaults it
-# takes about 17 minutes (hello 3 min, blocking 5 min, mixed 2.5 min, slow readers 4 min) and
+# takes about 13 minutes (hello 2 min, blocking 5 min, mixed 3 min, slow readers 3 min) and
 # needs the whole machine; figures taken while other work runs are noise.
 #
 #   bench/load.sh                                   # everything, ROUNDS=3, DURATION=8s
@@ -111,6 +111,12 @@ cleanup() {
 trap cleanup EXIT
 
 [[ $SECS =~ ^[0-9]+$ ]] || fail "DURATION must be whole seconds like 8s, not $DURATION"
+for name in $SERVERS $SLOW_SERVERS; do
+    case $name in
+        ours | hyper-sb | hyper-inline | granian | waitress | gunicorn) ;;
+        *) fail "unknown server $name (ours hyper-sb hyper-inline granian waitress gunicorn)" ;;
+    esac
+done
 for tool in cargo wrk curl setsid python3; do
     command -v "$tool" >/dev/null || fail "$tool is required (apt-get install -y wrk curl)"
 done
