@@ -49,7 +49,7 @@
 #
 # Needs: cargo, wrk, curl, setsid, python3, and granian, waitress and gunicorn in the virtual
 # environment $VENV (default /tmp/wsgiref-bench-venv):
-#   apt-get install -y --no-install-recommends wrk curl
+#   apt-get install -y --no-install-recommends wrk curl nginx   # nginx: bench/run.sh checks for it
 #   python3 -m venv /tmp/wsgiref-bench-venv
 #   /tmp/wsgiref-bench-venv/bin/pip install granian waitress gunicorn
 # Talks to 127.0.0.1 only; every run is bounded in time and every server is stopped at exit.
@@ -118,7 +118,7 @@ for name in $SERVERS $SLOW_SERVERS; do
     esac
 done
 for tool in cargo wrk curl setsid python3; do
-    command -v "$tool" >/dev/null || fail "$tool is required (apt-get install -y wrk curl)"
+    command -v "$tool" >/dev/null || fail "$tool is required (apt-get install -y wrk curl nginx)"
 done
 for name in granian waitress gunicorn; do
     if uses "$name" && { has_part blocking || has_part mixed || has_part slow; }; then
