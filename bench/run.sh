@@ -25,7 +25,7 @@
 # nginx (sendfile on) serving the same file, interleaved, ROUNDS rounds.
 #
 # Raw figures go to bench/results/*.csv; bench/report.py turns them into the medians table and
-# bench/chart.svg.
+# bench/chart.svg (CHART=PATH writes the chart elsewhere; bench/load.sh uses that).
 #
 # Needs: cargo, wrk, curl, nginx, python3 (apt-get install wrk nginx curl).
 set -euo pipefail
@@ -218,4 +218,4 @@ fi
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "${RESULTS%.csv}.load.txt"
 
 echo "== report"
-python3 "$ROOT/bench/report.py" "$RESULTS" ${DL:+"$DL"}
+python3 "$ROOT/bench/report.py" "$RESULTS" ${DL:+"$DL"} ${CHART:+--chart "$CHART"}
