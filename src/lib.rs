@@ -32,9 +32,9 @@
 //! ```
 //! use wsgiref::app::app_fn;
 //! use wsgiref::handlers::{Captured, SimpleHandler};
-//! use wsgiref::{AppError, Environ, StartResponse};
+//! use wsgiref::{AppError, Environ};
 //!
-//! let app = app_fn(|environ: &mut Environ<'_>, start_response: &mut StartResponse<'_>| {
+//! let app = app_fn(|environ, start_response| {
 //!     let name = environ.get_str("QUERY_STRING").unwrap_or("world").to_owned();
 //!     start_response.start("200 OK", &[("Content-Type", "text/plain")])?;
 //!     Ok::<_, AppError>(format!("Hello, {name}!"))
@@ -61,11 +61,11 @@
 //! | `wsgiref.validate` | [`validate`] |
 //! | `wsgiref.types` | [`Application`], [`StartResponse`], [`Body`], [`app`] |
 //!
-//! [The guide](https://docs.rs/wsgiref/latest/wsgiref/#the-guide) (`docs/guide.md` in the
-//! repository) puts each Python name beside its Rust counterpart and lists what differs and
-//! why. Without the default `std` feature the crate is `#![no_std]`: the core's handlers, the
-//! sans-IO [`handlers::Session`] and the utilities stay, over caller-provided memory
-//! (`docs/embedded.md`).
+//! The guide (`docs/guide.md`, shipped in the package) puts each Python name beside its Rust
+//! counterpart and lists what differs from CPython and why; `docs/cgi.md` deploys a CGI
+//! program under lighttpd, Apache and nginx. Without the default `std` feature the crate is
+//! `#![no_std]`: the core's handlers, the sans-IO [`handlers::Session`] and the utilities
+//! stay, over caller-provided memory (`docs/embedded.md`).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
