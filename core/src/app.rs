@@ -117,9 +117,10 @@ where
 /// named directly (`Box<dyn Body>`, [`Either`]), wrap the buffer in [`Once::new`] yourself.
 ///
 /// ```
-/// use wsgiref_core::app::{app_fn, Application, Body, IntoBody};
-/// use wsgiref_core::{AppError, Environ};
+/// use wsgiref_core::app::{app_fn, Body, IntoBody};
+/// use wsgiref_core::AppError;
 ///
+/// # #[cfg(feature = "alloc")] {
 /// let mut body = String::from("hi").into_body();
 /// assert_eq!(body.length(), Some(2));
 /// assert_eq!(body.next_chunk().unwrap(), Some(&b"hi"[..]));
@@ -131,6 +132,7 @@ where
 ///     Ok::<_, AppError>(b"built at run time".to_vec())
 /// });
 /// # let _ = app;
+/// # }
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a response body",
