@@ -18,10 +18,10 @@
 //! REQUEST_METHOD=GET PATH_INFO=/info/caf$'\xe9' QUERY_STRING='q=1' cargo run -q --example cgi
 //! ```
 
+use wsgiref::app::Once;
 use wsgiref::handlers::CgiHandler;
 use wsgiref::util::shift_path_info;
 use wsgiref::{AppError, Environ, StartResponse};
-use wsgiref_core::app::Once;
 
 /// The largest form body this program accepts.
 const MAX_FORM: u64 = 64 * 1024;

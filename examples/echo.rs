@@ -4,9 +4,9 @@
 //! 64 MiB; a larger body is answered 413). Port 0 picks a free port; the first line of output
 //! names the port. SIGINT or SIGTERM stop the server gracefully.
 
+use wsgiref::app::Once;
 use wsgiref::simple_server::{init_stderr_logger, make_server};
 use wsgiref::{AppError, Environ, StartResponse};
-use wsgiref_core::app::Once;
 
 /// The largest body echoed.
 const LIMIT: usize = 64 * 1024 * 1024;

@@ -7,8 +7,8 @@
 //!
 //! Run it with `cargo run --example testing_defaults`.
 
+use wsgiref::environ::{Environ, EnvironBuf};
 use wsgiref::util::{request_uri, setup_testing_defaults};
-use wsgiref_core::environ::{Environ, EnvironBuf};
 
 /// The body of the documentation's `simple_app`: `"key: value\n"` for every variable, with
 /// byte values shown as the latin-1 text PEP 3333 says they are. The `wsgi.*` group is typed

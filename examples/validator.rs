@@ -16,10 +16,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use wsgiref::app::{Empty, Once};
 use wsgiref::simple_server::make_server;
 use wsgiref::validate::validator;
 use wsgiref::{AppError, Body, Environ, StartResponse};
-use wsgiref_core::app::{Empty, Once};
 
 /// One route per contract violation (and one conforming route).
 fn faulty_app(

@@ -480,7 +480,10 @@ fn start_response_rules() {
         app_fn(|_: &mut Environ<'_>, _: &mut StartResponse<'_>| Ok::<_, AppError>(&b"x"[..]));
     let (out, errors, _) = run_cgi(&never, &[]);
     assert!(out.starts_with(b"Status: 500"));
-    assert!(errors.contains("write() before start_response()"));
+    assert!(
+        errors.contains("AssertionError: write() before start_response()\n"),
+        "{errors}"
+    );
     let never_empty =
         app_fn(|_: &mut Environ<'_>, _: &mut StartResponse<'_>| Ok::<_, AppError>(Empty));
     let (out, _, _) = run_cgi(&never_empty, &[]);
@@ -564,7 +567,7 @@ fn a_failed_start_response_never_sends_its_head() {
         );
         assert!(!out.windows(4).any(|w| w == b"X-Ok" || w == b"body"));
         assert!(
-            errors.contains("write() before start_response()"),
+            errors.contains("AssertionError: write() before start_response()\n"),
             "{errors}"
         );
         assert_eq!(report.outcome, Outcome::ErrorPage);

@@ -9,7 +9,9 @@
 //! the Rust handler's by the matching function below: one small function per documented rule.
 //!
 //! Error logs are not compared byte for byte (a Python traceback and a Rust error chain look
-//! different): only whether something was logged, and that the exception's message appears.
+//! different): only whether something was logged, that the exception's message appears, and,
+//! for a start_response / write() contract violation, that the line names CPython's exception
+//! (`AssertionError: <message>`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -455,6 +457,20 @@ fn rust_handlers_write_cpythons_bytes() {
             if !ran.log.contains(message) {
                 problems.push(format!(
                     "the log lacks CPython's message {message:?}: {:?}",
+                    ran.log
+                ));
+            }
+        }
+        // A contract violation is logged under CPython's exception name, as CPython's last
+        // traceback line: `AssertionError: write() before start_response()`.
+        if let (Some(kind), Some(message)) = (
+            expect["error_kind"].as_str(),
+            expect["error_message"].as_str().filter(|_| !overrun),
+        ) {
+            let line = format!("{kind}: {message}\n");
+            if !ran.log.contains(&line) {
+                problems.push(format!(
+                    "the log lacks CPython's line {line:?}: {:?}",
                     ran.log
                 ));
             }

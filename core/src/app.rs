@@ -35,8 +35,22 @@ use crate::headers::HeaderError;
 /// A WSGI-style application. See the [module docs](self).
 ///
 /// `call` takes `&self`, so one application value serves many requests (and, when it is
-/// `Sync`, many threads). Closures implement it; annotate their parameter types, or wrap them
-/// in [`app_fn`], so Rust infers the right lifetimes.
+/// `Sync`, many threads). Functions and closures implement it; a closure passed straight to a
+/// generic function such as `make_server` needs its parameter types written out
+/// (`|environ: &mut Environ<'_>, start_response: &mut StartResponse<'_>|`), or it fails with
+/// E0282 ("type annotations needed") or "implementation of `FnOnce` is not general enough":
+/// Rust infers a closure's parameter types only from an
+/// `Fn` bound on the parameter it is passed to, and `make_server` takes any `Application`.
+/// Wrap it in [`app_fn`], which has that bound, and the types are inferred.
+///
+/// The body may be any [`IntoBody`]: every [`Body`], and with `alloc` the owned buffers
+/// `Vec<u8>`, `String`, `Box<[u8]>`, `Box<str>`, `Cow<'static, [u8]>` and `Cow<'static, str>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a wsgiref application",
+    label = "not an `Application`",
+    note = "an application is a function or closure `(&mut Environ<'_>, &mut StartResponse<'_>) -> Result<B, AppError>` where `B` is a body (`&'static [u8]`, `&'static str`, `String`, `Vec<u8>`, `Once`, `Chunks`, `Empty`...), or a type implementing `Application`",
+    note = "an unannotated closure: wrap it in `wsgiref::app::app_fn(|environ, start_response| ...)`, or write its parameter types"
+)]
 pub trait Application {
     /// The response body type.
     type Body: Body;
@@ -52,28 +66,144 @@ pub trait Application {
 impl<F, B> Application for F
 where
     F: Fn(&mut Environ<'_>, &mut StartResponse<'_>) -> Result<B, AppError>,
-    B: Body,
+    B: IntoBody,
 {
-    type Body = B;
+    type Body = B::Body;
 
+    #[inline]
     fn call(
         &self,
         environ: &mut Environ<'_>,
         start_response: &mut StartResponse<'_>,
-    ) -> Result<B, AppError> {
-        self(environ, start_response)
+    ) -> Result<B::Body, AppError> {
+        self(environ, start_response).map(IntoBody::into_body)
     }
 }
 
 /// Turn a closure into an [`Application`], fixing its parameter types so that Rust infers
-/// lifetimes that work for every request (an unannotated closure passed straight to a
-/// generic function often does not).
+/// them, and lifetimes that work for every request: an unannotated closure passed straight to
+/// `make_server` fails with E0282 ("type annotations needed"), the same closure inside
+/// `app_fn` compiles.
+///
+/// ```
+/// use wsgiref_core::app::app_fn;
+/// use wsgiref_core::AppError;
+///
+/// let hello = app_fn(|_environ, start_response| {
+///     start_response.start("200 OK", &[("Content-Type", "text/plain")])?;
+///     Ok::<_, AppError>("Hello, world!")
+/// });
+/// # let _ = hello;
+/// ```
 pub fn app_fn<F, B>(f: F) -> F
 where
     F: Fn(&mut Environ<'_>, &mut StartResponse<'_>) -> Result<B, AppError>,
-    B: Body,
+    B: IntoBody,
 {
     f
+}
+
+/// What an application function may return as its body: every [`Body`], and (feature `alloc`)
+/// the owned buffers `Vec<u8>`, `String`, `Box<[u8]>`, `Box<str>`, `Cow<'static, [u8]>` and
+/// `Cow<'static, str>`, each sent as one chunk with a `Content-Length` (Python's one-element
+/// list).
+///
+/// Why the owned buffers are not [`Body`] themselves: [`Body::next_chunk`] lends a chunk out
+/// of `&mut self` and must answer `None` on the next call, so the body has to remember that
+/// it has been sent. `&'static [u8]` remembers by becoming empty; an owned buffer cannot
+/// become empty without freeing the bytes it just lent out, and has nowhere else to keep the
+/// mark (the core forbids `unsafe`). [`Once`] is that buffer plus the mark, so each of these
+/// converts into a `Once` of itself when the application returns it. Where a [`Body`] is
+/// named directly (`Box<dyn Body>`, [`Either`]), wrap the buffer in [`Once::new`] yourself.
+///
+/// ```
+/// use wsgiref_core::app::{app_fn, Body, IntoBody};
+/// use wsgiref_core::AppError;
+///
+/// # #[cfg(feature = "alloc")] {
+/// let mut body = String::from("hi").into_body();
+/// assert_eq!(body.length(), Some(2));
+/// assert_eq!(body.next_chunk().unwrap(), Some(&b"hi"[..]));
+/// assert_eq!(body.next_chunk().unwrap(), None);
+///
+/// // An application returning a `Vec<u8>`.
+/// let app = app_fn(|_environ, start_response| {
+///     start_response.start("200 OK", &[("Content-Type", "text/plain")])?;
+///     Ok::<_, AppError>(b"built at run time".to_vec())
+/// });
+/// # let _ = app;
+/// # }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a response body",
+    label = "not a `Body`",
+    note = "a body is `&'static [u8]`, `&'static str`, `Vec<u8>`, `String`, `Box<[u8]>`, `Cow<'static, [u8]>`, `Cow<'static, str>` (these with `alloc`), or one of `wsgiref::app::{{Once, Chunks, Empty, Either}}`",
+    note = "an owned buffer of another type: `Once::new(buffer)` (any `AsRef<[u8]>`); several chunks: `Chunks::new(iterator)`"
+)]
+pub trait IntoBody {
+    /// The body it becomes.
+    type Body: Body;
+
+    /// Convert; called once on the value the application returned.
+    fn into_body(self) -> Self::Body;
+}
+
+impl<B: Body> IntoBody for B {
+    type Body = B;
+
+    #[inline]
+    fn into_body(self) -> B {
+        self
+    }
+}
+
+#[cfg(feature = "alloc")]
+mod owned {
+    use alloc::borrow::Cow;
+    use alloc::boxed::Box;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    use super::{IntoBody, Once};
+
+    /// One `IntoBody` impl per owned buffer type: each becomes a `Once` of itself.
+    macro_rules! once_body {
+        ($($t:ty),*) => {$(
+            impl IntoBody for $t {
+                type Body = Once<$t>;
+
+                #[inline]
+                fn into_body(self) -> Once<$t> {
+                    Once::new(self)
+                }
+            }
+        )*};
+    }
+
+    once_body!(Vec<u8>, String, Box<[u8]>, Cow<'static, [u8]>);
+
+    /// `Box<str>` is not `AsRef<[u8]>`; its bytes are the same allocation as a `Box<[u8]>`.
+    impl IntoBody for Box<str> {
+        type Body = Once<Box<[u8]>>;
+
+        #[inline]
+        fn into_body(self) -> Self::Body {
+            Once::new(self.into_boxed_bytes())
+        }
+    }
+
+    /// `Cow<str>` is not `AsRef<[u8]>`, so it travels as the `Cow<[u8]>` of its bytes.
+    impl IntoBody for Cow<'static, str> {
+        type Body = Once<Cow<'static, [u8]>>;
+
+        #[inline]
+        fn into_body(self) -> Self::Body {
+            Once::new(match self {
+                Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+            })
+        }
+    }
 }
 
 /// A response body, pulled one chunk at a time.
@@ -81,7 +211,15 @@ where
 /// This is the iterable of PEP 3333. Implementations exist for `&'static [u8]`,
 /// `&'static str`, [`Empty`], [`Once`] (one owned buffer), [`Chunks`] (any iterator of
 /// byte buffers), [`Either`] (two body types, for routing without allocation),
-/// [`FileWrapper`](crate::util::FileWrapper) and, with `alloc`, `Box<dyn Body>`.
+/// [`FileWrapper`](crate::util::FileWrapper) and, with `alloc`, `Box<dyn Body>`. An
+/// application function may also return `Vec<u8>`, `String`, `Box<[u8]>` or a `Cow` of
+/// them: [`IntoBody`] turns those into a `Once` (and says why they are not `Body` directly).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a response body",
+    label = "not a `Body`",
+    note = "bodies: `&'static [u8]`, `&'static str`, `wsgiref::app::{{Once, Chunks, Empty, Either}}`, `FileWrapper`, `Box<dyn Body>`",
+    note = "an owned buffer (`Vec<u8>`, `String`...): `Once::new(buffer)`; an application function may return it as it is"
+)]
 pub trait Body {
     /// The next chunk, `Ok(None)` at the end. Empty chunks are allowed and skipped.
     fn next_chunk(&mut self) -> Result<Option<&[u8]>, AppError>;
@@ -544,6 +682,34 @@ impl Write<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every owned buffer becomes one chunk with its exact length, then the end.
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn owned_buffers_are_bodies_of_known_length() {
+        use alloc::borrow::Cow;
+        use alloc::boxed::Box;
+        use alloc::string::String;
+        use alloc::vec::Vec;
+
+        fn check<B: IntoBody>(value: B) {
+            let mut body = value.into_body();
+            assert_eq!(body.length(), Some(5));
+            assert_eq!(body.next_chunk().unwrap(), Some(&b"hello"[..]));
+            assert_eq!(body.length(), Some(0));
+            assert_eq!(body.next_chunk().unwrap(), None);
+        }
+        check(Vec::from(&b"hello"[..]));
+        check(String::from("hello"));
+        check(Box::<[u8]>::from(&b"hello"[..]));
+        check(Box::<str>::from("hello"));
+        check(Cow::<'static, [u8]>::Borrowed(b"hello"));
+        check(Cow::<'static, [u8]>::Owned(b"hello".to_vec()));
+        check(Cow::<'static, str>::Borrowed("hello"));
+        check(Cow::<'static, str>::Owned(String::from("hello")));
+        // Bodies pass through unchanged.
+        check(&b"hello"[..]);
+    }
 
     #[test]
     fn status_rules() {

@@ -71,6 +71,21 @@ impl fmt::Display for OutputError {
 
 impl core::error::Error for OutputError {}
 
+impl OutputError {
+    /// The exception name the error log shows for this error: `AssertionError` for
+    /// [`WriteBeforeStartResponse`](Self::WriteBeforeStartResponse), which is the
+    /// `AssertionError` CPython's `write()` raises with the same message, so the log line reads
+    /// as CPython's does; `OutputError` for the rest, which CPython has no check for (a body
+    /// longer than its `Content-Length`, a response head too large for the output buffer) or
+    /// reports as `OSError`s of its own.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            OutputError::WriteBeforeStartResponse => "AssertionError",
+            _ => "OutputError",
+        }
+    }
+}
+
 impl AppError {
     /// An error with a fixed message; needs no allocator.
     ///
@@ -209,7 +224,7 @@ impl AppError {
             Repr::StartResponse(_) => "AssertionError",
             Repr::Header(_) => "ValueError",
             Repr::Environ(_) => "EnvironError",
-            Repr::Output(_) => "OutputError",
+            Repr::Output(e) => e.kind_name(),
             Repr::Validation(_) => "AssertionError",
             #[cfg(feature = "alloc")]
             Repr::Boxed(e) => {
@@ -219,8 +234,8 @@ impl AppError {
                     "AssertionError"
                 } else if e.is::<HeaderError>() {
                     "ValueError"
-                } else if e.is::<OutputError>() {
-                    "OutputError"
+                } else if let Some(e) = e.downcast_ref::<OutputError>() {
+                    e.kind_name()
                 } else {
                     "Error"
                 }
@@ -389,6 +404,16 @@ mod tests {
         s.clear();
         e.write_chain(&mut s, Some(0)).unwrap();
         assert_eq!(s.as_str(), "Error: outer\n  ... (more causes not shown)\n");
+    }
+
+    #[test]
+    fn write_before_start_response_is_cpythons_assertion_error() {
+        let e = AppError::output(OutputError::WriteBeforeStartResponse);
+        assert_eq!(e.kind_name(), "AssertionError");
+        assert_eq!(
+            AppError::output(OutputError::LengthExceeded).kind_name(),
+            "OutputError"
+        );
     }
 
     #[test]

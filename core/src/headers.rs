@@ -332,7 +332,13 @@ impl<'a> Headers<'a> {
             + 2
     }
 
-    /// Write the wire form (the `bytes(h)` of Python) into `out`; returns the byte count.
+    /// Write the wire form (Python's `bytes(h)`) into `out`; returns the byte count.
+    ///
+    /// The text is written as UTF-8, where CPython encodes latin-1 (`é` is one byte there,
+    /// two here, and CPython raises `UnicodeEncodeError` above U+00FF). These are the bytes the
+    /// handlers put on the wire (handler rule 8 in [`crate::handler`]), so a latin-1 variant
+    /// would describe a head that is never sent. HTTP wants ASCII; for ASCII text the two
+    /// encodings agree byte for byte.
     ///
     /// Fails with a capacity error, writing nothing useful, when `out` is too small.
     pub fn write_to(&self, out: &mut [u8]) -> Result<usize, HeaderError> {
@@ -355,7 +361,8 @@ impl<'a> Headers<'a> {
         Ok(at + 2)
     }
 
-    /// The wire form as a vector (feature `alloc`).
+    /// The wire form as a vector (feature `alloc`): UTF-8, as [`write_to`](Self::write_to)
+    /// explains (CPython's `bytes(h)` is latin-1).
     #[cfg(feature = "alloc")]
     pub fn to_bytes(&self) -> alloc::vec::Vec<u8> {
         let mut v = alloc::vec![0; self.encoded_len()];

@@ -133,12 +133,13 @@ start_apache2() {
 start_nginx() {
     render nginx.conf
     rm -f "$WORK/run/fcgiwrap.sock"
-    # fcgiwrap passes its own environment to CGI programs: start it with a clean one, as
+    # fcgiwrap passes its own environment to CGI programs: start it with a clean one (and -f,
+    # which sends the programs' stderr to nginx's error_log, as Debian's unit does), as
     # www-data (the nginx workers' user, so they may connect to its socket). setpriv execs,
     # so $! is fcgiwrap's own PID. Every server runs in a session of its own (setsid, which
     # execs too): a signal a server sends to its process group must not reach this script.
     setsid setpriv --reuid=www-data --regid=www-data --init-groups \
-        env -i PATH=/usr/bin:/bin /usr/sbin/fcgiwrap -s "unix:$WORK/run/fcgiwrap.sock" \
+        env -i PATH=/usr/bin:/bin /usr/sbin/fcgiwrap -f -s "unix:$WORK/run/fcgiwrap.sock" \
         >"$WORK/run/fcgiwrap.out" 2>&1 &
     FCGI_PID=$!
     PIDS+=("$FCGI_PID")
@@ -211,7 +212,7 @@ run_checks() {
     check "$s info" "200" is_code 200
     check "$s info" "SCRIPT_NAME after shift_path_info" has "SCRIPT_NAME: /cgi-bin/app/info"
     check "$s info" "PATH_INFO" has "PATH_INFO: /extra/path"
-    check "$s info" "QUERY_STRING as sent" has "QUERY_STRING: q=1&x=%2Fy"
+    check "$s info" "QUERY_STRING ${EXPECT_QUERY:-as sent}" has "QUERY_STRING: ${EXPECT_QUERY:-q=1&x=%2Fy}"
     check "$s info" "wsgi.run_once" has "wsgi.run_once: true"
     check "$s info" "Content-Type" header_has "content-type: text/plain; charset=utf-8"
 
@@ -244,6 +245,30 @@ run_checks() {
     check "$s fail" "500 from the error page" is_code 500
     check "$s fail" "the seed's error body" body_is "A server error occurred.  Please contact the administrator."
     check "$s fail" "error page Content-Type" header_has "content-type: text/plain"
+    # What docs/cgi.md says each server does with the program's stderr, where the error went.
+    check "$s fail" "the program's stderr in ${STDERR_LOG[$s]#"$WORK"/}" stderr_logged "${STDERR_LOG[$s]}"
+}
+
+# Where each server puts its CGI programs' stderr (docs/cgi.md, "The program's stderr"):
+# lighttpd passes on its own stderr (here, run in the foreground as systemd runs it, a file);
+# Apache writes it to its ErrorLog; fcgiwrap sends it to nginx, which writes it to its
+# error_log ("FastCGI sent in stderr"). lighttpd-stock.sh adds server.breakagelog's file.
+declare -A STDERR_LOG=()
+set_stderr_logs() {
+    STDERR_LOG[lighttpd]="$WORK/run/lighttpd.out"
+    STDERR_LOG[apache2]="$WORK/logs/apache2-error.log"
+    STDERR_LOG[nginx]="$WORK/logs/nginx-error.log"
+}
+
+# stderr_logged FILE: the /fail route's message reaches FILE (servers may write their logs a
+# moment after the response: wait up to 5 s).
+stderr_logged() {
+    local i
+    for i in $(seq 50); do
+        grep -qF "the /fail route fails on purpose" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 main() {
@@ -257,6 +282,7 @@ main() {
     chown www-data:www-data "$WORK/logs" "$WORK/run"
     install -m 755 "$BIN" "$WORK/cgi-bin/app"
     echo "wsgiref CGI test" >"$WORK/htdocs/index.html"
+    set_stderr_logs
 
     local server
     for server in "${SERVERS[@]}"; do
@@ -273,4 +299,7 @@ main() {
     fi
 }
 
-main "$@"
+# Sourced by tests/cgi/lighttpd-stock.sh for its helpers and checks; run, it tests all three.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi

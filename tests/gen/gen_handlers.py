@@ -23,6 +23,7 @@ A case:
   differences   documented deliberate differences of the Rust handlers the case runs into;
                 the Rust test turns CPython's bytes into the expected Rust bytes for each
   expect        {"stdout": bytes, "error_logged": bool, "error_message": str | null,
+                 "error_kind": str | null (CPython's exception class, for contract messages),
                  "closed": number of close() calls on the returned body,
                  "head": null | {"status": str, "auto_content_length": bool,
                                  "app_content_length": str | null}}
@@ -233,15 +234,21 @@ def run_case(case):
     handler.run(app)
     log = stderr.getvalue()
     message = None
+    error_kind = None
     if log:
         last = log.rstrip("\n").splitlines()[-1]
         kind, _, text = last.partition(": ")
         if kind == "RuntimeError" or text in CONTRACT_MESSAGES:
             message = text
+        if text in CONTRACT_MESSAGES:
+            # The exception class CPython names for a contract violation: the Rust log line
+            # must start with the same name.
+            error_kind = kind
     case["expect"] = {
         "stdout": native(stdout.getvalue()),
         "error_logged": bool(log),
         "error_message": message,
+        "error_kind": error_kind,
         "closed": closes[0],
         "head": handler.head,
     }

@@ -122,7 +122,8 @@ pub struct WsgiVars {
 
 impl WsgiVars {
     /// The values [`setup_testing_defaults`](crate::util::setup_testing_defaults) uses:
-    /// version 1.0, the given scheme, all flags false, a file wrapper available.
+    /// version 1.0, the given scheme, all flags false, a file wrapper available (CPython's
+    /// sets no `wsgi.file_wrapper`; `setup_testing_defaults` says why this one does).
     pub const fn testing(url_scheme: UrlScheme) -> Self {
         WsgiVars {
             version: (1, 0),

@@ -24,7 +24,16 @@ pub struct HandlerConfig {
     /// The version on the status line (CPython's `http_version`, default `"1.0"`). With
     /// [`Version::Http11`] the HTTP server uses chunked encoding and keep-alive.
     pub http_version: Version,
-    /// `Server` header and `SERVER_SOFTWARE` default for origin servers; `None` sends none.
+    /// `Server` header and `SERVER_SOFTWARE` default for origin servers; `None` (or `""`)
+    /// sends none. [`SIMPLE`](Self::SIMPLE) and [`CGI`](Self::CGI) have none, as CPython's
+    /// `BaseHandler`; [`SERVER`](Self::SERVER), which the HTTP server uses, has
+    /// `wsgiref-rs/<version>` (`wsgiref-rs/0.1.0` for this release) where CPython's
+    /// `simple_server` sends `WSGIServer/0.2 CPython/3.x`. Change it with
+    /// `ServerOptions { config: ServerConfig { handler: HandlerConfig { server_software:
+    /// Some("MyApp/1.0"), ..HandlerConfig::SERVER }, ..ServerConfig::default() },
+    /// ..ServerOptions::default() }` for `make_server_with`. An environ that already holds
+    /// `SERVER_SOFTWARE` (the server's base environ, a CGI server's) keeps it; the `Server`
+    /// header is this value either way, unless the application sends its own.
     pub server_software: Option<&'static str>,
     /// Status of the error page sent when an application fails before sending headers.
     pub error_status: &'static str,

@@ -76,6 +76,45 @@
 //! `tests/handlers_cpython.rs` checks these rules against CPython's bytes for the same
 //! scripted applications, applying the deliberate differences of rules 3, 5 and 7.
 //!
+//! # Errors, and where they differ from CPython's
+//!
+//! An application's error is logged to `wsgi.errors` as `Name: message` (the name is
+//! CPython's exception class wherever CPython has the same check: `AssertionError` for the
+//! start_response and `write()` contract, `ValueError` for bad header text), then answered
+//! with the error page while no head has been sent. Where the outcome differs:
+//!
+//! - **A body with no `start_response` call.** A non-empty body logs
+//!   `AssertionError: write() before start_response()`, as CPython. An *empty* body logs the
+//!   same line; CPython fails inside its own `finish_content` instead
+//!   (`AttributeError: 'NoneType' object has no attribute 'setdefault'`), which names no
+//!   mistake of the application's. Both answer with the error page.
+//! - **The client disconnects while the error page is being sent.** The application's error
+//!   has been logged by then; the disconnect itself is not logged and the run ends as
+//!   [`Outcome::Disconnected`]. CPython's `run()` re-raises the `BrokenPipeError` to its
+//!   server, which prints a second traceback for it. A client that goes away is not a server
+//!   fault (CPython itself ignores it everywhere else), so we log only the error that had a
+//!   cause in the application.
+//! - A client that disconnects during a normal response is ended quietly, as in CPython.
+//!
+//! # The server's own refusals
+//!
+//! A request the HTTP handlers ([`Connection`], [`Session`], `AsyncConnection` and the std
+//! server over them) refuse before any application runs (400, 408, 413, 414, 431, 501, 505,
+//! and 503 from the server when it is full) is answered with an HTTP/1.1 head, `Content-Type:
+//! text/plain`, a `Content-Length`, `Connection: close`, and a one-line body
+//! `<reason>: <what was wrong>` (`<reason>` alone with the core's `terse-errors` feature); the
+//! connection then closes. CPython's `http.server` sends an HTML page
+//! (`Content-Type: text/html;charset=utf-8`, `<h1>Error response</h1>`...) and no head at all
+//! when it took the request for HTTP/0.9. Plain text is what a terminal, a log and `curl`
+//! show as it is, it costs no escaping, and a firmware's flash holds one short line per
+//! refusal rather than a page; every refusal also has a log line.
+//!
+//! A request head cut short by the end of the connection (no final empty line, or a request
+//! line with no line end at all) is answered `400 Bad Request` ("connection closed inside a
+//! request head"). CPython's `http.server` reads the last unterminated line as if it were
+//! complete and answers the request. A head that was never finished is not a request the
+//! client meant to send whole (a cut connection, a half-written probe), and answering it as
+//! one would guess at what the missing bytes said.
 //!
 //! [`OutputError::LengthExceeded`]: crate::error::OutputError::LengthExceeded
 

@@ -20,7 +20,11 @@ pub enum Outcome {
     ErrorPage,
     /// The application failed after output had started: the response is truncated (logged).
     Truncated,
-    /// The client went away; nothing was logged (CPython does the same).
+    /// The client went away. A disconnect during the application's own response is not
+    /// logged (CPython ignores `BrokenPipeError` and `ConnectionResetError` there too). A
+    /// disconnect while the error page was being sent follows the application's error, which
+    /// was logged; the disconnect is not. CPython re-raises it there, and its server logs a
+    /// second traceback: see the handler module's "Errors" section.
     Disconnected,
     /// Even the error page could not be sent (a double fault); logged.
     Failed,

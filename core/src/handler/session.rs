@@ -144,6 +144,10 @@ impl<'s, const H: usize> Session<'s, H> {
     }
 
     /// The peer finished sending (end of stream).
+    ///
+    /// Bytes of a request head still waiting for their end are then refused with `400 Bad
+    /// Request`, where CPython's `http.server` answers a head whose last line lacks its line
+    /// end: see the handler module's "The server's own refusals".
     pub fn receive_eof(&mut self) {
         self.eof = true;
     }

@@ -14,6 +14,14 @@ use crate::environ::{Environ, EnvironError, WsgiVars};
 ///    [`WsgiVars::testing`] with the scheme [`guess_scheme`] reads from `HTTPS`;
 /// 6. `SERVER_PORT` = the scheme's default port, `80` or `443`.
 ///
+/// One difference from CPython: the `wsgi.*` group here says `wsgi.file_wrapper` is
+/// available, where CPython's `setup_testing_defaults` sets no `wsgi.file_wrapper`. Every
+/// handler of this crate advertises it ([`HandlerConfig`](crate::handler::HandlerConfig)'s
+/// `file_wrapper` is true by default, as CPython's `BaseHandler.wsgi_file_wrapper` is set),
+/// so an application tested over these defaults takes the same path it takes when served.
+/// Set `environ.wsgi` yourself first (for example `WsgiVars { file_wrapper: false,
+/// ..WsgiVars::testing(scheme) }`) to test the fallback.
+///
 /// CPython also installs an empty `wsgi.input` and `wsgi.errors`; an [`Environ`] without
 /// streams already behaves that way (input reads as empty, errors are dropped), so none is
 /// attached here.

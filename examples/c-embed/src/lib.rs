@@ -1,3 +1,7 @@
+//! **This example uses `wsgiref-core` directly**, not the `wsgiref` facade that applications
+//! depend on: a `no_std` static library links the core alone. Everything it names is also reachable from `wsgiref` (with
+//! `default-features = false` on bare metal).
+//!
 //! A C API over wsgiref-core's sans-IO [`Session`]: the C side owns the memory and the
 //! socket; this library parses requests, builds each environ, calls the application (a C
 //! callback) and frames its response. See `include/wsgiref.h` for the contract.

@@ -1,3 +1,8 @@
+//! **This example uses `wsgiref-core` directly**, not the `wsgiref` facade that applications
+//! depend on: its flash and stack figures measure the core alone, which is what a
+//! firmware links. Everything it names is also reachable from `wsgiref` (with
+//! `default-features = false` on bare metal).
+//!
 //! Shared pieces of the QEMU firmwares: an in-memory loopback transport, output through
 //! semihosting without `core::fmt`, and the stack high-water probe.
 //!

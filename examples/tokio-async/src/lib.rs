@@ -1,3 +1,8 @@
+//! **This example uses `wsgiref-core` directly**, not the `wsgiref` facade that applications
+//! depend on: it shows the core's `AsyncConnection` driven by another runtime, with the core's own
+//! feature `async`. Everything it names is also reachable from `wsgiref` (with
+//! `default-features = false` on bare metal).
+//!
 //! wsgiref-core's [`AsyncConnection`] on tokio: the same handler state machine that runs on a
 //! Cortex-M and behind the C API, here awaited on tokio sockets through `embedded-io-adapters`.
 //!

@@ -1,3 +1,7 @@
+//! **This example uses `wsgiref-core` directly**, not the `wsgiref` facade that applications
+//! depend on: see `lib.rs`. Everything it names is also reachable from `wsgiref` (with
+//! `default-features = false` on bare metal).
+//!
 //! Serve the demonstration application with wsgiref-core's async driver on tokio.
 //!
 //! `wsgiref-tokio-async [PORT] [MAX_CONNECTIONS]`: listens on 127.0.0.1:PORT (default 8000;

@@ -19,6 +19,7 @@ use wsgiref_core::AppError;
 use crate::cgi::environ::read_environ;
 use crate::errors::Stderr;
 use crate::io::StdIo;
+use crate::server::CatchPanic;
 
 /// The settings of `CGIHandler` and `IISCGIHandler`: CGI framing, `wsgi.run_once` true,
 /// `wsgi.multithread` false, `wsgi.multiprocess` true.
@@ -83,8 +84,26 @@ impl<R: io::Read, W: io::Write, E: ErrorStream> Parts<R, W, E> {
         if config.origin_server {
             handler.set_date(Some(crate::clock::http_date_now()));
         }
-        handler.run(app)
+        // A panic is an application error here too (CPython's handlers catch every exception):
+        // the error page, one log line on stderr, and the program exits normally.
+        handler.run(&CatchPanic(ByRef(app)))
         // The core flushed stdout at the end of the response (or of the error page).
+    }
+}
+
+/// An application lent by reference, so that [`CatchPanic`] can own its wrapper (a blanket
+/// `Application for &A` would overlap the one for closures).
+struct ByRef<'a, A: ?Sized>(&'a A);
+
+impl<A: Application + ?Sized> Application for ByRef<'_, A> {
+    type Body = A::Body;
+
+    fn call(
+        &self,
+        environ: &mut Environ<'_>,
+        start_response: &mut StartResponse<'_>,
+    ) -> Result<A::Body, AppError> {
+        self.0.call(environ, start_response)
     }
 }
 
@@ -511,6 +530,34 @@ mod tests {
         handler.run(&app);
         let (_, out, _) = handler.into_parts();
         assert!(out.ends_with(b"\r\n\r\nA=1\nB=request\nC=3\n"), "{out:?}");
+    }
+
+    #[test]
+    fn a_panicking_application_gets_the_error_page_and_one_log_entry() {
+        let app = app_fn(|_: &mut Environ<'_>, _: &mut StartResponse<'_>| {
+            if true {
+                panic!("cgi-panic-marker");
+            }
+            Ok::<_, AppError>(&b"never"[..])
+        });
+        let mut handler = BaseCgiHandler::new(
+            &b""[..],
+            Vec::new(),
+            Captured::default(),
+            environ(&[]),
+            false,
+            true,
+        );
+        let report = handler.run(&app);
+        assert_eq!(report.status, 500);
+        let (_, out, errors) = handler.into_parts();
+        assert!(out.starts_with(b"Status: 500 Internal Server Error\r\n"));
+        let errors = errors.take();
+        assert_eq!(errors.matches("cgi-panic-marker").count(), 1, "{errors}");
+        assert!(
+            errors.starts_with("Error: application panicked at "),
+            "{errors}"
+        );
     }
 
     #[test]

@@ -147,18 +147,44 @@ pub fn log_refusal(client: &SocketAddr, status: u16, detail: &str, request_line:
 
 /// A `log` backend that writes each record's message, one line, to stderr: what the
 /// examples install so the access log appears as it does under Python.
+///
+/// Which records it writes is an [`env_filter`] filter: the `env_logger` syntax that Rust
+/// users know from `RUST_LOG` (`debug`, `wsgiref::access=off,info`, ...), matched against the
+/// record's target (`wsgiref::access` for the access log, `wsgiref::server` for the rest).
 #[derive(Debug)]
 pub struct StderrLogger {
-    level: log::LevelFilter,
+    filter: env_filter::Filter,
+}
+
+impl StderrLogger {
+    /// A logger for the filter `spec` in `env_logger` syntax; an empty spec logs `Info` and
+    /// above. Directives that do not parse are reported on stderr and ignored, as
+    /// `env_logger` does.
+    pub fn new(spec: &str) -> Self {
+        let mut builder = env_filter::Builder::new();
+        if spec.trim().is_empty() {
+            builder.filter_level(log::LevelFilter::Info);
+        } else {
+            builder.parse(spec);
+        }
+        StderrLogger {
+            filter: builder.build(),
+        }
+    }
+
+    /// The most verbose level any directive lets through (for `log::set_max_level`).
+    pub fn max_level(&self) -> log::LevelFilter {
+        self.filter.filter()
+    }
 }
 
 impl log::Log for StderrLogger {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= self.level
+        self.filter.enabled(metadata)
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        if !self.enabled(record.metadata()) {
+        if !self.filter.matches(record) {
             return;
         }
         // One write per line: a panic message goes to stderr without taking its lock, and
@@ -176,25 +202,72 @@ impl log::Log for StderrLogger {
     }
 }
 
-/// Install [`StderrLogger`] at `Info` (`Debug` when the `WSGIREF_LOG` variable says
-/// `debug`, nothing when it says `off`). Does nothing if a logger is already installed.
+/// The filter [`init_stderr_logger`] uses: `WSGIREF_LOG` when set and not empty, else
+/// `RUST_LOG`, else `""` (`Info`).
+fn filter_spec(wsgiref_log: Option<&str>, rust_log: Option<&str>) -> String {
+    [wsgiref_log, rust_log]
+        .into_iter()
+        .flatten()
+        .find(|spec| !spec.trim().is_empty())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// Install [`StderrLogger`], its filter from the environment: `WSGIREF_LOG` if set, else
+/// `RUST_LOG`, both in `env_logger` syntax (`debug`, `warn`, `off`, or per target:
+/// `wsgiref::access=off,info` keeps the access log quiet); `Info` when neither is set. Does
+/// nothing if a logger is already installed.
+///
+/// `WSGIREF_LOG` wins because it is meant for this server alone, where `RUST_LOG` is often
+/// set for a whole shell session.
 pub fn init_stderr_logger() {
     static LOGGER: std::sync::OnceLock<StderrLogger> = std::sync::OnceLock::new();
-    let level = match std::env::var("WSGIREF_LOG").as_deref() {
-        Ok("debug") => log::LevelFilter::Debug,
-        Ok("off") => log::LevelFilter::Off,
-        Ok("warn") => log::LevelFilter::Warn,
-        _ => log::LevelFilter::Info,
-    };
-    let logger = LOGGER.get_or_init(|| StderrLogger { level });
+    let logger = LOGGER.get_or_init(|| {
+        let wsgiref_log = std::env::var("WSGIREF_LOG").ok();
+        let rust_log = std::env::var("RUST_LOG").ok();
+        StderrLogger::new(&filter_spec(wsgiref_log.as_deref(), rust_log.as_deref()))
+    });
     if log::set_logger(logger).is_ok() {
-        log::set_max_level(level);
+        log::set_max_level(logger.max_level());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn allows(logger: &StderrLogger, target: &str, level: log::Level) -> bool {
+        log::Log::enabled(
+            logger,
+            &log::Metadata::builder().target(target).level(level).build(),
+        )
+    }
+
+    #[test]
+    fn the_filter_takes_env_logger_syntax() {
+        let default = StderrLogger::new("");
+        assert!(allows(&default, ACCESS_TARGET, log::Level::Info));
+        assert!(!allows(&default, "wsgiref::server", log::Level::Debug));
+        // WSGIREF_LOG's old values are valid filters too.
+        let debug = StderrLogger::new("debug");
+        assert!(allows(&debug, "wsgiref::server", log::Level::Debug));
+        let off = StderrLogger::new("off");
+        assert!(!allows(&off, "wsgiref::server", log::Level::Error));
+        assert_eq!(off.max_level(), log::LevelFilter::Off);
+        // Per target: the access log off, everything else at info.
+        let quiet = StderrLogger::new("wsgiref::access=off,info");
+        assert!(!allows(&quiet, ACCESS_TARGET, log::Level::Info));
+        assert!(allows(&quiet, "wsgiref::server", log::Level::Info));
+        assert!(!allows(&quiet, "wsgiref::server", log::Level::Debug));
+    }
+
+    #[test]
+    fn wsgiref_log_wins_over_rust_log() {
+        assert_eq!(filter_spec(Some("warn"), Some("debug")), "warn");
+        assert_eq!(filter_spec(None, Some("debug")), "debug");
+        assert_eq!(filter_spec(Some(""), Some("debug")), "debug");
+        assert_eq!(filter_spec(None, None), "");
+    }
 
     #[test]
     fn dates_match_python() {

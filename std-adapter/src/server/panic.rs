@@ -8,9 +8,24 @@
 //!
 //! A body that panicked once is not touched again (a panic may have left it inconsistent),
 //! except that `close` is still attempted, itself guarded.
+//!
+//! # One log entry per panic
+//!
+//! Rust's default panic hook prints every panic to stderr (the message, its location and,
+//! when `RUST_BACKTRACE` asks, a backtrace) before `catch_unwind` sees it; the server would
+//! then log the same message again through `wsgi.errors`. So the first `CatchPanic` call
+//! installs a panic hook (once per process, chained to the hook that was there) that stays
+//! silent for panics inside a `CatchPanic` and records their location, and their backtrace
+//! when `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) asks for one ([`Backtrace::capture`]'s
+//! rule). The error then carries both, and is logged once, by the core's error path, as
+//! `Error: application panicked at src/main.rs:9:5: boom` (followed by the backtrace when
+//! one was asked for). Panics anywhere else reach the previous hook unchanged.
 
 use std::any::Any;
+use std::backtrace::{Backtrace, BacktraceStatus};
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once as RunOnce;
 
 use wsgiref_core::app::{Application, Body, StartResponse};
 use wsgiref_core::{AppError, Environ};
@@ -45,7 +60,9 @@ use wsgiref_core::{AppError, Environ};
 /// }
 /// let mut sink = Sink;
 /// let err = app.call(&mut env, &mut StartResponse::new(&mut sink)).err().unwrap();
-/// assert_eq!(err.to_string(), "application panicked: boom");
+/// let text = err.to_string();
+/// assert!(text.starts_with("application panicked at "), "{text}");
+/// assert!(text.lines().next().unwrap().ends_with(": boom"), "{text}");
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct CatchPanic<A>(pub A);
@@ -58,7 +75,7 @@ impl<A: Application> Application for CatchPanic<A> {
         environ: &mut Environ<'_>,
         start_response: &mut StartResponse<'_>,
     ) -> Result<Self::Body, AppError> {
-        match catch_unwind(AssertUnwindSafe(|| self.0.call(environ, start_response))) {
+        match guarded(|| self.0.call(environ, start_response)) {
             Ok(result) => result.map(|body| Guarded {
                 body,
                 poisoned: false,
@@ -94,7 +111,7 @@ impl<B: Body> Body for Guarded<B> {
         }
         let Guarded { body, poisoned } = self;
         // Moving the reference into the closure lets the chunk borrow outlive the call.
-        match catch_unwind(AssertUnwindSafe(once(move || body.next_chunk()))) {
+        match guarded(once(move || body.next_chunk())) {
             Ok(result) => result,
             Err(payload) => {
                 *poisoned = true;
@@ -107,12 +124,14 @@ impl<B: Body> Body for Guarded<B> {
         if self.poisoned {
             return None;
         }
-        catch_unwind(AssertUnwindSafe(|| self.body.length())).unwrap_or(None)
+        guarded(|| self.body.length()).unwrap_or(None)
     }
 
     fn close(&mut self) {
-        if catch_unwind(AssertUnwindSafe(|| self.body.close())).is_err() {
-            log::error!(target: "wsgiref::server", "response body panicked in close()");
+        if let Err(payload) = guarded(|| self.body.close()) {
+            // No error path is left to carry it (close reports nothing): log it here, once.
+            let error = panic_error("response body panicked in close()", &*payload);
+            log::error!(target: "wsgiref::server", "{error}");
         }
     }
 
@@ -122,7 +141,7 @@ impl<B: Body> Body for Guarded<B> {
         }
         // Forwarded so that file bodies reach sendfile; a panic here only loses that (the
         // body is then read through `next_chunk`, which is guarded as well).
-        catch_unwind(AssertUnwindSafe(|| self.body.file_region())).unwrap_or(None)
+        guarded(|| self.body.file_region()).unwrap_or(None)
     }
 }
 
@@ -132,7 +151,50 @@ fn once<R, F: FnOnce() -> R>(f: F) -> F {
     f
 }
 
-/// `prefix: message` from a panic payload (`&str` or `String`, as `panic!` makes them).
+thread_local! {
+    /// How many `guarded` calls this thread is inside (they nest: a body inside a call).
+    static GUARDING: Cell<u32> = const { Cell::new(0) };
+    /// Where the last guarded panic of this thread happened, for the error that reports it.
+    static CAUGHT: RefCell<Option<Caught>> = const { RefCell::new(None) };
+}
+
+/// What the panic hook records about a guarded panic.
+struct Caught {
+    location: Option<String>,
+    backtrace: Option<String>,
+}
+
+/// Install the hook described in the module docs, once per process.
+fn install_hook() {
+    static INSTALL: RunOnce = RunOnce::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARDING.with(Cell::get) == 0 {
+                return previous(info);
+            }
+            let backtrace = Backtrace::capture();
+            let caught = Caught {
+                location: info.location().map(ToString::to_string),
+                backtrace: (backtrace.status() == BacktraceStatus::Captured)
+                    .then(|| backtrace.to_string()),
+            };
+            CAUGHT.with(|c| *c.borrow_mut() = Some(caught));
+        }));
+    });
+}
+
+/// Run `f` under `catch_unwind`, with the panic hook quiet for it.
+fn guarded<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    install_hook();
+    GUARDING.with(|g| g.set(g.get() + 1));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    GUARDING.with(|g| g.set(g.get() - 1));
+    result
+}
+
+/// `prefix at location: message` from a panic payload (`&str` or `String`, as `panic!` makes
+/// them), with the backtrace on the following lines when the hook captured one.
 fn panic_error(prefix: &str, payload: &(dyn Any + Send)) -> AppError {
     let message = if let Some(s) = payload.downcast_ref::<&str>() {
         s
@@ -141,10 +203,21 @@ fn panic_error(prefix: &str, payload: &(dyn Any + Send)) -> AppError {
     } else {
         "(a non-string panic payload)"
     };
-    // wsgi.errors gets the error through the core's error path when the environ has one; the
-    // log makes sure the panic is recorded either way.
-    log::error!(target: "wsgiref::server", "{prefix}: {message}");
-    AppError::text(format!("{prefix}: {message}"))
+    let caught = CAUGHT.with(|c| c.borrow_mut().take());
+    let mut text = String::from(prefix);
+    if let Some(location) = caught.as_ref().and_then(|c| c.location.as_deref()) {
+        text.push_str(" at ");
+        text.push_str(location);
+    }
+    text.push_str(": ");
+    text.push_str(message);
+    if let Some(backtrace) = caught.and_then(|c| c.backtrace) {
+        text.push_str("\nstack backtrace:\n");
+        text.push_str(backtrace.trim_end());
+    }
+    // Logged once, by the core's error path (to `wsgi.errors`, stderr by default), like any
+    // other application error.
+    AppError::text(text)
 }
 
 #[cfg(test)]
@@ -173,7 +246,12 @@ mod tests {
         };
         assert_eq!(body.next_chunk().unwrap(), Some(&b"ok"[..]));
         let err = body.next_chunk().unwrap_err();
-        assert_eq!(err.to_string(), "response body panicked: chunk 2");
+        let text = err.to_string();
+        assert!(text.starts_with("response body panicked at "), "{text}");
+        assert!(
+            text.lines().next().unwrap().ends_with(": chunk 2"),
+            "{text}"
+        );
         assert!(body.next_chunk().is_err());
         assert_eq!(body.inner().0, 2, "not called again after the panic");
         body.close(); // guarded: does not unwind into the caller
