@@ -23,7 +23,8 @@ use crate::handler::run::{run_app, RunReport};
 use crate::proto::environ::ENVIRON_FULL;
 use crate::proto::view::RequestView;
 use crate::proto::{
-    parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError, Version,
+    environ::HeaderPolicy, parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits,
+    ProtocolError, Version,
 };
 use crate::relocate::relocate;
 use crate::storage::Table;
@@ -270,6 +271,18 @@ pub(crate) struct HeadInfo {
     pub(crate) cannot_fit: bool,
 }
 
+/// The answer to a `CONNECT` the configuration does not hand over: out of line, so that the
+/// rare path does not weigh on how the compiler treats [`run_request`].
+#[cold]
+#[inline(never)]
+fn connect_refused() -> Exchanged {
+    Exchanged::Refused {
+        error: ProtocolError::not_implemented(
+            "CONNECT (a tunnel) is not supported; see ServerConfig::allow_connect",
+        ),
+    }
+}
+
 /// Serve the request at the front of `rx`, if it is complete: set up its environ over `base`,
 /// run `app` with a body reader fed by `source`, write the response to `sink`, and leave `rx`
 /// at the start of the next request (or report that the connection must close).
@@ -346,6 +359,13 @@ pub(crate) fn run_request<
     });
     #[cfg(target_os = "none")]
     let head = head_or_return!(parse_head(pending, &mut full, &limits));
+    // CONNECT asks for a tunnel, which this server does not make: after a 2xx the bytes that
+    // follow would be the tunnel's, not requests (RFC 9110 §9.3.6). Refused before the
+    // application runs, unless the configuration hands it over.
+    let connect = head.method == b"CONNECT";
+    if connect && !config.allow_connect {
+        return connect_refused();
+    }
     let framing = head.framing;
     let head_len = head.head_len;
     if BUFFERED {
@@ -372,7 +392,8 @@ pub(crate) fn run_request<
     let exchange = Exchange {
         request_version: head.version,
         head_request: head.method == b"HEAD",
-        persistent: Some(head.keep_alive),
+        // An allowed CONNECT still gets no tunnel: the connection closes after the answer.
+        persistent: Some(head.keep_alive && !connect),
     };
     // The base is always written out (built with `set`); `empty` only satisfies the type.
     let empty = Table::fixed(&mut [], &mut []);
@@ -380,7 +401,10 @@ pub(crate) fn run_request<
     let view = RequestView {
         head: &head,
         base: base_table,
-        policy: config.underscore,
+        policy: HeaderPolicy {
+            underscore: config.underscore,
+            proxy: config.handler.proxy_header,
+        },
         server_software: config.handler.default_server_software(),
     };
     let Memory {

@@ -42,8 +42,8 @@ enum State {
     Size { size: u64, digits: u8 },
     /// Whitespace after the digits: only a `;` (extension) may follow.
     SizeSpace { size: u64, len: usize },
-    /// Inside a chunk extension, up to the CR.
-    Extension { size: u64, len: usize },
+    /// Inside a chunk extension, up to the CR: `at` says where in its grammar.
+    Extension { size: u64, len: usize, at: Ext },
     /// The chunk-size line's CR was seen; its LF must follow.
     SizeLf { size: u64 },
     /// Inside chunk data.
@@ -58,6 +58,30 @@ enum State {
     Done,
     /// A framing error; repeated on every later call.
     Failed(ProtocolError),
+}
+
+/// Where the decoder is inside a chunk extension, RFC 9112 §7.1.1:
+/// `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )`, `name` a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ext {
+    /// After a `;`: optional whitespace, then the name.
+    NameStart,
+    /// Inside the name: may end the line, or go on with `=`, `;` or whitespace.
+    Name,
+    /// Whitespace after the name: only `=` or `;` may follow.
+    NameSpace,
+    /// After `=`: optional whitespace, then a token or a quoted string.
+    ValueStart,
+    /// Inside a token value: may end the line.
+    Value,
+    /// Just after a quoted value's closing quote: may end the line.
+    Closed,
+    /// Whitespace after a value: only `;` may follow.
+    ValueSpace,
+    /// Inside a quoted string.
+    Quoted,
+    /// After a `\` in a quoted string.
+    QuotedPair,
 }
 
 /// Where the decoder is inside one trailer line.
@@ -196,7 +220,11 @@ impl BodyDecoder {
                 (None, 0) => return Err(bad("chunk size does not start with a hex digit")),
                 (None, _) => match b {
                     b'\r' => State::SizeLf { size },
-                    b';' => State::Extension { size, len: 1 },
+                    b';' => State::Extension {
+                        size,
+                        len: 1,
+                        at: Ext::NameStart,
+                    },
                     b' ' | b'\t' => State::SizeSpace { size, len: 1 },
                     b'\n' => return Err(BARE_LF),
                     _ => return Err(bad("invalid character after the chunk size")),
@@ -207,17 +235,26 @@ impl BodyDecoder {
                     return Err(bad("chunk extension longer than MAX_CHUNK_EXTENSION"))
                 }
                 b' ' | b'\t' => State::SizeSpace { size, len: len + 1 },
-                b';' => State::Extension { size, len: len + 1 },
+                b';' => State::Extension {
+                    size,
+                    len: len + 1,
+                    at: Ext::NameStart,
+                },
                 _ => return Err(bad("whitespace after a chunk size without an extension")),
             },
-            State::Extension { size, len } => match b {
-                b'\r' => State::SizeLf { size },
+            State::Extension { size, len, at } => match b {
+                b'\r' if matches!(at, Ext::Name | Ext::Value | Ext::Closed) => {
+                    State::SizeLf { size }
+                }
                 b'\n' => return Err(BARE_LF),
                 _ if len >= MAX_CHUNK_EXTENSION => {
                     return Err(bad("chunk extension longer than MAX_CHUNK_EXTENSION"))
                 }
-                b'\t' | 0x20..=0x7e | 0x80..=0xff => State::Extension { size, len: len + 1 },
-                _ => return Err(bad("control character in a chunk extension")),
+                _ => State::Extension {
+                    size,
+                    len: len + 1,
+                    at: ext_step(at, b)?,
+                },
             },
             State::SizeLf { size } => match b {
                 b'\n' if size == 0 => State::Trailer {
@@ -323,6 +360,50 @@ impl BodyDecoder {
             _ => None,
         }
     }
+}
+
+/// One byte of a chunk extension (not its closing CR after a name or value, which
+/// [`BodyDecoder::step`] takes): where in the grammar it leads, or why it breaks it. The
+/// extension is read only to be discarded, but strictly: a proxy that reads `;a="` as an
+/// unterminated quote and a server that skips to the CR would otherwise disagree about
+/// where the chunk data starts.
+fn ext_step(at: Ext, b: u8) -> Result<Ext, ProtocolError> {
+    let bad = ProtocolError::bad_request;
+    let ws = matches!(b, b' ' | b'\t');
+    Ok(match at {
+        Ext::NameStart | Ext::Name if is_tchar(b) => Ext::Name,
+        Ext::NameStart if ws => Ext::NameStart,
+        Ext::Name | Ext::NameSpace if ws => Ext::NameSpace,
+        Ext::Name | Ext::NameSpace if b == b'=' => Ext::ValueStart,
+        Ext::ValueStart if ws => Ext::ValueStart,
+        Ext::ValueStart if b == b'"' => Ext::Quoted,
+        Ext::ValueStart | Ext::Value if is_tchar(b) => Ext::Value,
+        Ext::Value | Ext::Closed | Ext::ValueSpace if ws => Ext::ValueSpace,
+        Ext::Name | Ext::NameSpace | Ext::Value | Ext::Closed | Ext::ValueSpace if b == b';' => {
+            Ext::NameStart
+        }
+        Ext::Quoted => match b {
+            b'"' => Ext::Closed,
+            b'\\' => Ext::QuotedPair,
+            // qdtext
+            b'\t' | b' ' | 0x21..=0x7e | 0x80..=0xff => Ext::Quoted,
+            b'\r' => return Err(bad("unterminated quoted string in a chunk extension")),
+            _ => return Err(bad("control character in a chunk extension")),
+        },
+        Ext::QuotedPair => match b {
+            b'\t' | b' ' | 0x21..=0x7e | 0x80..=0xff => Ext::Quoted,
+            _ => return Err(bad("control character in a chunk extension")),
+        },
+        Ext::NameStart => return Err(bad("chunk extension without a name (a token)")),
+        Ext::ValueStart => {
+            return Err(bad(
+                "chunk extension value neither a token nor a quoted string",
+            ))
+        }
+        Ext::Name | Ext::NameSpace | Ext::Value | Ext::Closed | Ext::ValueSpace => {
+            return Err(bad("invalid character in a chunk extension"))
+        }
+    })
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -492,6 +573,75 @@ mod tests {
                 Err(*status),
                 "{:?}",
                 std::string::String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    /// RFC 9112 §7.1.1: `;name`, `;name=token`, `;name="quoted"`, with optional whitespace
+    /// around `;` and `=`; anything else is refused (issue 24).
+    #[test]
+    fn chunk_extensions_follow_the_grammar() {
+        let good: &[&[u8]] = &[
+            b";a",
+            b";a=b",
+            b";a=b;c",
+            b";a=b ;c=d",
+            b" ; a = b",
+            b";a=\"\"",
+            b";a=\"x y;z=\\\"q\\\\\"",
+            b";a=\"\x80\xff\t\"",
+            b";a=\"\\\xff\"",
+            b";a;b;c",
+            b";!#$%&'*+-.^_`|~09AZaz=!#$%&'*+-.^_`|~",
+            b";a=\"q\";b",
+            b";a=\"q\" ;b",
+        ];
+        for ext in good {
+            let input = [&b"3"[..], ext, b"\r\nabc\r\n0\r\n\r\n"].concat();
+            assert_eq!(
+                chunked(&input),
+                Ok((b"abc".to_vec(), 0)),
+                "{:?}",
+                std::string::String::from_utf8_lossy(ext)
+            );
+        }
+        let bad: &[&[u8]] = &[
+            b";a=\"",
+            b";a=\"abc",
+            b";\"",
+            b";=x",
+            b";",
+            b"; ",
+            b";;a",
+            b";a b",
+            b";a=\xff",
+            b";a=",
+            b";a= ",
+            b";a=b c",
+            b";a=\"q\"x",
+            b";a=\"q\"\"",
+            b";a=b=c",
+            b";a=\"\\\x01\"",
+            b";a=\"\x7f\"",
+            b";a\x80",
+            b";a,b",
+            b";a/b",
+            b";a=b/c",
+            b";a=\"\\",
+            b";a ",
+            b";a=b ",
+            b";a=\"q\" ",
+            b";a\t",
+            b";a=@",
+            b"x",
+        ];
+        for ext in bad {
+            let input = [&b"3"[..], ext, b"\r\nabc\r\n0\r\n\r\n"].concat();
+            assert_eq!(
+                chunked(&input),
+                Err(400),
+                "{:?}",
+                std::string::String::from_utf8_lossy(ext)
             );
         }
     }

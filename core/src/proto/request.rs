@@ -13,6 +13,7 @@
 use httparse::Header;
 
 use super::environ::{MAX_ENVIRON_KEY, NAME_TOO_LONG};
+use super::target::{check_host, check_target};
 use super::{Framing, Limits, ProtocolError, Version};
 use crate::bytes::{byte_map, eq_ignore_case};
 
@@ -128,6 +129,7 @@ pub fn parse_head<'h, 'b: 'h>(
         }
         Some(v) => parse_version(v)?,
     };
+    check_target(method, line.target)?;
     if version == Version::Http09 {
         return Ok(Some(RequestHead {
             method,
@@ -657,6 +659,7 @@ fn interpret<'b>(
                 if hosts > 1 {
                     return Err(ProtocolError::bad_request("more than one Host header"));
                 }
+                check_host(trim_ows(h.value))?;
             }
             Field::TooLong => return Err(ProtocolError::header_fields_too_large(NAME_TOO_LONG)),
             Field::Other => {}
@@ -1233,6 +1236,11 @@ mod tests {
                     let mut h = [httparse::EMPTY_HEADER; 1];
                     let got = parse_head(&input, &mut h, &Limits::DEFAULT);
                     match b {
+                        // The first byte decides the form: only `/` is origin-form (the
+                        // tests of `target` cover the others).
+                        0x21..=0x7e | 0x80..=0xff if at == 0 && b != b'/' => {
+                            assert_eq!(got.unwrap_err().status, 400, "{b:#x} first");
+                        }
                         0x21..=0x7e | 0x80..=0xff => {
                             let head = got.unwrap().unwrap();
                             assert_eq!(head.target, &target[..], "{b:#x} at {at} of {len}");
