@@ -71,7 +71,7 @@ fn connect_is_refused_with_501_and_the_connection_closes() {
 #[test]
 fn an_allowed_connect_reaches_the_application_and_still_closes() {
     let mut options = short_options();
-    options.config.allow_connect = true;
+    options.config.limits.allow_connect = true;
     let out = exchange(
         options,
         b"CONNECT target.example:443 HTTP/1.1\r\nHost: target.example:443\r\n\r\n\

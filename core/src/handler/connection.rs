@@ -16,30 +16,13 @@ use crate::proto::{HttpDate, Limits, ProtocolError, UnderscorePolicy};
 /// Settings of an HTTP server connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
-    /// Parsing limits (request line, headers, body).
+    /// Parsing limits (request line, headers, body), and whether `CONNECT` is handed to the
+    /// application ([`Limits::allow_connect`]; by default it is refused with 501).
     pub limits: Limits,
     /// What to do with request header names containing `_`. (What to do with a `Proxy`
     /// header, the other field left out of the environ by default, is
     /// [`HandlerConfig::proxy_header`], as the CGI handlers need it too.)
     pub underscore: UnderscorePolicy,
-    /// Hand `CONNECT` requests to the application (default `false`: the server answers them
-    /// `501 Not Implemented` and closes the connection itself).
-    ///
-    /// `CONNECT host:port` asks for a tunnel: after a 2xx answer the bytes that follow belong
-    /// to the tunnel, not to HTTP (RFC 9110 §9.3.6), and a WSGI application cannot make one.
-    /// Without this refusal an application answering every path with `200` would seem to
-    /// open a tunnel while the server went on parsing the client's tunnel bytes as requests.
-    /// With `true`, the application sees `REQUEST_METHOD=CONNECT` and `PATH_INFO=host:port`
-    /// (an application that wants to refuse it with its own status, say 403 or 405), and the
-    /// connection still closes after its answer: no tunnel is ever made.
-    ///
-    /// ```
-    /// use wsgiref_core::handler::ServerConfig;
-    /// let mut config = ServerConfig::default();
-    /// assert!(!config.allow_connect);
-    /// config.allow_connect = true;
-    /// ```
-    pub allow_connect: bool,
     /// Response framing and error page settings.
     pub handler: HandlerConfig,
     /// Unread request body bytes the server reads and discards after the application returns,
@@ -52,7 +35,6 @@ impl Default for ServerConfig {
         ServerConfig {
             limits: Limits::default(),
             underscore: UnderscorePolicy::default(),
-            allow_connect: false,
             handler: HandlerConfig::SERVER,
             max_drain: 64 * 1024,
         }

@@ -271,18 +271,6 @@ pub(crate) struct HeadInfo {
     pub(crate) cannot_fit: bool,
 }
 
-/// The answer to a `CONNECT` the configuration does not hand over: out of line, so that the
-/// rare path does not weigh on how the compiler treats [`run_request`].
-#[cold]
-#[inline(never)]
-fn connect_refused() -> Exchanged {
-    Exchanged::Refused {
-        error: ProtocolError::not_implemented(
-            "CONNECT (a tunnel) is not supported; see ServerConfig::allow_connect",
-        ),
-    }
-}
-
 /// Serve the request at the front of `rx`, if it is complete: set up its environ over `base`,
 /// run `app` with a body reader fed by `source`, write the response to `sink`, and leave `rx`
 /// at the start of the next request (or report that the connection must close).
@@ -359,13 +347,6 @@ pub(crate) fn run_request<
     });
     #[cfg(target_os = "none")]
     let head = head_or_return!(parse_head(pending, &mut full, &limits));
-    // CONNECT asks for a tunnel, which this server does not make: after a 2xx the bytes that
-    // follow would be the tunnel's, not requests (RFC 9110 §9.3.6). Refused before the
-    // application runs, unless the configuration hands it over.
-    let connect = head.method == b"CONNECT";
-    if connect && !config.allow_connect {
-        return connect_refused();
-    }
     let framing = head.framing;
     let head_len = head.head_len;
     if BUFFERED {
@@ -392,8 +373,7 @@ pub(crate) fn run_request<
     let exchange = Exchange {
         request_version: head.version,
         head_request: head.method == b"HEAD",
-        // An allowed CONNECT still gets no tunnel: the connection closes after the answer.
-        persistent: Some(head.keep_alive && !connect),
+        persistent: Some(head.keep_alive),
     };
     // The base is always written out (built with `set`); `empty` only satisfies the type.
     let empty = Table::fixed(&mut [], &mut []);

@@ -11,6 +11,8 @@
 
 use super::request::is_tchar;
 use super::{Framing, Limits, ProtocolError};
+#[cfg(not(feature = "terse-errors"))]
+use crate::bytes::byte_map;
 
 /// Longest chunk extension (everything between the chunk size and its CRLF, whitespace
 /// included) that is accepted. Extensions carry nothing we use, so a few hundred bytes is
@@ -61,28 +63,96 @@ enum State {
 }
 
 /// Where the decoder is inside a chunk extension, RFC 9112 §7.1.1:
-/// `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )`, `name` a token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Ext {
-    /// After a `;`: optional whitespace, then the name.
-    NameStart,
-    /// Inside the name: may end the line, or go on with `=`, `;` or whitespace.
-    Name,
-    /// Whitespace after the name: only `=` or `;` may follow.
-    NameSpace,
-    /// After `=`: optional whitespace, then a token or a quoted string.
-    ValueStart,
-    /// Inside a token value: may end the line.
-    Value,
-    /// Just after a quoted value's closing quote: may end the line.
-    Closed,
-    /// Whitespace after a value: only `;` may follow.
-    ValueSpace,
-    /// Inside a quoted string.
-    Quoted,
-    /// After a `\` in a quoted string.
-    QuotedPair,
+/// `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )`, `name` a token: one of
+/// the `EXT_*` states, the rows of [`EXT_NEXT`].
+type Ext = u8;
+/// After a `;`: optional whitespace, then the name.
+const EXT_NAME_START: Ext = 0;
+/// Inside the name: may end the line, or go on with `=`, `;` or whitespace.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_NAME: Ext = 1;
+/// Whitespace after the name: only `=` or `;` may follow.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_NAME_SPACE: Ext = 2;
+/// After `=`: optional whitespace, then a token or a quoted string.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_VALUE_START: Ext = 3;
+/// Inside a token value: may end the line.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_VALUE: Ext = 4;
+/// Whitespace after a value: only `;` may follow.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_VALUE_SPACE: Ext = 5;
+/// Inside a quoted string.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_QUOTED: Ext = 6;
+/// After a `\` in a quoted string.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_QUOTED_PAIR: Ext = 7;
+/// Just after a quoted value's closing quote: may end the line.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_CLOSED: Ext = 8;
+/// Not a state: the byte breaks the grammar.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_BAD: Ext = 9;
+/// Not a state: the CR that ends the chunk-size line, where the grammar allows it.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_END: Ext = 10;
+
+/// The byte classes of the extension grammar, the columns of [`EXT_NEXT`]: a token
+/// character, SP or HTAB, `;`, `=`, `"`, `\`, any other byte a quoted string may hold
+/// (visible ASCII, `0x80..=0xFF`), CR, and anything else (controls, DEL).
+#[cfg(not(feature = "terse-errors"))]
+const fn ext_class_of(b: u8) -> u8 {
+    match b {
+        b' ' | b'\t' => 1,
+        b';' => 2,
+        b'=' => 3,
+        b'"' => 4,
+        b'\\' => 5,
+        b'\r' => 7,
+        _ if is_tchar(b) => 0,
+        0x21..=0x7e | 0x80..=0xff => 6,
+        _ => 8,
+    }
 }
+
+#[cfg(not(feature = "terse-errors"))]
+byte_map! {
+    /// [`ext_class_of`] through a table on hosts (see `bytes::byte_map`).
+    fn ext_class = ext_class_of;
+}
+
+/// The next extension state for each state (row) and byte class (column): a table rather
+/// than code, 81 bytes of flash for the whole grammar.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_NEXT: [[Ext; 9]; 9] = {
+    const B: Ext = EXT_BAD;
+    const N: Ext = EXT_NAME_START;
+    const Q: Ext = EXT_QUOTED;
+    [
+        // tchar, ws, `;`, `=`, `"`, `\`, other, CR, control
+        [EXT_NAME, N, B, B, B, B, B, B, B],
+        [
+            EXT_NAME,
+            EXT_NAME_SPACE,
+            N,
+            EXT_VALUE_START,
+            B,
+            B,
+            B,
+            EXT_END,
+            B,
+        ],
+        [B, EXT_NAME_SPACE, N, EXT_VALUE_START, B, B, B, B, B],
+        [EXT_VALUE, EXT_VALUE_START, B, B, Q, B, B, B, B],
+        [EXT_VALUE, EXT_VALUE_SPACE, N, B, B, B, B, EXT_END, B],
+        [B, EXT_VALUE_SPACE, N, B, B, B, B, B, B],
+        [Q, Q, Q, Q, EXT_CLOSED, EXT_QUOTED_PAIR, Q, B, B],
+        [Q, Q, Q, Q, Q, Q, Q, B, B],
+        [B, EXT_VALUE_SPACE, N, B, B, B, B, EXT_END, B],
+    ]
+};
 
 /// Where the decoder is inside one trailer line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -223,7 +293,7 @@ impl BodyDecoder {
                     b';' => State::Extension {
                         size,
                         len: 1,
-                        at: Ext::NameStart,
+                        at: EXT_NAME_START,
                     },
                     b' ' | b'\t' => State::SizeSpace { size, len: 1 },
                     b'\n' => return Err(BARE_LF),
@@ -238,23 +308,44 @@ impl BodyDecoder {
                 b';' => State::Extension {
                     size,
                     len: len + 1,
-                    at: Ext::NameStart,
+                    at: EXT_NAME_START,
                 },
                 _ => return Err(bad("whitespace after a chunk size without an extension")),
             },
-            State::Extension { size, len, at } => match b {
-                b'\r' if matches!(at, Ext::Name | Ext::Value | Ext::Closed) => {
-                    State::SizeLf { size }
+            #[cfg(not(feature = "terse-errors"))]
+            State::Extension { size, len, at } => {
+                // `at` is always a state (a row): `EXT_BAD` and `EXT_END` are never stored.
+                match EXT_NEXT[usize::from(at)][usize::from(ext_class(b))] {
+                    EXT_END => State::SizeLf { size },
+                    _ if b == b'\n' => return Err(BARE_LF),
+                    EXT_BAD => return Err(bad(
+                        "malformed chunk extension (not ;name, ;name=token or ;name=\"quoted\")",
+                    )),
+                    _ if len >= MAX_CHUNK_EXTENSION => {
+                        return Err(bad("chunk extension longer than MAX_CHUNK_EXTENSION"))
+                    }
+                    next => State::Extension {
+                        size,
+                        len: len + 1,
+                        at: next,
+                    },
                 }
+            }
+            // The smallest firmware reads extensions as before issue 24: any visible or
+            // 0x80.. byte and HTAB up to the CR (see `terse-errors` in the parsing policy).
+            #[cfg(feature = "terse-errors")]
+            State::Extension { size, len, at } => match b {
+                b'\r' => State::SizeLf { size },
                 b'\n' => return Err(BARE_LF),
                 _ if len >= MAX_CHUNK_EXTENSION => {
                     return Err(bad("chunk extension longer than MAX_CHUNK_EXTENSION"))
                 }
-                _ => State::Extension {
+                b'\t' | 0x20..=0x7e | 0x80..=0xff => State::Extension {
                     size,
                     len: len + 1,
-                    at: ext_step(at, b)?,
+                    at,
                 },
+                _ => return Err(bad("control character in a chunk extension")),
             },
             State::SizeLf { size } => match b {
                 b'\n' if size == 0 => State::Trailer {
@@ -360,50 +451,6 @@ impl BodyDecoder {
             _ => None,
         }
     }
-}
-
-/// One byte of a chunk extension (not its closing CR after a name or value, which
-/// [`BodyDecoder::step`] takes): where in the grammar it leads, or why it breaks it. The
-/// extension is read only to be discarded, but strictly: a proxy that reads `;a="` as an
-/// unterminated quote and a server that skips to the CR would otherwise disagree about
-/// where the chunk data starts.
-fn ext_step(at: Ext, b: u8) -> Result<Ext, ProtocolError> {
-    let bad = ProtocolError::bad_request;
-    let ws = matches!(b, b' ' | b'\t');
-    Ok(match at {
-        Ext::NameStart | Ext::Name if is_tchar(b) => Ext::Name,
-        Ext::NameStart if ws => Ext::NameStart,
-        Ext::Name | Ext::NameSpace if ws => Ext::NameSpace,
-        Ext::Name | Ext::NameSpace if b == b'=' => Ext::ValueStart,
-        Ext::ValueStart if ws => Ext::ValueStart,
-        Ext::ValueStart if b == b'"' => Ext::Quoted,
-        Ext::ValueStart | Ext::Value if is_tchar(b) => Ext::Value,
-        Ext::Value | Ext::Closed | Ext::ValueSpace if ws => Ext::ValueSpace,
-        Ext::Name | Ext::NameSpace | Ext::Value | Ext::Closed | Ext::ValueSpace if b == b';' => {
-            Ext::NameStart
-        }
-        Ext::Quoted => match b {
-            b'"' => Ext::Closed,
-            b'\\' => Ext::QuotedPair,
-            // qdtext
-            b'\t' | b' ' | 0x21..=0x7e | 0x80..=0xff => Ext::Quoted,
-            b'\r' => return Err(bad("unterminated quoted string in a chunk extension")),
-            _ => return Err(bad("control character in a chunk extension")),
-        },
-        Ext::QuotedPair => match b {
-            b'\t' | b' ' | 0x21..=0x7e | 0x80..=0xff => Ext::Quoted,
-            _ => return Err(bad("control character in a chunk extension")),
-        },
-        Ext::NameStart => return Err(bad("chunk extension without a name (a token)")),
-        Ext::ValueStart => {
-            return Err(bad(
-                "chunk extension value neither a token nor a quoted string",
-            ))
-        }
-        Ext::Name | Ext::NameSpace | Ext::Value | Ext::Closed | Ext::ValueSpace => {
-            return Err(bad("invalid character in a chunk extension"))
-        }
-    })
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -578,7 +625,9 @@ mod tests {
     }
 
     /// RFC 9112 §7.1.1: `;name`, `;name=token`, `;name="quoted"`, with optional whitespace
-    /// around `;` and `=`; anything else is refused (issue 24).
+    /// around `;` and `=`; anything else is refused (issue 24). Not with `terse-errors`,
+    /// which reads extensions as before.
+    #[cfg(not(feature = "terse-errors"))]
     #[test]
     fn chunk_extensions_follow_the_grammar() {
         let good: &[&[u8]] = &[

@@ -242,7 +242,7 @@ pub fn fill_environ(
         .set_known(REQUEST_METHOD, head.method)
         .map_err(full)?;
 
-    let (path, query) = split_target(head.target);
+    let (authority, path, query) = split_target(head.target);
     if path.contains(&b'%') {
         environ.set("PATH_INFO", b"").map_err(full)?;
         percent_decode(path, |piece| environ.append("PATH_INFO", b"", piece)).map_err(full)?;
@@ -273,7 +273,6 @@ pub fn fill_environ(
     let mut added = 0u64;
     // Absolute-form: its authority is the host (RFC 9112 §3.2.2), and any Host field is
     // ignored.
-    let authority = absolute_authority(head.target).map(|(authority, _)| authority);
     if let Some(authority) = authority {
         environ.set_known(HTTP_HOST, authority).map_err(full)?;
         const HOST_BITS: u64 = name_bit(b"HTTP_HOST");
@@ -338,22 +337,22 @@ pub fn fill_environ(
     Ok(())
 }
 
-/// The path and the query of a request target, as `PATH_INFO` (before decoding) and
-/// `QUERY_STRING` have them.
-pub(super) fn split_target(target: &[u8]) -> (&[u8], &[u8]) {
-    let target = match absolute_authority(target) {
-        // Absolute-form: what follows the authority, an empty path being `/` (RFC 9112
-        // §3.2.1: the origin-form of an empty path).
-        Some((_, rest)) if rest.first() != Some(&b'/') => {
-            return (b"/", rest.strip_prefix(b"?").unwrap_or(rest));
-        }
-        Some((_, rest)) => rest,
-        None => target,
+/// The authority (absolute-form only), the path and the query of a request target, as
+/// `HTTP_HOST`, `PATH_INFO` (before decoding) and `QUERY_STRING` have them. An absolute-form
+/// target's empty path is `/` (RFC 9112 §3.2.1: the origin-form of an empty path).
+pub(super) fn split_target(target: &[u8]) -> (Option<&[u8]>, &[u8], &[u8]) {
+    let (authority, target) = match absolute_authority(target) {
+        Some((authority, rest)) => (Some(authority), rest),
+        None => (None, target),
     };
     let target = collapse_leading_slashes(target);
-    match target.iter().position(|&b| b == b'?') {
+    let (path, query) = match target.iter().position(|&b| b == b'?') {
         Some(q) => (&target[..q], &target[q + 1..]),
         None => (target, &[][..]),
+    };
+    match (authority, path) {
+        (Some(_), []) => (authority, b"/", query),
+        _ => (authority, path, query),
     }
 }
 
@@ -434,7 +433,12 @@ mod tests {
 
     fn environ_of(input: &[u8], policy: UnderscorePolicy) -> Result<Vars, ProtocolError> {
         let mut headers = [httparse::EMPTY_HEADER; 32];
-        let head = parse_head(input, &mut headers, &Limits::DEFAULT)?.expect("complete head");
+        // CONNECT parses (its environ is checked too), as with `allow_connect`.
+        let limits = Limits {
+            allow_connect: true,
+            ..Limits::DEFAULT
+        };
+        let head = parse_head(input, &mut headers, &limits)?.expect("complete head");
         let mut buf = EnvironBuf::<4096, 64>::new();
         let mut environ = buf.environ();
         fill_environ(&head, &mut environ, policy)?;
@@ -693,8 +697,7 @@ mod tests {
             .map(|(k, v)| (*k, v.to_vec()))
             .collect();
         let target = request.split(|&b| b == b' ').nth(1).unwrap();
-        if let Some((authority, _)) = absolute_authority(target) {
-            let (path, _) = split_target(target);
+        if let (Some(authority), path, _) = split_target(target) {
             want.iter_mut().find(|(k, _)| *k == "PATH_INFO").unwrap().1 = path.to_vec();
             match want.iter_mut().find(|(k, _)| *k == "HTTP_HOST") {
                 Some(host) => host.1 = authority.to_vec(),

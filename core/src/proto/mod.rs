@@ -45,7 +45,7 @@
 //! | an absolute-form authority that is not `host[:port]` (user information, no host) | 400 | RFC 9110 §4.2.1, §4.2.4 |
 //! | an absolute-form target | its path and query become `PATH_INFO` and `QUERY_STRING`, its authority `HTTP_HOST` (over any `Host`) | RFC 9112 §3.2.2; CPython puts the whole URI in `PATH_INFO` |
 //! | a `Host` value that is not `uri-host [":" port]` (RFC 3986) | 400 | RFC 9112 §3.2: a value a proxy could read as another authority |
-//! | `CONNECT` | parsed (authority-form target); the handler answers 501 unless `ServerConfig::allow_connect` | RFC 9110 §9.3.6: we make no tunnels |
+//! | `CONNECT` | 501 as soon as its request line is read, unless [`Limits::allow_connect`]: then accepted, never persistent | RFC 9110 §9.3.6: we make no tunnels |
 //! | `HTTP/1.0`, `HTTP/1.1` | accepted | |
 //! | other `HTTP/<digit>.<digit>` (`HTTP/2.0`, `HTTP/1.2`, `HTTP/0.9` spelled out) | 505 | we speak exactly 1.0 and 1.1 |
 //! | any other version text (`http/1.1`, `HTTP/1.10`) | 400 | malformed |
@@ -73,6 +73,10 @@
 //! implementations disagree about where data ends); chunk data is followed by exactly CRLF;
 //! trailer fields are checked like header fields, bounded by `max_headers` and
 //! `max_head_bytes`, and discarded. A body larger than `max_body` is 413.
+//!
+//! With the `terse-errors` feature (the smallest firmware), `Host` values, the authority of
+//! absolute-form and `CONNECT` targets and chunk extensions are not checked against their
+//! grammars; see [`error`] for what that saves and what stays.
 //!
 //! HTTP/0.9 requests have no body; a request with neither `Content-Length` nor
 //! `Transfer-Encoding` has an empty body ([`Framing::None`]).

@@ -13,7 +13,9 @@
 use httparse::Header;
 
 use super::environ::{MAX_ENVIRON_KEY, NAME_TOO_LONG};
-use super::target::{check_host, check_target};
+#[cfg(not(feature = "terse-errors"))]
+use super::target::check_host;
+use super::target::check_target;
 use super::{Framing, Limits, ProtocolError, Version};
 use crate::bytes::{byte_map, eq_ignore_case};
 
@@ -129,7 +131,7 @@ pub fn parse_head<'h, 'b: 'h>(
         }
         Some(v) => parse_version(v)?,
     };
-    check_target(method, line.target)?;
+    let tunnel = check_target(method, line.target, limits.allow_connect)?;
     if version == Version::Http09 {
         return Ok(Some(RequestHead {
             method,
@@ -171,7 +173,8 @@ pub fn parse_head<'h, 'b: 'h>(
         version,
         headers,
         framing: semantics.framing,
-        keep_alive: semantics.keep_alive,
+        // An allowed CONNECT gets its answer, and no tunnel: never persistent.
+        keep_alive: semantics.keep_alive && !tunnel,
         expect_continue: semantics.expect_continue,
         content_type: semantics.content_type,
         content_length: semantics.content_length,
@@ -659,6 +662,8 @@ fn interpret<'b>(
                 if hosts > 1 {
                     return Err(ProtocolError::bad_request("more than one Host header"));
                 }
+                // Not in the smallest firmware (see `terse-errors` in the parsing policy).
+                #[cfg(not(feature = "terse-errors"))]
                 check_host(trim_ows(h.value))?;
             }
             Field::TooLong => return Err(ProtocolError::header_fields_too_large(NAME_TOO_LONG)),

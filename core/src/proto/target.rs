@@ -19,48 +19,89 @@
 //! may hold no user information (RFC 9110 §4.2.1, §4.2.4).
 
 use super::ProtocolError;
+#[cfg(not(feature = "terse-errors"))]
 use crate::bytes::byte_map;
 
-const BAD_TARGET: ProtocolError = ProtocolError::bad_request(
+// Refusals as statics: `check_other_forms` hands back a reference, one word, instead of
+// building a whole error at each of its exits (less code on a microcontroller).
+static BAD_TARGET: ProtocolError = ProtocolError::bad_request(
     "request target is not in origin, absolute, authority (CONNECT) or asterisk (OPTIONS) form",
 );
-const BAD_AUTHORITY: ProtocolError =
+static BAD_AUTHORITY: ProtocolError =
     ProtocolError::bad_request("invalid authority in the request target");
+static BAD_CONNECT: ProtocolError =
+    ProtocolError::bad_request("CONNECT needs an authority-form target (host:port)");
+static NO_TUNNEL: ProtocolError = ProtocolError::not_implemented(
+    "CONNECT (a tunnel) is not supported; see Limits::allow_connect",
+);
+static BAD_ASTERISK: ProtocolError =
+    ProtocolError::bad_request("asterisk-form target (*) with a method other than OPTIONS");
 
-/// Check that `target` has a form RFC 9112 §3.2 allows with `method`. The origin-form test
-/// (a leading `/`) is inline: it is the one nearly every request takes, two comparisons; the
-/// other forms are judged out of line.
+/// Check that `target` has a form RFC 9112 §3.2 allows with `method`; `Ok(true)` for a
+/// `CONNECT` that `allow_connect` lets through (a request that must not be persistent), and
+/// 501 for one it does not. The origin-form test (a leading `/`) is inline: it is the one
+/// nearly every request takes, two comparisons; the other forms are judged out of line.
 #[inline(always)]
-pub(crate) fn check_target(method: &[u8], target: &[u8]) -> Result<(), ProtocolError> {
-    if target.first() == Some(&b'/') && method != b"CONNECT" {
-        return Ok(());
+pub(crate) fn check_target(
+    method: &[u8],
+    target: &[u8],
+    allow_connect: bool,
+) -> Result<bool, ProtocolError> {
+    if target.first() == Some(&b'/') && !is_connect(method) {
+        return Ok(false);
     }
-    check_other_forms(method, target)
+    check_other_forms(method, target, allow_connect).map_err(|e| *e)
+}
+
+/// `CONNECT` (methods are case-sensitive), compared byte by byte.
+#[inline(always)]
+fn is_connect(method: &[u8]) -> bool {
+    matches!(method, [b'C', b'O', b'N', b'N', b'E', b'C', b'T'])
 }
 
 /// [`check_target`] for a target that is not origin-form, or a `CONNECT`.
 #[inline(never)]
-fn check_other_forms(method: &[u8], target: &[u8]) -> Result<(), ProtocolError> {
-    match target.first() {
-        Some(b'/') if method != b"CONNECT" => Ok(()),
-        _ if method == b"CONNECT" => match authority_ok(target, true, true) {
-            true => Ok(()),
-            false => Err(ProtocolError::bad_request(
-                "CONNECT needs an authority-form target (host:port)",
-            )),
-        },
-        _ if target == b"*" => match method {
-            b"OPTIONS" => Ok(()),
-            _ => Err(ProtocolError::bad_request(
-                "asterisk-form target (*) with a method other than OPTIONS",
-            )),
-        },
+fn check_other_forms(
+    method: &[u8],
+    target: &[u8],
+    allow_connect: bool,
+) -> Result<bool, &'static ProtocolError> {
+    if is_connect(method) {
+        return match (connect_target_ok(target), allow_connect) {
+            (false, _) => Err(&BAD_CONNECT),
+            (true, false) => Err(&NO_TUNNEL),
+            (true, true) => Ok(true),
+        };
+    }
+    match (target, method) {
+        ([b'/', ..], _) | ([b'*'], [b'O', b'P', b'T', b'I', b'O', b'N', b'S']) => Ok(false),
+        ([b'*'], _) => Err(&BAD_ASTERISK),
         _ => match absolute_parts(target) {
-            Some((authority, _)) if authority_ok(authority, true, false) => Ok(()),
-            Some(_) => Err(BAD_AUTHORITY),
-            None => Err(BAD_TARGET),
+            Some((authority, _)) if absolute_authority_ok(authority) => Ok(false),
+            Some(_) => Err(&BAD_AUTHORITY),
+            None => Err(&BAD_TARGET),
         },
     }
+}
+
+/// CONNECT's authority-form target, `uri-host ":" port`. With `terse-errors`, any target but
+/// an origin-form one (see [`authority_ok`]).
+#[inline(always)]
+fn connect_target_ok(target: &[u8]) -> bool {
+    #[cfg(not(feature = "terse-errors"))]
+    return authority_ok(target, true, true);
+    #[cfg(feature = "terse-errors")]
+    return target.first() != Some(&b'/');
+}
+
+/// An absolute-form target's authority: `uri-host [":" port]` with a host. With
+/// `terse-errors`, not checked (see [`authority_ok`]).
+#[inline(always)]
+fn absolute_authority_ok(authority: &[u8]) -> bool {
+    #[cfg(not(feature = "terse-errors"))]
+    return authority_ok(authority, true, false);
+    #[cfg(feature = "terse-errors")]
+    return !authority.is_empty();
 }
 
 /// Check a `Host` field value (RFC 9112 §3.2): `uri-host [":" port]`, possibly empty.
@@ -68,6 +109,7 @@ fn check_other_forms(method: &[u8], target: &[u8]) -> Result<(), ProtocolError> 
 /// Every request with a `Host` pays for this, so the usual value (a name of unreserved and
 /// sub-delimiter characters, then perhaps `:` and digits) is judged in one table-driven pass;
 /// anything else (an escape, an IP literal, or an error) goes through the full grammar.
+#[cfg(not(feature = "terse-errors"))]
 pub(crate) fn check_host(value: &[u8]) -> Result<(), ProtocolError> {
     let mut name = 0;
     while name < value.len() && reg_char(value[name]) {
@@ -90,17 +132,27 @@ pub(crate) fn check_host(value: &[u8]) -> Result<(), ProtocolError> {
 /// RFC 3986 (a letter, then letters, digits, `+`, `-`, `.`) and the authority ending at the
 /// first `/` or `?`. The authority is not checked here; [`check_target`] does that before
 /// any request gets this far.
+#[inline(never)]
 pub(crate) fn absolute_parts(target: &[u8]) -> Option<(&[u8], &[u8])> {
-    let colon = target.iter().position(|&b| b == b':')?;
-    let (scheme, rest) = target.split_at(colon);
-    let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
-        && scheme
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    let rest = rest.strip_prefix(b"://").filter(|_| scheme_ok)?;
+    // The scheme: a letter, then letters, digits, `+`, `-` or `.`, up to the `:`.
+    let mut i = 0;
+    loop {
+        let b = *target.get(i)?;
+        let ok = match b {
+            b'a'..=b'z' | b'A'..=b'Z' => true,
+            b'0'..=b'9' | b'+' | b'-' | b'.' => i > 0,
+            b':' if i > 0 => break,
+            _ => false,
+        };
+        if !ok {
+            return None;
+        }
+        i += 1;
+    }
+    let rest = target[i..].strip_prefix(b"://")?;
     let end = rest
         .iter()
-        .position(|&b| matches!(b, b'/' | b'?'))
+        .position(|&b| b == b'/' || b == b'?')
         .unwrap_or(rest.len());
     Some(rest.split_at(end))
 }
@@ -108,6 +160,7 @@ pub(crate) fn absolute_parts(target: &[u8]) -> Option<(&[u8], &[u8])> {
 /// `uri-host [":" port]`; with `need_host` the host is not empty (an `http` URI's must not
 /// be), with `need_port` the port is there with at least one digit (CONNECT's
 /// authority-form).
+#[cfg(not(feature = "terse-errors"))]
 fn authority_ok(a: &[u8], need_host: bool, need_port: bool) -> bool {
     let (host, port) = match a.first() {
         Some(b'[') => match a.iter().position(|&b| b == b']') {
@@ -134,6 +187,7 @@ fn authority_ok(a: &[u8], need_host: bool, need_port: bool) -> bool {
 
 /// `reg-name` (which includes IPv4 addresses): unreserved characters, sub-delimiters and
 /// `%XX` escapes.
+#[cfg(not(feature = "terse-errors"))]
 fn reg_name_ok(name: &[u8]) -> bool {
     let mut i = 0;
     while let Some(&b) = name.get(i) {
@@ -153,6 +207,7 @@ fn reg_name_ok(name: &[u8]) -> bool {
     true
 }
 
+#[cfg(not(feature = "terse-errors"))]
 /// `unreserved` or `sub-delims` of RFC 3986: the characters of a `reg-name` but `%`.
 const fn is_unreserved_or_sub_delim(b: u8) -> bool {
     b.is_ascii_alphanumeric()
@@ -175,15 +230,18 @@ const fn is_unreserved_or_sub_delim(b: u8) -> bool {
         )
 }
 
+#[cfg(not(feature = "terse-errors"))]
 const fn reg_char_of(b: u8) -> u8 {
     is_unreserved_or_sub_delim(b) as u8
 }
 
+#[cfg(not(feature = "terse-errors"))]
 byte_map! {
     /// [`is_unreserved_or_sub_delim`] through a table on hosts (see `bytes::byte_map`).
     fn reg_char_byte = reg_char_of;
 }
 
+#[cfg(not(feature = "terse-errors"))]
 #[inline(always)]
 fn reg_char(b: u8) -> bool {
     reg_char_byte(b) != 0
@@ -191,6 +249,7 @@ fn reg_char(b: u8) -> bool {
 
 /// What is inside the brackets of an `IP-literal`: an `IPv6address` or an `IPvFuture`
 /// (`v` hex digits `.` then unreserved, sub-delimiters or `:`).
+#[cfg(not(feature = "terse-errors"))]
 fn ip_literal_ok(inner: &[u8]) -> bool {
     match inner {
         [b'v' | b'V', rest @ ..] => {
@@ -209,6 +268,7 @@ fn ip_literal_ok(inner: &[u8]) -> bool {
 /// `IPv6address` of RFC 3986: eight groups of 1 to 4 hex digits separated by `:`, the last
 /// two of which may be an IPv4 address, with at most one `::` standing for one or more zero
 /// groups.
+#[cfg(not(feature = "terse-errors"))]
 fn ipv6_ok(s: &[u8]) -> bool {
     let mut groups = 0;
     let mut elided = false;
@@ -253,6 +313,7 @@ fn ipv6_ok(s: &[u8]) -> bool {
 }
 
 /// `IPv4address`: four decimal octets 0 to 255 without leading zeros, separated by `.`.
+#[cfg(not(feature = "terse-errors"))]
 fn ipv4_ok(s: &[u8]) -> bool {
     let mut octets = 0;
     for octet in s.split(|&b| b == b'.') {
@@ -277,6 +338,7 @@ fn ipv4_ok(s: &[u8]) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    #[cfg(not(feature = "terse-errors"))]
     use std::format;
     use std::string::String;
 
@@ -303,7 +365,7 @@ mod tests {
             (b"CONNECT", b"127.0.0.1:80"),
         ];
         for (method, target) in ok {
-            assert_eq!(check_target(method, target), Ok(()), "{target:?}");
+            assert!(check_target(method, target, true).is_ok(), "{target:?}");
         }
         let bad: &[(&[u8], &[u8])] = &[
             (b"GET", b"!"),
@@ -325,7 +387,24 @@ mod tests {
             (b"GET", b"ht tp://a/"),
             (b"GET", b"http:///x"),
             (b"GET", b"http://"),
-            (b"GET", b"http://u@a/"),
+            (b"CONNECT", b"/"),
+            (b"GET", b"a:1"),
+        ];
+        for (method, target) in bad {
+            assert_eq!(
+                check_target(method, target, true)
+                    .map(|_| ())
+                    .map_err(|e| e.status),
+                Err(400),
+                "{} {}",
+                String::from_utf8_lossy(method),
+                String::from_utf8_lossy(target)
+            );
+        }
+        // The authority's grammar, which the smallest firmware leaves out (`terse-errors`).
+        #[cfg(not(feature = "terse-errors"))]
+        for (method, target) in [
+            (&b"GET"[..], &b"http://u@a/"[..]),
             (b"GET", b"http://u:p@a/"),
             (b"GET", b"http://a b/"),
             (b"GET", b"http://a\"/"),
@@ -334,7 +413,6 @@ mod tests {
             (b"GET", b"http://[::1/"),
             (b"GET", b"http://a#f"),
             (b"GET", b"http://\x80/"),
-            (b"CONNECT", b"/"),
             (b"CONNECT", b"a"),
             (b"CONNECT", b"a:"),
             (b"CONNECT", b":80"),
@@ -342,11 +420,11 @@ mod tests {
             (b"CONNECT", b"http://a:80/"),
             (b"CONNECT", b"a:80/"),
             (b"CONNECT", b"u@a:80"),
-            (b"GET", b"a:1"),
-        ];
-        for (method, target) in bad {
+        ] {
             assert_eq!(
-                check_target(method, target).map_err(|e| e.status),
+                check_target(method, target, true)
+                    .map(|_| ())
+                    .map_err(|e| e.status),
                 Err(400),
                 "{} {}",
                 String::from_utf8_lossy(method),
@@ -355,6 +433,20 @@ mod tests {
         }
     }
 
+    #[test]
+    fn connect_is_501_unless_allowed_and_then_not_persistent() {
+        let refused = check_target(b"CONNECT", b"a:1", false).unwrap_err();
+        assert_eq!(refused.status, 501);
+        assert_eq!(check_target(b"CONNECT", b"a:1", true), Ok(true));
+        // A malformed CONNECT target is 400 either way.
+        assert_eq!(
+            check_target(b"CONNECT", b"/", false).unwrap_err().status,
+            400
+        );
+        assert_eq!(check_target(b"GET", b"/", true), Ok(false));
+    }
+
+    #[cfg(not(feature = "terse-errors"))]
     #[test]
     fn host_values() {
         let ok: &[&[u8]] = &[
@@ -463,6 +555,7 @@ mod tests {
     }
 
     /// A host of RFC 3986's grammar, built from its parts.
+    #[cfg(not(feature = "terse-errors"))]
     fn valid_host() -> impl Strategy<Value = String> {
         let h16 = "[0-9a-fA-F]{1,4}";
         let octet = prop_oneof![
@@ -490,17 +583,19 @@ mod tests {
 
     proptest! {
         /// Every host the grammar builds is accepted, in Host and in an absolute-form target.
+        #[cfg(not(feature = "terse-errors"))]
         #[test]
         #[cfg_attr(miri, ignore)]
         fn grammatical_hosts_are_accepted(host in valid_host()) {
             prop_assert_eq!(check_host(host.as_bytes()), Ok(()), "{}", host);
             if !host.starts_with(':') && !host.is_empty() {
                 let target = format!("http://{host}/x");
-                prop_assert_eq!(check_target(b"GET", target.as_bytes()), Ok(()), "{}", target);
+                prop_assert_eq!(check_target(b"GET", target.as_bytes(), false), Ok(false), "{}", target);
             }
         }
 
         /// A byte the grammar never allows in a host, anywhere in a valid one, is refused.
+        #[cfg(not(feature = "terse-errors"))]
         #[test]
         #[cfg_attr(miri, ignore)]
         fn a_foreign_byte_in_a_host_is_refused(
@@ -523,8 +618,10 @@ mod tests {
             bytes in proptest::collection::vec(any::<u8>(), 0..40),
             method in prop::sample::select(std::vec![&b"GET"[..], b"CONNECT", b"OPTIONS"]),
         ) {
+            #[cfg(not(feature = "terse-errors"))]
             let _ = check_host(&bytes);
-            let _ = check_target(method, &bytes);
+            let _ = check_target(method, &bytes, false);
+            let _ = check_target(method, &bytes, true);
             let _ = absolute_parts(&bytes);
         }
     }

@@ -102,13 +102,13 @@ impl<'a> RequestView<'a> {
             b"SERVER_PROTOCOL" => Some(head.version.as_str().as_bytes()),
             b"REQUEST_METHOD" => Some(head.method),
             b"PATH_INFO" => {
-                let path = split_target(head.target).0;
+                let path = split_target(head.target).1;
                 if path.contains(&b'%') {
                     return ViewAnswer::Build;
                 }
                 Some(path)
             }
-            b"QUERY_STRING" => Some(split_target(head.target).1),
+            b"QUERY_STRING" => Some(split_target(head.target).2),
             b"CONTENT_TYPE" => head.content_type.map(trim_ows).or_else(base),
             b"CONTENT_LENGTH" => head
                 .content_length
