@@ -576,7 +576,15 @@ fn every_case_whole_and_split() {
 /// to the whole case.
 #[test]
 fn issue24_classes_byte_by_byte() {
-    let classes = ["target-", "host-", "connect-", "chunk-ext-", "odd-uri-"];
+    let classes = [
+        "target-",
+        "host-",
+        "connect-",
+        "chunk-ext-",
+        "odd-uri-",
+        "llhttp-uri-",
+        "llhttp-host-",
+    ];
     let cases: Vec<Case> = all_cases()
         .into_iter()
         .filter(|c| c.pending.is_none() && classes.iter().any(|p| c.name.starts_with(p)))
