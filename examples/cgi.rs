@@ -2,7 +2,7 @@
 //! `target/release/examples/cgi` into your server's CGI folder, and point lighttpd, Apache or
 //! nginx + fcgiwrap at it (the config lines are in `docs/cgi.md`).
 //!
-//! Routes, dispatched with `shift_path_info` (so each handler sees the rest of the path):
+//! Routes, dispatched with `shift_path_info_in` (so each handler sees the rest of the path):
 //!
 //! | path | what it does |
 //! |---|---|
@@ -20,7 +20,7 @@
 
 use wsgiref::app::Once;
 use wsgiref::handlers::CgiHandler;
-use wsgiref::util::shift_path_info;
+use wsgiref::util::shift_path_info_in;
 use wsgiref::{AppError, Environ, StartResponse};
 
 /// The largest form body this program accepts.
@@ -40,8 +40,13 @@ fn app(
     start_response: &mut StartResponse<'_>,
 ) -> Result<Page, AppError> {
     let full_path = environ.get("PATH_INFO").unwrap_or(b"").to_vec();
-    let segment = shift_path_info(environ)?;
-    match segment.as_deref() {
+    // `shift_path_info` works in a fixed 1 KiB stack buffer, too small for a long PATH_INFO
+    // (a server passes several KiB): a scratch buffer sized to this request's paths instead,
+    // as `shift_path_info_in` documents.
+    let script_name = environ.get("SCRIPT_NAME").map_or(0, <[u8]>::len);
+    let mut scratch = vec![0u8; script_name + 3 * full_path.len() + 2];
+    let segment = shift_path_info_in(environ, &mut scratch)?;
+    match segment {
         None | Some(b"") => index(start_response),
         Some(b"info") => info(environ, start_response),
         Some(b"form") => form(environ, start_response),

@@ -337,6 +337,8 @@ enum Mode {
     Split {
         seed: u64,
     },
+    /// One byte at a time, with a pause after each: every split point at once.
+    Bytewise,
 }
 
 /// A tiny deterministic generator (xorshift), so that a failing split is reproducible.
@@ -359,6 +361,14 @@ fn exchange(addr: std::net::SocketAddr, case: &Case, mode: Mode) -> Result<Vec<u
     match mode {
         Mode::Whole => {
             let _ = stream.write_all(&wire);
+        }
+        Mode::Bytewise => {
+            for byte in wire.chunks(1) {
+                if stream.write_all(byte).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
         }
         Mode::Split { seed } => {
             let mut state = seed | 1;
@@ -557,6 +567,44 @@ fn every_case_whole_and_split() {
         "{} of {} runs failed:\n{}",
         failures.len(),
         cases.len() * 2,
+        failures.join("\n")
+    );
+}
+
+/// The classes of request-target forms, Host values, CONNECT and chunk extensions, sent one
+/// byte at a time: the server reads each case at every split point and must answer as it does
+/// to the whole case.
+#[test]
+fn target_host_connect_and_chunk_ext_classes_byte_by_byte() {
+    let classes = [
+        "target-",
+        "host-",
+        "connect-",
+        "chunk-ext-",
+        "odd-uri-",
+        "llhttp-uri-",
+        "llhttp-host-",
+    ];
+    let cases: Vec<Case> = all_cases()
+        .into_iter()
+        .filter(|c| c.pending.is_none() && classes.iter().any(|p| c.name.starts_with(p)))
+        .collect();
+    assert!(
+        cases.len() >= 130,
+        "only {} cases of the target, Host, CONNECT and chunk-extension classes",
+        cases.len()
+    );
+    let server = Server::start("echo", &["0"]);
+    let failures = run_all(server.addr(), &cases, |_| Mode::Bytewise, 8);
+    let mut server = server;
+    let alive = server.is_running();
+    let log = server.stop();
+    assert!(alive, "the echo server died; its log:\n{log}");
+    assert!(
+        failures.is_empty(),
+        "{} of {} runs failed:\n{}",
+        failures.len(),
+        cases.len(),
         failures.join("\n")
     );
 }

@@ -1,7 +1,7 @@
 //! [`HandlerConfig`]: the knobs that are class attributes on CPython's `BaseHandler`.
 
 use crate::environ::{UrlScheme, WsgiVars};
-use crate::proto::Version;
+use crate::proto::{ProxyHeaderPolicy, Version};
 
 /// How a handler frames and reports responses: CPython's `BaseHandler` class attributes.
 ///
@@ -52,6 +52,25 @@ pub struct HandlerConfig {
     pub run_once: bool,
     /// `wsgi.file_wrapper`: advertise that a `FileWrapper` body is handled efficiently.
     pub file_wrapper: bool,
+    /// What becomes of a client's `Proxy` request header, which would be `HTTP_PROXY`: by
+    /// default ([`ProxyHeaderPolicy::Drop`]) no environ a handler builds or is given holds
+    /// it. The HTTP server leaves the header out of the request's environ; the CGI handlers
+    /// remove `HTTP_PROXY` from the environment the web server handed them.
+    ///
+    /// Why: CGI programs, and applications that copy the environ into a process environment,
+    /// hand `HTTP_PROXY` to HTTP client libraries, which take it as the proxy for their own
+    /// outgoing requests (httpoxy, CVE-2016-5385). No standard header is called `Proxy`.
+    /// [`ProxyHeaderPolicy::Keep`] restores CPython's behaviour.
+    ///
+    /// ```
+    /// use wsgiref_core::handler::{HandlerConfig, ServerConfig};
+    /// use wsgiref_core::proto::ProxyHeaderPolicy;
+    /// assert_eq!(HandlerConfig::CGI.proxy_header, ProxyHeaderPolicy::Drop);
+    /// let mut config = ServerConfig::default();
+    /// // Only where no client is untrusted and nothing passes the environ on:
+    /// config.handler.proxy_header = ProxyHeaderPolicy::Keep;
+    /// ```
+    pub proxy_header: ProxyHeaderPolicy,
 }
 
 impl HandlerConfig {
@@ -73,6 +92,7 @@ impl HandlerConfig {
         multiprocess: false,
         run_once: false,
         file_wrapper: true,
+        proxy_header: ProxyHeaderPolicy::Drop,
     };
 
     /// `BaseCGIHandler`'s defaults: like [`SIMPLE`](Self::SIMPLE) but CGI framing.

@@ -16,9 +16,12 @@ use crate::proto::{HttpDate, Limits, ProtocolError, UnderscorePolicy};
 /// Settings of an HTTP server connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
-    /// Parsing limits (request line, headers, body).
+    /// Parsing limits (request line, headers, body), and whether `CONNECT` is handed to the
+    /// application ([`Limits::allow_connect`]; by default it is refused with 501).
     pub limits: Limits,
-    /// What to do with request header names containing `_`.
+    /// What to do with request header names containing `_`. (What to do with a `Proxy`
+    /// header, the other field left out of the environ by default, is
+    /// [`HandlerConfig::proxy_header`], as the CGI handlers need it too.)
     pub underscore: UnderscorePolicy,
     /// Response framing and error page settings.
     pub handler: HandlerConfig,

@@ -23,7 +23,8 @@ use crate::handler::run::{run_app, RunReport};
 use crate::proto::environ::ENVIRON_FULL;
 use crate::proto::view::RequestView;
 use crate::proto::{
-    parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits, ProtocolError, Version,
+    environ::HeaderPolicy, parse_head, BodyDecoder, Decoded, Framing, HttpDate, Limits,
+    ProtocolError, Version,
 };
 use crate::relocate::relocate;
 use crate::storage::Table;
@@ -380,7 +381,10 @@ pub(crate) fn run_request<
     let view = RequestView {
         head: &head,
         base: base_table,
-        policy: config.underscore,
+        policy: HeaderPolicy {
+            underscore: config.underscore,
+            proxy: config.handler.proxy_header,
+        },
         server_software: config.handler.default_server_software(),
     };
     let Memory {

@@ -41,7 +41,10 @@ impl fmt::Display for RequestLine {
         for &b in &self.bytes {
             match b {
                 b'\\' => f.write_str("\\\\")?,
-                0x00..=0x1f | 0x7f..=0x9f => write!(f, "\\x{b:02x}")?,
+                // A raw `"` would end the quoted request line of an access-log entry early
+                // and let a client forge the fields after it (issue 24): escaped like a
+                // control byte. (Python's http.server leaves it raw.)
+                0x00..=0x1f | b'"' | 0x7f..=0x9f => write!(f, "\\x{b:02x}")?,
                 _ => fmt::Write::write_char(f, char::from(b))?,
             }
         }

@@ -11,6 +11,8 @@
 
 use super::request::is_tchar;
 use super::{Framing, Limits, ProtocolError};
+#[cfg(not(feature = "terse-errors"))]
+use crate::bytes::byte_map;
 
 /// Longest chunk extension (everything between the chunk size and its CRLF, whitespace
 /// included) that is accepted. Extensions carry nothing we use, so a few hundred bytes is
@@ -42,8 +44,8 @@ enum State {
     Size { size: u64, digits: u8 },
     /// Whitespace after the digits: only a `;` (extension) may follow.
     SizeSpace { size: u64, len: usize },
-    /// Inside a chunk extension, up to the CR.
-    Extension { size: u64, len: usize },
+    /// Inside a chunk extension, up to the CR: `at` says where in its grammar.
+    Extension { size: u64, len: usize, at: Ext },
     /// The chunk-size line's CR was seen; its LF must follow.
     SizeLf { size: u64 },
     /// Inside chunk data.
@@ -59,6 +61,98 @@ enum State {
     /// A framing error; repeated on every later call.
     Failed(ProtocolError),
 }
+
+/// Where the decoder is inside a chunk extension, RFC 9112 §7.1.1:
+/// `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )`, `name` a token: one of
+/// the `EXT_*` states, the rows of [`EXT_NEXT`].
+type Ext = u8;
+/// After a `;`: optional whitespace, then the name.
+const EXT_NAME_START: Ext = 0;
+/// Inside the name: may end the line, or go on with `=`, `;` or whitespace.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_NAME: Ext = 1;
+/// Whitespace after the name: only `=` or `;` may follow.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_NAME_SPACE: Ext = 2;
+/// After `=`: optional whitespace, then a token or a quoted string.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_VALUE_START: Ext = 3;
+/// Inside a token value: may end the line.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_VALUE: Ext = 4;
+/// Whitespace after a value: only `;` may follow.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_VALUE_SPACE: Ext = 5;
+/// Inside a quoted string.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_QUOTED: Ext = 6;
+/// After a `\` in a quoted string.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_QUOTED_PAIR: Ext = 7;
+/// Just after a quoted value's closing quote: may end the line.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_CLOSED: Ext = 8;
+/// Not a state: the byte breaks the grammar.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_BAD: Ext = 9;
+/// Not a state: the CR that ends the chunk-size line, where the grammar allows it.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_END: Ext = 10;
+
+/// The byte classes of the extension grammar, the columns of [`EXT_NEXT`]: a token
+/// character, SP or HTAB, `;`, `=`, `"`, `\`, any other byte a quoted string may hold
+/// (visible ASCII, `0x80..=0xFF`), CR, and anything else (controls, DEL).
+#[cfg(not(feature = "terse-errors"))]
+const fn ext_class_of(b: u8) -> u8 {
+    match b {
+        b' ' | b'\t' => 1,
+        b';' => 2,
+        b'=' => 3,
+        b'"' => 4,
+        b'\\' => 5,
+        b'\r' => 7,
+        _ if is_tchar(b) => 0,
+        0x21..=0x7e | 0x80..=0xff => 6,
+        _ => 8,
+    }
+}
+
+#[cfg(not(feature = "terse-errors"))]
+byte_map! {
+    /// [`ext_class_of`] through a table on hosts (see `bytes::byte_map`).
+    fn ext_class = ext_class_of;
+}
+
+/// The next extension state for each state (row) and byte class (column): a table rather
+/// than code, 81 bytes of flash for the whole grammar.
+#[cfg(not(feature = "terse-errors"))]
+const EXT_NEXT: [[Ext; 9]; 9] = {
+    const B: Ext = EXT_BAD;
+    const N: Ext = EXT_NAME_START;
+    const Q: Ext = EXT_QUOTED;
+    [
+        // tchar, ws, `;`, `=`, `"`, `\`, other, CR, control
+        [EXT_NAME, N, B, B, B, B, B, B, B],
+        [
+            EXT_NAME,
+            EXT_NAME_SPACE,
+            N,
+            EXT_VALUE_START,
+            B,
+            B,
+            B,
+            EXT_END,
+            B,
+        ],
+        [B, EXT_NAME_SPACE, N, EXT_VALUE_START, B, B, B, B, B],
+        [EXT_VALUE, EXT_VALUE_START, B, B, Q, B, B, B, B],
+        [EXT_VALUE, EXT_VALUE_SPACE, N, B, B, B, B, EXT_END, B],
+        [B, EXT_VALUE_SPACE, N, B, B, B, B, B, B],
+        [Q, Q, Q, Q, EXT_CLOSED, EXT_QUOTED_PAIR, Q, B, B],
+        [Q, Q, Q, Q, Q, Q, Q, B, B],
+        [B, EXT_VALUE_SPACE, N, B, B, B, B, EXT_END, B],
+    ]
+};
 
 /// Where the decoder is inside one trailer line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,7 +290,11 @@ impl BodyDecoder {
                 (None, 0) => return Err(bad("chunk size does not start with a hex digit")),
                 (None, _) => match b {
                     b'\r' => State::SizeLf { size },
-                    b';' => State::Extension { size, len: 1 },
+                    b';' => State::Extension {
+                        size,
+                        len: 1,
+                        at: EXT_NAME_START,
+                    },
                     b' ' | b'\t' => State::SizeSpace { size, len: 1 },
                     b'\n' => return Err(BARE_LF),
                     _ => return Err(bad("invalid character after the chunk size")),
@@ -207,16 +305,46 @@ impl BodyDecoder {
                     return Err(bad("chunk extension longer than MAX_CHUNK_EXTENSION"))
                 }
                 b' ' | b'\t' => State::SizeSpace { size, len: len + 1 },
-                b';' => State::Extension { size, len: len + 1 },
+                b';' => State::Extension {
+                    size,
+                    len: len + 1,
+                    at: EXT_NAME_START,
+                },
                 _ => return Err(bad("whitespace after a chunk size without an extension")),
             },
-            State::Extension { size, len } => match b {
+            #[cfg(not(feature = "terse-errors"))]
+            State::Extension { size, len, at } => {
+                // `at` is always a state (a row): `EXT_BAD` and `EXT_END` are never stored.
+                match EXT_NEXT[usize::from(at)][usize::from(ext_class(b))] {
+                    EXT_END => State::SizeLf { size },
+                    _ if b == b'\n' => return Err(BARE_LF),
+                    EXT_BAD => return Err(bad(
+                        "malformed chunk extension (not ;name, ;name=token or ;name=\"quoted\")",
+                    )),
+                    _ if len >= MAX_CHUNK_EXTENSION => {
+                        return Err(bad("chunk extension longer than MAX_CHUNK_EXTENSION"))
+                    }
+                    next => State::Extension {
+                        size,
+                        len: len + 1,
+                        at: next,
+                    },
+                }
+            }
+            // The smallest firmware reads extensions as before issue 24: any visible or
+            // 0x80.. byte and HTAB up to the CR (see `terse-errors` in the parsing policy).
+            #[cfg(feature = "terse-errors")]
+            State::Extension { size, len, at } => match b {
                 b'\r' => State::SizeLf { size },
                 b'\n' => return Err(BARE_LF),
                 _ if len >= MAX_CHUNK_EXTENSION => {
                     return Err(bad("chunk extension longer than MAX_CHUNK_EXTENSION"))
                 }
-                b'\t' | 0x20..=0x7e | 0x80..=0xff => State::Extension { size, len: len + 1 },
+                b'\t' | 0x20..=0x7e | 0x80..=0xff => State::Extension {
+                    size,
+                    len: len + 1,
+                    at,
+                },
                 _ => return Err(bad("control character in a chunk extension")),
             },
             State::SizeLf { size } => match b {
@@ -492,6 +620,77 @@ mod tests {
                 Err(*status),
                 "{:?}",
                 std::string::String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    /// RFC 9112 §7.1.1: `;name`, `;name=token`, `;name="quoted"`, with optional whitespace
+    /// around `;` and `=`; anything else is refused (issue 24). Not with `terse-errors`,
+    /// which reads extensions as before.
+    #[cfg(not(feature = "terse-errors"))]
+    #[test]
+    fn chunk_extensions_follow_the_grammar() {
+        let good: &[&[u8]] = &[
+            b";a",
+            b";a=b",
+            b";a=b;c",
+            b";a=b ;c=d",
+            b" ; a = b",
+            b";a=\"\"",
+            b";a=\"x y;z=\\\"q\\\\\"",
+            b";a=\"\x80\xff\t\"",
+            b";a=\"\\\xff\"",
+            b";a;b;c",
+            b";!#$%&'*+-.^_`|~09AZaz=!#$%&'*+-.^_`|~",
+            b";a=\"q\";b",
+            b";a=\"q\" ;b",
+        ];
+        for ext in good {
+            let input = [&b"3"[..], ext, b"\r\nabc\r\n0\r\n\r\n"].concat();
+            assert_eq!(
+                chunked(&input),
+                Ok((b"abc".to_vec(), 0)),
+                "{:?}",
+                std::string::String::from_utf8_lossy(ext)
+            );
+        }
+        let bad: &[&[u8]] = &[
+            b";a=\"",
+            b";a=\"abc",
+            b";\"",
+            b";=x",
+            b";",
+            b"; ",
+            b";;a",
+            b";a b",
+            b";a=\xff",
+            b";a=",
+            b";a= ",
+            b";a=b c",
+            b";a=\"q\"x",
+            b";a=\"q\"\"",
+            b";a=b=c",
+            b";a=\"\\\x01\"",
+            b";a=\"\x7f\"",
+            b";a\x80",
+            b";a,b",
+            b";a/b",
+            b";a=b/c",
+            b";a=\"\\",
+            b";a ",
+            b";a=b ",
+            b";a=\"q\" ",
+            b";a\t",
+            b";a=@",
+            b"x",
+        ];
+        for ext in bad {
+            let input = [&b"3"[..], ext, b"\r\nabc\r\n0\r\n\r\n"].concat();
+            assert_eq!(
+                chunked(&input),
+                Err(400),
+                "{:?}",
+                std::string::String::from_utf8_lossy(ext)
             );
         }
     }

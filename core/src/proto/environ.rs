@@ -32,8 +32,9 @@
 //! from the server's base environ, not from the head.
 
 use super::request::trim_ows;
+use super::target::absolute_parts;
 use super::{ProtocolError, RequestHead};
-use crate::bytes::byte_map;
+use crate::bytes::{byte_map, eq_ignore_case};
 use crate::environ::{Environ, KnownKey};
 use crate::storage::name_bit;
 
@@ -47,6 +48,79 @@ pub enum UnderscorePolicy {
     Drop,
     /// Treat `_` like `-`, as CPython's `simple_server` does.
     Merge,
+}
+
+/// What [`fill_environ`] does with a `Proxy` request header field, which would become
+/// `HTTP_PROXY`.
+///
+/// CGI programs, and applications that copy the environ into a process environment, hand
+/// `HTTP_PROXY` to HTTP client libraries, which read it as the proxy to use for outgoing
+/// requests ("httpoxy", CVE-2016-5385): a client's `Proxy: http://attacker.example` header
+/// would route the application's own requests through the attacker. No standard header is
+/// called `Proxy`, so the default drops it, as Apache's and nginx's httpoxy advice does.
+///
+/// ```
+/// use wsgiref_core::environ::EnvironBuf;
+/// use wsgiref_core::proto::{fill_environ, parse_head, HeaderPolicy, Limits, ProxyHeaderPolicy};
+///
+/// let input = b"GET / HTTP/1.1\r\nProxy: http://attacker.example\r\n\r\n";
+/// let mut headers = [httparse::EMPTY_HEADER; 4];
+/// let head = parse_head(input, &mut headers, &Limits::DEFAULT)?.unwrap();
+/// let mut buf = EnvironBuf::<512, 16>::new();
+/// let mut environ = buf.environ();
+/// fill_environ(&head, &mut environ, HeaderPolicy::default())?;
+/// assert_eq!(environ.get("HTTP_PROXY"), None);
+///
+/// // A deployment that needs the header back (it trusts its clients, or uses no proxy-aware
+/// // library) keeps it:
+/// let keep = HeaderPolicy { proxy: ProxyHeaderPolicy::Keep, ..HeaderPolicy::default() };
+/// let mut buf = EnvironBuf::<512, 16>::new();
+/// let mut environ = buf.environ();
+/// fill_environ(&head, &mut environ, keep)?;
+/// assert_eq!(environ.get("HTTP_PROXY"), Some(&b"http://attacker.example"[..]));
+/// # Ok::<(), wsgiref_core::proto::ProtocolError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ProxyHeaderPolicy {
+    /// Leave `Proxy` fields out of the environ (the default): no `HTTP_PROXY` from a client.
+    #[default]
+    Drop,
+    /// Keep them as `HTTP_PROXY`, as CPython's `simple_server` does.
+    Keep,
+}
+
+/// Which request header fields [`fill_environ`] leaves out of the environ: names with `_`
+/// ([`UnderscorePolicy`]) and `Proxy` ([`ProxyHeaderPolicy`]). Both default to dropping; an
+/// [`UnderscorePolicy`] alone converts into a policy with the default for `Proxy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct HeaderPolicy {
+    /// Header names containing `_`.
+    pub underscore: UnderscorePolicy,
+    /// The `Proxy` header (httpoxy).
+    pub proxy: ProxyHeaderPolicy,
+}
+
+impl From<UnderscorePolicy> for HeaderPolicy {
+    fn from(underscore: UnderscorePolicy) -> Self {
+        HeaderPolicy {
+            underscore,
+            proxy: ProxyHeaderPolicy::default(),
+        }
+    }
+}
+
+/// Is `name` (a header name) `Proxy`, in any case?
+#[inline]
+pub(super) fn is_proxy(name: &[u8]) -> bool {
+    name.len() == 5 && eq_ignore_case(name, b"proxy")
+}
+
+/// Is `name` (a header name) `Host`, in any case?
+#[inline]
+pub(super) fn is_host(name: &[u8]) -> bool {
+    name.len() == 4 && eq_ignore_case(name, b"host")
 }
 
 /// Longest `HTTP_<NAME>` key built from a header name. Longer names are refused with 431:
@@ -124,6 +198,7 @@ const PATH_INFO: KnownKey = KnownKey::new("PATH_INFO");
 const QUERY_STRING: KnownKey = KnownKey::new("QUERY_STRING");
 const CONTENT_TYPE: KnownKey = KnownKey::new("CONTENT_TYPE");
 const CONTENT_LENGTH: KnownKey = KnownKey::new("CONTENT_LENGTH");
+const HTTP_HOST: KnownKey = KnownKey::new("HTTP_HOST");
 
 /// A request whose variables do not (or, by `RequestView::fits`'s bound, might not) fit the
 /// environ storage.
@@ -156,8 +231,9 @@ pub(crate) const ENVIRON_FULL: ProtocolError =
 pub fn fill_environ(
     head: &RequestHead<'_>,
     environ: &mut Environ<'_>,
-    policy: UnderscorePolicy,
+    policy: impl Into<HeaderPolicy>,
 ) -> Result<(), ProtocolError> {
+    let policy = policy.into();
     let full = |_| ENVIRON_FULL;
     environ
         .set_known(SERVER_PROTOCOL, head.version.as_str().as_bytes())
@@ -166,7 +242,7 @@ pub fn fill_environ(
         .set_known(REQUEST_METHOD, head.method)
         .map_err(full)?;
 
-    let (path, query) = split_target(head.target);
+    let (authority, path, query) = split_target(head.target);
     if path.contains(&b'%') {
         environ.set("PATH_INFO", b"").map_err(full)?;
         percent_decode(path, |piece| environ.append("PATH_INFO", b"", piece)).map_err(full)?;
@@ -195,6 +271,13 @@ pub fn fill_environ(
     // would otherwise cost; a "maybe" still looks.
     let before = environ.key_bits();
     let mut added = 0u64;
+    // Absolute-form: its authority is the host (RFC 9112 §3.2.2), and any Host field is
+    // ignored.
+    if let Some(authority) = authority {
+        environ.set_known(HTTP_HOST, authority).map_err(full)?;
+        const HOST_BITS: u64 = name_bit(b"HTTP_HOST");
+        added |= HOST_BITS;
+    }
     // Word-aligned, with the prefix written as 12 bytes, so that the compiler clears the rest
     // from a 4-byte-aligned offset: a Cortex-M then uses the word-wise clearing routine the
     // handler links anyway, instead of linking the byte-wise `__aeabi_memclr` (208 B) for this
@@ -219,7 +302,12 @@ pub fn fill_environ(
             flags |= mapped;
             *out = mapped & 0x7f;
         }
-        if flags & UNDERSCORE != 0 && policy == UnderscorePolicy::Drop {
+        if flags & UNDERSCORE != 0 && policy.underscore == UnderscorePolicy::Drop {
+            continue;
+        }
+        if (policy.proxy == ProxyHeaderPolicy::Drop && is_proxy(name))
+            || (authority.is_some() && is_host(name))
+        {
             continue;
         }
         let key = &key_buf[..5 + name.len()];
@@ -249,13 +337,33 @@ pub fn fill_environ(
     Ok(())
 }
 
-/// The path and the query of a request target, as `PATH_INFO` (before decoding) and
-/// `QUERY_STRING` have them.
-pub(super) fn split_target(target: &[u8]) -> (&[u8], &[u8]) {
+/// The authority (absolute-form only), the path and the query of a request target, as
+/// `HTTP_HOST`, `PATH_INFO` (before decoding) and `QUERY_STRING` have them. An absolute-form
+/// target's empty path is `/` (RFC 9112 §3.2.1: the origin-form of an empty path).
+pub(super) fn split_target(target: &[u8]) -> (Option<&[u8]>, &[u8], &[u8]) {
+    let (authority, target) = match absolute_authority(target) {
+        Some((authority, rest)) => (Some(authority), rest),
+        None => (None, target),
+    };
     let target = collapse_leading_slashes(target);
-    match target.iter().position(|&b| b == b'?') {
+    let (path, query) = match target.iter().position(|&b| b == b'?') {
         Some(q) => (&target[..q], &target[q + 1..]),
         None => (target, &[][..]),
+    };
+    match (authority, path) {
+        (Some(_), []) => (authority, b"/", query),
+        _ => (authority, path, query),
+    }
+}
+
+/// The authority of an absolute-form target and what follows it; `None` for the other forms
+/// (origin-form, the usual one, costs one comparison). [`parse_head`](super::parse_head) has
+/// checked the form already.
+#[inline]
+pub(super) fn absolute_authority(target: &[u8]) -> Option<(&[u8], &[u8])> {
+    match target.first() {
+        Some(b'/') | None => None,
+        Some(_) => absolute_parts(target),
     }
 }
 
@@ -325,7 +433,12 @@ mod tests {
 
     fn environ_of(input: &[u8], policy: UnderscorePolicy) -> Result<Vars, ProtocolError> {
         let mut headers = [httparse::EMPTY_HEADER; 32];
-        let head = parse_head(input, &mut headers, &Limits::DEFAULT)?.expect("complete head");
+        // CONNECT parses (its environ is checked too), as with `allow_connect`.
+        let limits = Limits {
+            allow_connect: true,
+            ..Limits::DEFAULT
+        };
+        let head = parse_head(input, &mut headers, &limits)?.expect("complete head");
         let mut buf = EnvironBuf::<4096, 64>::new();
         let mut environ = buf.environ();
         fill_environ(&head, &mut environ, policy)?;
@@ -385,11 +498,24 @@ mod tests {
             (b"//evil/x", b"/evil/x", b""),
             (b"///", b"/", b""),
             (b"//?q", b"/", b"q"),
-            (b"http://example.com/x", b"http://example.com/x", b""),
+            // Absolute-form: the path and query after the authority (issue 24; CPython
+            // keeps the whole URI in PATH_INFO).
+            (b"http://example.com/x", b"/x", b""),
+            (b"http://example.com/a%2Fb?q=1?2", b"/a/b", b"q=1?2"),
+            (b"HTTPS://example.com:8443//x//y", b"/x//y", b""),
+            (b"http://example.com", b"/", b""),
+            (b"http://example.com?q", b"/", b"q"),
+            // Asterisk-form (OPTIONS) and authority-form (CONNECT) stay as sent.
             (b"*", b"*", b""),
+            (b"example.com:443", b"example.com:443", b""),
         ];
         for (target, path, query) in cases {
-            let input = [&b"GET "[..], target, b" HTTP/1.1\r\n\r\n"].concat();
+            let method: &[u8] = match *target {
+                b"*" => b"OPTIONS",
+                b"example.com:443" => b"CONNECT",
+                _ => b"GET",
+            };
+            let input = [method, b" ", target, b" HTTP/1.1\r\n\r\n"].concat();
             let vars = environ_of(&input, UnderscorePolicy::Drop).unwrap();
             assert_eq!(get(&vars, "PATH_INFO"), Some(*path), "{target:?}");
             assert_eq!(get(&vars, "QUERY_STRING"), Some(*query), "{target:?}");
@@ -556,11 +682,52 @@ mod tests {
 
     include!("testdata/cpython_environ.rs");
 
+    /// CPython's environ for `request` with our deliberate differences applied: an
+    /// absolute-form target's path and query in PATH_INFO and QUERY_STRING and its authority
+    /// in HTTP_HOST (set before the header fields, so where CPython puts a first `Host`), and,
+    /// unless `keep_proxy`, no HTTP_PROXY.
+    fn with_our_differences<'w>(
+        request: &[u8],
+        cpython: &[(&'w str, &'w [u8])],
+        keep_proxy: bool,
+    ) -> Vec<(&'w str, Vec<u8>)> {
+        let mut want: Vec<(&str, Vec<u8>)> = cpython
+            .iter()
+            .filter(|(k, _)| keep_proxy || *k != "HTTP_PROXY")
+            .map(|(k, v)| (*k, v.to_vec()))
+            .collect();
+        let target = request.split(|&b| b == b' ').nth(1).unwrap();
+        if let (Some(authority), path, _) = split_target(target) {
+            want.iter_mut().find(|(k, _)| *k == "PATH_INFO").unwrap().1 = path.to_vec();
+            match want.iter_mut().find(|(k, _)| *k == "HTTP_HOST") {
+                Some(host) => host.1 = authority.to_vec(),
+                None => {
+                    let at = 1 + want.iter().position(|(k, _)| *k == "QUERY_STRING").unwrap();
+                    want.insert(at, ("HTTP_HOST", authority.to_vec()));
+                }
+            }
+        }
+        want
+    }
+
     /// Every request of the fixture gives CPython's environ, key for key and in CPython's
-    /// order, over CPython's base environ (with `UnderscorePolicy::Merge`, CPython's rule).
+    /// order, over CPython's base environ (with `UnderscorePolicy::Merge`, CPython's rule),
+    /// but for our deliberate differences ([`with_our_differences`]).
     #[test]
     fn matches_cpython_simple_server() {
-        for (request, want) in CPYTHON_ENVIRONS {
+        for ((request, cpython), keep_proxy) in CPYTHON_ENVIRONS
+            .iter()
+            .flat_map(|fixture| [(fixture, false), (fixture, true)])
+        {
+            let want = with_our_differences(request, cpython, keep_proxy);
+            let policy = HeaderPolicy {
+                underscore: UnderscorePolicy::Merge,
+                proxy: if keep_proxy {
+                    ProxyHeaderPolicy::Keep
+                } else {
+                    ProxyHeaderPolicy::Drop
+                },
+            };
             let mut headers = [httparse::EMPTY_HEADER; 16];
             let head = parse_head(request, &mut headers, &Limits::DEFAULT)
                 .unwrap()
@@ -577,11 +744,11 @@ mod tests {
             ] {
                 environ.set(k, v).unwrap();
             }
-            fill_environ(&head, &mut environ, UnderscorePolicy::Merge).unwrap();
-            let got: Vec<(&str, &[u8])> = environ.iter().collect();
+            fill_environ(&head, &mut environ, policy).unwrap();
+            let got: Vec<(&str, Vec<u8>)> = environ.iter().map(|(k, v)| (k, v.to_vec())).collect();
             assert_eq!(
                 got,
-                want.to_vec(),
+                want,
                 "{:?}",
                 std::string::String::from_utf8_lossy(request)
             );

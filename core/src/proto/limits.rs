@@ -28,6 +28,30 @@ pub struct Limits {
     /// Largest body in bytes, whether announced by `Content-Length` or counted chunk by
     /// chunk. Larger is `413 Content Too Large`.
     pub max_body: u64,
+    /// Whether a `CONNECT` request is accepted (`true`) or refused with `501 Not
+    /// Implemented` (`false`, the default) as soon as its request line is read.
+    ///
+    /// `CONNECT host:port` asks for a tunnel: after a 2xx answer the bytes that follow belong
+    /// to the tunnel, not to HTTP (RFC 9110 §9.3.6), and a WSGI application cannot make one.
+    /// Without the refusal an application answering every path with `200` would seem to open
+    /// a tunnel while the server went on parsing the tunnel's bytes as requests. With `true`,
+    /// the application sees `REQUEST_METHOD=CONNECT` and `PATH_INFO=host:port` (to refuse it
+    /// with a status of its own, say 403 or 405), and the request is never persistent
+    /// ([`RequestHead::keep_alive`](super::RequestHead::keep_alive) is false): the connection
+    /// closes after the answer, so no tunnel is ever made.
+    ///
+    /// ```
+    /// use wsgiref_core::proto::{parse_head, Limits};
+    /// let connect = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
+    /// let mut headers = [httparse::EMPTY_HEADER; 4];
+    /// let refused = parse_head(connect, &mut headers, &Limits::DEFAULT).unwrap_err();
+    /// assert_eq!(refused.status, 501);
+    /// let limits = Limits { allow_connect: true, ..Limits::DEFAULT };
+    /// let head = parse_head(connect, &mut headers, &limits)?.unwrap();
+    /// assert!(!head.keep_alive);
+    /// # Ok::<(), wsgiref_core::proto::ProtocolError>(())
+    /// ```
+    pub allow_connect: bool,
 }
 
 impl Limits {
@@ -39,6 +63,7 @@ impl Limits {
         max_headers: 100,
         max_head_bytes: 16384,
         max_body: u64::MAX,
+        allow_connect: false,
     };
 }
 
@@ -60,5 +85,6 @@ mod tests {
         assert_eq!(l.max_headers, 100);
         assert_eq!(l.max_head_bytes, 16384);
         assert_eq!(l.max_body, u64::MAX);
+        assert!(!l.allow_connect);
     }
 }

@@ -41,6 +41,11 @@
 //! | a header name longer than [`environ::MAX_ENVIRON_KEY`] - 5 bytes | 431 | its `HTTP_*` key would not fit; refused before any application runs |
 //! | method not a token, control bytes or empty target, more than three words, bare CR | 400 | RFC 9112 §3 |
 //! | request-target bytes `0x80..=0xFF` | accepted | CPython decodes the line as Latin-1 and passes them on |
+//! | a request-target in none of the forms of RFC 9112 §3.2: origin (`/p?q`), absolute (`http://host/p`), authority (`host:port`, `CONNECT` only), asterisk (`*`, `OPTIONS` only) | 400 | RFC 9112 §3.2 |
+//! | an absolute-form authority that is not `host[:port]` (user information, no host) | 400 | RFC 9110 §4.2.1, §4.2.4 |
+//! | an absolute-form target | its path and query become `PATH_INFO` and `QUERY_STRING`, its authority `HTTP_HOST` (over any `Host`) | RFC 9112 §3.2.2; CPython puts the whole URI in `PATH_INFO` |
+//! | a `Host` value that is not `uri-host [":" port]` (RFC 3986) | 400 | RFC 9112 §3.2: a value a proxy could read as another authority |
+//! | `CONNECT` | 501 as soon as its request line is read, unless [`Limits::allow_connect`]: then accepted, never persistent | RFC 9110 §9.3.6: we make no tunnels |
 //! | `HTTP/1.0`, `HTTP/1.1` | accepted | |
 //! | other `HTTP/<digit>.<digit>` (`HTTP/2.0`, `HTTP/1.2`, `HTTP/0.9` spelled out) | 505 | we speak exactly 1.0 and 1.1 |
 //! | any other version text (`http/1.1`, `HTTP/1.10`) | 400 | malformed |
@@ -61,12 +66,17 @@
 //! | `Expect: 100-continue` on HTTP/1.1 | [`RequestHead::expect_continue`] | other expectations are ignored, as CPython does |
 //!
 //! Chunked bodies ([`BodyDecoder`]): the size is 1 to 16 hex digits with nothing before them;
-//! whitespace is allowed only before a `;` that starts a chunk extension; extensions are
-//! discarded and bounded to [`body::MAX_CHUNK_EXTENSION`] bytes per line; every framing line
+//! whitespace is allowed only before a `;` that starts a chunk extension; extensions follow
+//! RFC 9112 §7.1.1 (`;name`, `;name=token`, `;name="quoted"`, whitespace only around `;` and
+//! `=`, else 400), and are discarded and bounded to [`body::MAX_CHUNK_EXTENSION`] bytes per line; every framing line
 //! ends in CRLF (a bare LF is refused here, unlike in the head, because this is where
 //! implementations disagree about where data ends); chunk data is followed by exactly CRLF;
 //! trailer fields are checked like header fields, bounded by `max_headers` and
 //! `max_head_bytes`, and discarded. A body larger than `max_body` is 413.
+//!
+//! With the `terse-errors` feature (the smallest firmware), `Host` values, the authority of
+//! absolute-form and `CONNECT` targets and chunk extensions are not checked against their
+//! grammars; see [`error`] for what that saves and what stays.
 //!
 //! HTTP/0.9 requests have no body; a request with neither `Content-Length` nor
 //! `Transfer-Encoding` has an empty body ([`Framing::None`]).
@@ -77,6 +87,7 @@ pub mod environ;
 pub mod error;
 pub mod limits;
 pub mod request;
+pub(crate) mod target;
 pub(crate) mod view;
 
 #[cfg(test)]
@@ -86,7 +97,7 @@ use core::fmt;
 
 pub use body::{chunk_header, BodyDecoder, Decoded, CHUNK_END, LAST_CHUNK};
 pub use date::{format_date_time, HttpDate};
-pub use environ::{fill_environ, UnderscorePolicy};
+pub use environ::{fill_environ, HeaderPolicy, ProxyHeaderPolicy, UnderscorePolicy};
 pub use error::{reason_phrase, ProtocolError, StatusLine};
 pub use limits::Limits;
 pub use request::{parse_head, RequestHead};

@@ -13,6 +13,9 @@
 use httparse::Header;
 
 use super::environ::{MAX_ENVIRON_KEY, NAME_TOO_LONG};
+#[cfg(not(feature = "terse-errors"))]
+use super::target::check_host;
+use super::target::check_target;
 use super::{Framing, Limits, ProtocolError, Version};
 use crate::bytes::{byte_map, eq_ignore_case};
 
@@ -128,6 +131,7 @@ pub fn parse_head<'h, 'b: 'h>(
         }
         Some(v) => parse_version(v)?,
     };
+    let tunnel = check_target(method, line.target, limits.allow_connect)?;
     if version == Version::Http09 {
         return Ok(Some(RequestHead {
             method,
@@ -169,7 +173,8 @@ pub fn parse_head<'h, 'b: 'h>(
         version,
         headers,
         framing: semantics.framing,
-        keep_alive: semantics.keep_alive,
+        // An allowed CONNECT gets its answer, and no tunnel: never persistent.
+        keep_alive: semantics.keep_alive && !tunnel,
         expect_continue: semantics.expect_continue,
         content_type: semantics.content_type,
         content_length: semantics.content_length,
@@ -657,6 +662,9 @@ fn interpret<'b>(
                 if hosts > 1 {
                     return Err(ProtocolError::bad_request("more than one Host header"));
                 }
+                // Not in the smallest firmware (see `terse-errors` in the parsing policy).
+                #[cfg(not(feature = "terse-errors"))]
+                check_host(trim_ows(h.value))?;
             }
             Field::TooLong => return Err(ProtocolError::header_fields_too_large(NAME_TOO_LONG)),
             Field::Other => {}
@@ -1233,6 +1241,11 @@ mod tests {
                     let mut h = [httparse::EMPTY_HEADER; 1];
                     let got = parse_head(&input, &mut h, &Limits::DEFAULT);
                     match b {
+                        // The first byte decides the form: only `/` is origin-form (the
+                        // tests of `target` cover the others).
+                        0x21..=0x7e | 0x80..=0xff if at == 0 && b != b'/' => {
+                            assert_eq!(got.unwrap_err().status, 400, "{b:#x} first");
+                        }
                         0x21..=0x7e | 0x80..=0xff => {
                             let head = got.unwrap().unwrap();
                             assert_eq!(head.target, &target[..], "{b:#x} at {at} of {len}");

@@ -115,6 +115,7 @@ const SMALL: Limits = Limits {
     max_headers: 3,
     max_head_bytes: 72,
     max_body: 40,
+    allow_connect: true,
 };
 
 fn limits_strategy() -> impl Strategy<Value = Limits> {

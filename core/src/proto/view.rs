@@ -5,7 +5,8 @@
 //! every answer equals the written-out environ's.
 
 use super::environ::{
-    fill_environ, is_cgi_name, key_byte, split_target, UnderscorePolicy, ENVIRON_FULL, UNDERSCORE,
+    absolute_authority, fill_environ, is_cgi_name, key_byte, split_target, HeaderPolicy,
+    ProxyHeaderPolicy, UnderscorePolicy, ENVIRON_FULL, UNDERSCORE,
 };
 use super::request::trim_ows;
 use super::{ProtocolError, RequestHead};
@@ -25,7 +26,7 @@ use crate::storage::Table;
 pub(crate) struct RequestView<'a> {
     pub(crate) head: &'a RequestHead<'a>,
     pub(crate) base: &'a Table<'a>,
-    pub(crate) policy: UnderscorePolicy,
+    pub(crate) policy: HeaderPolicy,
     pub(crate) server_software: Option<&'a str>,
 }
 
@@ -71,8 +72,11 @@ impl<'a> RequestView<'a> {
         // The field section is the head after the request line and its line end (and any
         // empty lines before it): fewer than `head_len - request_line.len()` bytes.
         let fields = head.head_len.saturating_sub(head.request_line.len());
-        let need = fixed + fields + 4 * head.headers.len();
-        need <= bytes && self.base.len() + 7 + head.headers.len() <= slots
+        // An absolute-form target's authority becomes HTTP_HOST (9): the value is part of the
+        // target, counted above once for PATH_INFO and QUERY_STRING, which it is not part of.
+        let absolute = usize::from(head.target.first() != Some(&b'/'));
+        let need = fixed + fields + 4 * head.headers.len() + absolute * (9 + head.target.len());
+        need <= bytes && self.base.len() + 7 + absolute + head.headers.len() <= slots
     }
 
     /// Write the variables out into `environ` (empty): the base's, the request's
@@ -98,13 +102,13 @@ impl<'a> RequestView<'a> {
             b"SERVER_PROTOCOL" => Some(head.version.as_str().as_bytes()),
             b"REQUEST_METHOD" => Some(head.method),
             b"PATH_INFO" => {
-                let path = split_target(head.target).0;
+                let path = split_target(head.target).1;
                 if path.contains(&b'%') {
                     return ViewAnswer::Build;
                 }
                 Some(path)
             }
-            b"QUERY_STRING" => Some(split_target(head.target).1),
+            b"QUERY_STRING" => Some(split_target(head.target).2),
             b"CONTENT_TYPE" => head.content_type.map(trim_ows).or_else(base),
             b"CONTENT_LENGTH" => head
                 .content_length
@@ -125,11 +129,20 @@ impl<'a> RequestView<'a> {
             // Whether such a field is kept depends on the fields before it.
             return ViewAnswer::Build;
         }
+        if bare == b"HOST" {
+            if let Some((authority, _)) = absolute_authority(self.head.target) {
+                // An absolute-form target's authority, set over whatever the base held.
+                return ViewAnswer::Found(Some(authority));
+            }
+        }
         if is_cgi_name(bare) || self.base.find(bare).is_some() {
             // Fields for this key are skipped.
             return ViewAnswer::Found(base);
         }
-        let drop_underscores = self.policy == UnderscorePolicy::Drop;
+        if self.policy.proxy == ProxyHeaderPolicy::Drop && bare == b"PROXY" {
+            return ViewAnswer::Found(base);
+        }
+        let drop_underscores = self.policy.underscore == UnderscorePolicy::Drop;
         let mut fields =
             self.head
                 .headers
@@ -199,6 +212,8 @@ mod tests {
         "Accept",
         "User-Agent",
         "Path-Info",
+        "Proxy",
+        "PROXY",
     ];
     const BASES: &[(&str, &str)] = &[
         ("SERVER_NAME", "srv"),
@@ -209,12 +224,14 @@ mod tests {
         ("SERVER_SOFTWARE", "base/1"),
         ("HTTP_X_FOO", "b"),
         ("SCRIPT_NAME", "/app"),
+        ("HTTP_HOST", "base.example"),
+        ("HTTP_PROXY", "base-proxy"),
     ];
 
     fn request() -> impl Strategy<Value = (String, Vec<(usize, String)>)> {
         let line = (
             prop::sample::select(vec!["GET", "POST", "HEAD"]),
-            "(/|//)[a-z%2F0-9]{0,6}(\\?[a-z=&]{0,5})?",
+            "(http://h(:1)?|HTTP://[a-z]{1,3})?(/|//)[a-z%2F0-9]{0,6}(\\?[a-z=&]{0,5})?",
             prop::sample::select(vec!["HTTP/1.0", "HTTP/1.1"]),
         )
             .prop_map(|(m, t, v)| format!("{m} {t} {v}"));
@@ -242,7 +259,7 @@ mod tests {
             let view = RequestView {
                 head: &head,
                 base: base.ready_table().unwrap(),
-                policy: UnderscorePolicy::Drop,
+                policy: UnderscorePolicy::Drop.into(),
                 server_software: None,
             };
             let (mut bytes, mut slots) = ([0u8; 1024], [Slot::EMPTY; 64]);
@@ -269,6 +286,7 @@ mod tests {
             (line, fields) in request(),
             base_keys in prop::collection::vec(0..BASES.len(), 0..5),
             merge in any::<bool>(),
+            keep_proxy in any::<bool>(),
             software in any::<bool>(),
             bare_lf in any::<bool>(),
         ) {
@@ -290,7 +308,10 @@ mod tests {
             for &i in &base_keys {
                 base.set(BASES[i].0, BASES[i].1).unwrap();
             }
-            let policy = if merge { UnderscorePolicy::Merge } else { UnderscorePolicy::Drop };
+            let policy = HeaderPolicy {
+                underscore: if merge { UnderscorePolicy::Merge } else { UnderscorePolicy::Drop },
+                proxy: if keep_proxy { ProxyHeaderPolicy::Keep } else { ProxyHeaderPolicy::Drop },
+            };
             let view = RequestView {
                 head: &head,
                 base: base.ready_table().unwrap(),

@@ -13,6 +13,7 @@ use std::io;
 use wsgiref_core::app::{Application, Empty, StartResponse};
 use wsgiref_core::environ::{Environ, EnvironError};
 use wsgiref_core::handler::{HandlerConfig, OwnedMemory, RunReport, SimpleHandler as CoreHandler};
+use wsgiref_core::proto::ProxyHeaderPolicy;
 use wsgiref_core::stream::ErrorStream;
 use wsgiref_core::AppError;
 
@@ -45,7 +46,13 @@ impl<R: io::Read, W: io::Write, E: ErrorStream> Parts<R, W, E> {
     /// fresh environ, size the core handler's memory to it, and run.
     fn run<A: Application>(&mut self, app: &A, config: HandlerConfig) -> RunReport {
         let merged = match &self.environ {
-            Ok(environ) => merge(self.os_environ.as_ref(), environ),
+            Ok(environ) => merge(self.os_environ.as_ref(), environ).map(|mut merged| {
+                // httpoxy: the web server turned a client's `Proxy` header into HTTP_PROXY.
+                if config.proxy_header == ProxyHeaderPolicy::Drop {
+                    merged.remove("HTTP_PROXY");
+                }
+                merged
+            }),
             Err(e) => Err(*e),
         };
         match merged {
@@ -122,12 +129,16 @@ fn merge(
     Ok(merged)
 }
 
-/// Handler memory with room for `environ` plus what an application adds to it (a longer
-/// `SCRIPT_NAME` after `shift_path_info`, its own variables): at least the core's defaults.
+/// Handler memory with room for `environ` plus what an application adds to it (its own
+/// variables, and a longer `SCRIPT_NAME` after `shift_path_info`: a shift can move all of a
+/// long `PATH_INFO` into it, so twice the two paths' length on top of 8 KiB): at least the
+/// core's defaults.
 fn memory_for(environ: &Environ<'_>) -> OwnedMemory {
     let defaults = (16 * 1024, 256);
+    let len = |key| environ.get(key).map_or(0, <[u8]>::len);
+    let paths = len("SCRIPT_NAME") + len("PATH_INFO");
     OwnedMemory::new(
-        (environ.bytes_used() + 8 * 1024).max(defaults.0),
+        (environ.bytes_used() + 8 * 1024 + 2 * paths).max(defaults.0),
         (environ.len() + 64).max(defaults.1),
         16 * 1024,
     )
@@ -503,6 +514,49 @@ mod tests {
             b"Status: 200 OK\r\nContent-Length: 20\r\n\r\ntrue false false abc"
         );
         assert_eq!(errors.take(), "");
+    }
+
+    /// httpoxy (issue 24): the web server made the client's `Proxy` header `HTTP_PROXY`, in
+    /// the request's variables and in the process environment laid under them; by default
+    /// the application sees it in neither, and `ProxyHeaderPolicy::Keep` gives it back.
+    #[test]
+    fn http_proxy_is_dropped_from_the_cgi_environ_unless_kept() {
+        let app = app_fn(|env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+            let text = format!(
+                "{:?} {:?}",
+                env.get_str("HTTP_PROXY"),
+                env.get_str("HTTP_HOST")
+            );
+            sr.start("200 OK", &[])?;
+            Ok::<_, AppError>(wsgiref_core::app::Once::new(text))
+        });
+        let run = |keep: bool| {
+            let mut handler = BaseCgiHandler::new(
+                &b""[..],
+                Vec::new(),
+                Captured::default(),
+                environ(&[("HTTP_PROXY", b"http://attacker:1"), ("HTTP_HOST", b"h")]),
+                false,
+                true,
+            );
+            handler.set_os_environ(Some(environ(&[("HTTP_PROXY", b"http://attacker:1")])));
+            if keep {
+                handler.config.proxy_header = ProxyHeaderPolicy::Keep;
+            }
+            handler.run(&app);
+            let (_, out, _) = handler.into_parts();
+            String::from_utf8(out).unwrap()
+        };
+        assert!(
+            run(false).ends_with("\r\n\r\nNone Some(\"h\")"),
+            "{}",
+            run(false)
+        );
+        assert!(
+            run(true).ends_with("\r\n\r\nSome(\"http://attacker:1\") Some(\"h\")"),
+            "{}",
+            run(true)
+        );
     }
 
     #[test]

@@ -293,4 +293,25 @@ mod tests {
             "::1 - - [01/Jan/1970 00:00:00] \"BAD\\x01\" 400 -"
         );
     }
+
+    /// A `"` in the request line cannot end the quoted field early and forge the status and
+    /// size after it (issue 24).
+    #[test]
+    fn quotes_in_the_request_line_are_escaped() {
+        let client: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let line = RequestLine::new(b"GET /\" 200 1 \"x HTTP/1.1");
+        let entry = AccessLine {
+            client: &client,
+            time: LogTime(0),
+            request_line: &line,
+            status: 404,
+            size: Some(0),
+        };
+        assert_eq!(
+            entry.to_string(),
+            "127.0.0.1 - - [01/Jan/1970 00:00:00] \"GET /\\x22 200 1 \\x22x HTTP/1.1\" 404 0"
+        );
+        // Exactly two raw quotes: the ones around the request line.
+        assert_eq!(entry.to_string().matches('"').count(), 2);
+    }
 }
