@@ -199,7 +199,8 @@ pub struct Decoder<B> {
     keep_conn: bool,
     /// Pairs in the active request's params, once complete and valid.
     count: Option<usize>,
-    /// Body bytes of the active request so far, against `max_body`.
+    /// Body bytes of the active request announced so far (by STDIN headers), against
+    /// `max_body`.
     body: u64,
     get_values: [u8; MAX_GET_VALUES],
     get_values_len: usize,
@@ -278,7 +279,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     /// bytes were used and what they held. Call again with the rest until
     /// [`Event::NeedMore`], then with the next bytes received.
     ///
-    /// An `Err` is final: log it and close the connection.
+    /// An `Err` is final: log it and close the connection. Errors about a record are placed
+    /// at the first byte of its header (size limits are judged there, from the lengths it
+    /// announces, so where the input was cut never changes the answer); a malformed params
+    /// block, inside the block.
     pub fn feed<'i>(&mut self, input: &'i [u8]) -> Result<(usize, Event<'i>), Error> {
         let mut used = 0;
         let result = self.step(input, &mut used);
@@ -350,6 +354,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                             }
                             *got += take as u8;
                         }
+                        // Cannot fail: the header was checked against the room.
                         Kind::Params if !self.params.push(content) => {
                             return Err(fail(ErrorKind::ParamsTooLarge, *used));
                         }
@@ -358,12 +363,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                             if let Some(dst) = self.get_values.get_mut(self.get_values_len..end) {
                                 dst.copy_from_slice(content);
                                 self.get_values_len = end;
-                            }
-                        }
-                        Kind::Stdin => {
-                            self.body += take as u64;
-                            if self.body > self.limits.max_body {
-                                return Err(fail(ErrorKind::BodyTooLarge, *used));
                             }
                         }
                         _ => {}
@@ -433,12 +432,22 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                 return Err(ErrorKind::OutOfOrder(t))
             }
             RecordType::Params if active && len == 0 => Kind::ParamsEnd,
+            // Judged by the header, so that where the input is cut cannot change the answer.
+            RecordType::Params if active && usize::from(len) > self.params.room() => {
+                return Err(ErrorKind::ParamsTooLarge)
+            }
             RecordType::Params if active => Kind::Params,
             RecordType::Stdin if active && self.request != Request::Stdin => {
                 return Err(ErrorKind::OutOfOrder(t))
             }
             RecordType::Stdin if active && len == 0 => Kind::StdinEnd,
-            RecordType::Stdin if active => Kind::Stdin,
+            RecordType::Stdin if active => {
+                self.body += u64::from(len);
+                if self.body > self.limits.max_body {
+                    return Err(ErrorKind::BodyTooLarge);
+                }
+                Kind::Stdin
+            }
             RecordType::AbortRequest | RecordType::Params | RecordType::Stdin => Kind::Skip,
             RecordType::GetValues if usize::from(len) > MAX_GET_VALUES => {
                 return Err(ErrorKind::GetValuesTooLarge)

@@ -313,19 +313,19 @@ fn refusals_say_what_and_where() {
             place: Place::Params(4)
         }
     );
-    // More params than the buffer: refused at the first byte that does not fit.
+    // More params than the buffer: refused at the header of the record that does not fit.
     let mut d = Decoder::new(std::vec![0; 8], Limits::DEFAULT, Config::DEFAULT);
     let mut wire = begin(1, 1, 0);
     wire.extend(record(4, 1, &pair(b"NAME", b"value"), 0));
     assert_eq!(
         run(&mut d, &wire).pop(),
-        Some(Ev::Err(at(ErrorKind::ParamsTooLarge, 24)))
+        Some(Ev::Err(at(ErrorKind::ParamsTooLarge, 16)))
     );
     // Final until reset.
-    assert_eq!(d.feed(b""), Err(at(ErrorKind::ParamsTooLarge, 24)));
+    assert_eq!(d.feed(b""), Err(at(ErrorKind::ParamsTooLarge, 16)));
     d.reset();
     assert_eq!(d.feed(&begin(1, 1, 0)).unwrap(), (16, Event::NeedMore));
-    // The body limit counts STDIN bytes as they come.
+    // The body limit counts STDIN bytes as their records announce them.
     let mut d = Decoder::new(
         std::vec![0; 8],
         Limits {
@@ -343,7 +343,7 @@ fn refusals_say_what_and_where() {
         [
             Ev::Params(Vec::new()),
             Ev::Body(b"abc".to_vec()),
-            Ev::Err(at(ErrorKind::BodyTooLarge, 43))
+            Ev::Err(at(ErrorKind::BodyTooLarge, 35))
         ]
     );
 }
