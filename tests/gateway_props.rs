@@ -274,3 +274,20 @@ fn limits_are_enforced_by_every_decoder() {
         }
     }
 }
+
+/// The seed corpus of the gateway fuzz targets, read as raw bytes, passes the same checks.
+#[test]
+fn fuzz_seed_corpus_is_split_invariant() {
+    let mut n = 0;
+    for target in ["gateway_fastcgi", "gateway_scgi", "gateway_uwsgi"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/corpus")
+            .join(target);
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            assert_split_invariant(&data, &[1, 7, 30, 31, 200], Limits::DEFAULT);
+            n += 1;
+        }
+    }
+    assert!(n >= 90, "only {n} seeds");
+}

@@ -159,9 +159,11 @@ pub struct Request {
 }
 
 impl Request {
-    /// The params with every name made valid for all three protocols: non-empty, no NUL
-    /// (SCGI's separator), not one the encoders add, at most 64 bytes; values without NUL.
+    /// The params made valid for all three protocols and within the default limits and
+    /// [`PARAMS_BUF`]: at most 6 pairs; names non-empty, without NUL (SCGI's separator), not
+    /// one the encoders add, at most 65 bytes; values without NUL, at most 512 bytes.
     pub fn sanitized(mut self) -> Self {
+        self.params.truncate(6);
         for (n, v) in &mut self.params {
             n.retain(|&b| b != 0);
             n.truncate(64);
@@ -300,19 +302,59 @@ pub fn pieces<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
     out
 }
 
+/// Which decoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// [`drive_fastcgi`].
+    FastCgi,
+    /// [`drive_scgi`].
+    Scgi,
+    /// [`drive_uwsgi`].
+    Uwsgi,
+}
+
+impl Protocol {
+    /// Feed `pieces` to this protocol's decoder.
+    pub fn drive<'p>(self, pieces: impl IntoIterator<Item = &'p [u8]>, limits: Limits) -> Vec<Ev> {
+        match self {
+            Protocol::FastCgi => drive_fastcgi(pieces, limits),
+            Protocol::Scgi => drive_scgi(pieces, limits),
+            Protocol::Uwsgi => drive_uwsgi(pieces, limits),
+        }
+    }
+
+    /// `request` encoded for this protocol (FastCGI: request id 1, keep-conn, records of at
+    /// most `record` bytes with `padding`).
+    pub fn encode(self, request: &Request, record: usize, padding: u8) -> Vec<u8> {
+        match self {
+            Protocol::FastCgi => request.fastcgi(1, true, record, padding),
+            Protocol::Scgi => request.scgi(),
+            Protocol::Uwsgi => request.uwsgi(),
+        }
+    }
+
+    /// What this protocol's decoder yields for [`encode`](Self::encode)d `request`.
+    pub fn expected(self, request: &Request) -> Vec<Ev> {
+        match self {
+            Protocol::FastCgi => request.expected_fastcgi(),
+            Protocol::Scgi => request.expected(true),
+            Protocol::Uwsgi => request.expected(false),
+        }
+    }
+
+    /// Whole, one byte at a time and cut at `cuts`: the same events.
+    pub fn assert_split_invariant(self, data: &[u8], cuts: &[usize], limits: Limits) {
+        let whole = self.drive([data], limits);
+        let split = self.drive(pieces(data, cuts), limits);
+        assert_eq!(whole, split, "{self:?}: cut at {cuts:?}");
+        let bytes = self.drive(data.chunks(1), limits);
+        assert_eq!(whole, bytes, "{self:?}: one byte at a time");
+    }
+}
+
 /// Whole, one byte at a time and cut at `cuts`: the same events, for all three decoders.
 pub fn assert_split_invariant(data: &[u8], cuts: &[usize], limits: Limits) {
-    type Drive = fn(Vec<&[u8]>, Limits) -> Vec<Ev>;
-    let drivers: [(&str, Drive); 3] = [
-        ("fastcgi", |p, l| drive_fastcgi(p, l)),
-        ("scgi", |p, l| drive_scgi(p, l)),
-        ("uwsgi", |p, l| drive_uwsgi(p, l)),
-    ];
-    for (name, drive) in drivers {
-        let whole = drive(vec![data], limits);
-        let split = drive(pieces(data, cuts), limits);
-        assert_eq!(whole, split, "{name}: cut at {cuts:?}");
-        let bytes = drive(data.chunks(1).collect(), limits);
-        assert_eq!(whole, bytes, "{name}: one byte at a time");
+    for protocol in [Protocol::FastCgi, Protocol::Scgi, Protocol::Uwsgi] {
+        protocol.assert_split_invariant(data, cuts, limits);
     }
 }

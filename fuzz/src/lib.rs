@@ -7,5 +7,5 @@
 //! * [`gateway`]: the same for the FastCGI, SCGI and uwsgi decoders.
 
 pub mod driver;
-pub mod gen;
 pub mod gateway;
+pub mod gen;
