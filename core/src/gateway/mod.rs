@@ -1,6 +1,6 @@
 //! Gateway protocols: the sans-IO wire codecs a front end (nginx, Apache, lighttpd, HAProxy)
 //! speaks to an application server instead of HTTP: [FastCGI](fastcgi) (the Responder role),
-//! [SCGI](scgi) and the [uwsgi](uwsgi) protocol.
+//! [SCGI](scgi) and the [`uwsgi`] protocol.
 //!
 //! Each protocol is a decoder that is fed the bytes of one connection in any pieces and tells
 //! what they hold, in the same order for all three:
@@ -81,7 +81,7 @@ impl Default for Limits {
     }
 }
 
-/// What the [SCGI](scgi) and [uwsgi](uwsgi) decoders found at the front of their input (the
+/// What the [SCGI](scgi) and [`uwsgi`] decoders found at the front of their input (the
 /// FastCGI decoder's [`fastcgi::Event`] has these and more).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event<'i> {
