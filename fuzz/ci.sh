@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Fuzz every target of wsgiref-fuzz for a bounded time (FUZZ_SECONDS, default 60 each).
+# Fuzz every target of wsgiref-fuzz for a bounded time: the HTTP session targets FUZZ_SECONDS
+# each (default 60), the gateway decoders (FastCGI, SCGI, uwsgi: small machines that saturate
+# their coverage quickly) FUZZ_GATEWAY_SECONDS each (default 20).
 # Installs cargo-fuzz when missing. Fails on a build failure or on any finding (crash, panic,
 # timeout, leak); the reproducer is then in fuzz/artifacts/<target>/ and is printed.
 # The committed seed corpus stays untouched: new inputs go to a scratch directory.
 set -euo pipefail
 
 cd "$(dirname "$0")"
-SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
-TARGETS=(session_bytes split_invariance roundtrip)
+SESSION_SECONDS=${FUZZ_SECONDS:-60}
+GATEWAY_SECONDS=${FUZZ_GATEWAY_SECONDS:-20}
+TARGETS=(session_bytes split_invariance roundtrip gateway_fastcgi gateway_scgi gateway_uwsgi)
+seconds_for() {
+    case "$1" in
+        gateway_*) echo "$GATEWAY_SECONDS" ;;
+        *) echo "$SESSION_SECONDS" ;;
+    esac
+}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
@@ -20,6 +29,7 @@ SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 status=0
 for target in "${TARGETS[@]}"; do
+    SECONDS_PER_TARGET=$(seconds_for "$target")
     echo "--- fuzz ${target} for ${SECONDS_PER_TARGET}s"
     mkdir -p "$SCRATCH/$target" "artifacts/$target"
     # -timeout: one input taking over 10 s is a hang, which is a finding too.

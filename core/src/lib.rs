@@ -8,7 +8,9 @@
 //! * [`util`]: `guess_scheme`, `request_uri`, `application_uri`, `shift_path_info`,
 //!   `setup_testing_defaults`, `is_hop_by_hop`, `FileWrapper`;
 //! * [`app`]: the Application interface (PEP 3333 in Rust);
-//! * [`stream`]: `wsgi.input` and `wsgi.errors`.
+//! * [`stream`]: `wsgi.input` and `wsgi.errors`;
+//! * [`gateway`]: sans-IO decoders and encoders for FastCGI, SCGI and uwsgi, the protocols a
+//!   front end speaks to an application server.
 //!
 //! Nothing here allocates unless the `alloc` feature is on, and even then every growable
 //! structure has a limit. Storage that runs out is an error value, never a panic.
@@ -38,6 +40,7 @@ pub mod app;
 mod bytes;
 pub mod environ;
 pub mod error;
+pub mod gateway;
 pub mod handler;
 pub mod headers;
 pub mod proto;

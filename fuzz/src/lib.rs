@@ -4,6 +4,8 @@
 //! * [`driver`]: feed a `Session` input pieces, record every step and its output, check the
 //!   invariants every run must hold.
 //! * [`gen`]: valid requests built from arbitrary parts, and what the application must see.
+//! * [`gateway`]: the same for the FastCGI, SCGI and uwsgi decoders.
 
 pub mod driver;
+pub mod gateway;
 pub mod gen;
