@@ -85,6 +85,9 @@ pub use wsgiref_core::{AppError, Application, Body, Environ, Headers, StartRespo
 // `Version`, `Limits`, `UnderscorePolicy`, the sans-IO parser), so no user needs a second
 // crate.
 pub use wsgiref_core::{error, proto, storage};
+// The sans-IO FastCGI, SCGI and uwsgi decoders (and FastCGI's encoders), for a front end
+// that speaks a gateway protocol instead of HTTP (docs/gateway.md).
+pub use wsgiref_core::gateway;
 pub use wsgiref_core::{UrlScheme, WsgiVars};
 
 /// Python's `wsgiref.handlers`: the core handlers over `embedded_io` streams (the sans-IO
@@ -138,6 +141,11 @@ pub use wsgiref_std::server as simple_server;
 #[cfg(all(doctest, feature = "std"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// docs/gateway.md's code blocks, compiled and run as doc tests.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../docs/gateway.md")]
+pub struct GatewayDoctests;
 
 /// The guide's code blocks (`docs/guide.md`), compiled and run as doc tests.
 #[cfg(all(doctest, feature = "std"))]
