@@ -8,8 +8,11 @@
 #
 # Footprint limits, for the minimal (blocking Connection, terse-errors) firmware:
 # * STACK_BUDGET (default 2800 B, issue 7's goal, met): going over it fails the script.
-# * FLASH_CEILING (default 22000 B, about 4% above the figure of 2026-12-04): a regression
-#   guard, since the flash goal is not met; going over it fails the script.
+# * FLASH_CEILING (default 24000 B, about 2.7% above the figure of 2026-12-07, 23,372 B): a
+#   regression guard, since the flash goal is not met; going over it fails the script. It
+#   moved from 22000 B because the RFC 9112 checks of issue 24 (request-target authorities,
+#   Host values, chunk extensions) now run in every build, terse-errors included: +1,400 B
+#   (21,972 B -> 23,372 B). terse-errors drops refusal sentences, never a check.
 # * FLASH_BUDGET (default 18000 B, issue 7's goal, not met): going over it prints OVER GOAL
 #   and fails the script only with FOOTPRINT_ENFORCE=1.
 set -euo pipefail
@@ -21,7 +24,7 @@ ROOT=$(pwd)
 FW="$ROOT/examples/embedded-qemu"
 FW_OUT="$FW/target/thumbv7m-none-eabi/release"
 FLASH_BUDGET=${FLASH_BUDGET:-18000}
-FLASH_CEILING=${FLASH_CEILING:-22000}
+FLASH_CEILING=${FLASH_CEILING:-24000}
 STACK_BUDGET=${STACK_BUDGET:-2800}
 FOOTPRINT_ENFORCE=${FOOTPRINT_ENFORCE:-0}
 WORK=$(mktemp -d)

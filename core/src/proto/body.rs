@@ -11,7 +11,6 @@
 
 use super::request::is_tchar;
 use super::{Framing, Limits, ProtocolError};
-#[cfg(not(feature = "terse-errors"))]
 use crate::bytes::byte_map;
 
 /// Longest chunk extension (everything between the chunk size and its CRLF, whitespace
@@ -69,40 +68,29 @@ type Ext = u8;
 /// After a `;`: optional whitespace, then the name.
 const EXT_NAME_START: Ext = 0;
 /// Inside the name: may end the line, or go on with `=`, `;` or whitespace.
-#[cfg(not(feature = "terse-errors"))]
 const EXT_NAME: Ext = 1;
 /// Whitespace after the name: only `=` or `;` may follow.
-#[cfg(not(feature = "terse-errors"))]
 const EXT_NAME_SPACE: Ext = 2;
 /// After `=`: optional whitespace, then a token or a quoted string.
-#[cfg(not(feature = "terse-errors"))]
 const EXT_VALUE_START: Ext = 3;
 /// Inside a token value: may end the line.
-#[cfg(not(feature = "terse-errors"))]
 const EXT_VALUE: Ext = 4;
 /// Whitespace after a value: only `;` may follow.
-#[cfg(not(feature = "terse-errors"))]
 const EXT_VALUE_SPACE: Ext = 5;
 /// Inside a quoted string.
-#[cfg(not(feature = "terse-errors"))]
 const EXT_QUOTED: Ext = 6;
 /// After a `\` in a quoted string.
-#[cfg(not(feature = "terse-errors"))]
 const EXT_QUOTED_PAIR: Ext = 7;
 /// Just after a quoted value's closing quote: may end the line.
-#[cfg(not(feature = "terse-errors"))]
 const EXT_CLOSED: Ext = 8;
 /// Not a state: the byte breaks the grammar.
-#[cfg(not(feature = "terse-errors"))]
 const EXT_BAD: Ext = 9;
 /// Not a state: the CR that ends the chunk-size line, where the grammar allows it.
-#[cfg(not(feature = "terse-errors"))]
 const EXT_END: Ext = 10;
 
 /// The byte classes of the extension grammar, the columns of [`EXT_NEXT`]: a token
 /// character, SP or HTAB, `;`, `=`, `"`, `\`, any other byte a quoted string may hold
 /// (visible ASCII, `0x80..=0xFF`), CR, and anything else (controls, DEL).
-#[cfg(not(feature = "terse-errors"))]
 const fn ext_class_of(b: u8) -> u8 {
     match b {
         b' ' | b'\t' => 1,
@@ -117,7 +105,6 @@ const fn ext_class_of(b: u8) -> u8 {
     }
 }
 
-#[cfg(not(feature = "terse-errors"))]
 byte_map! {
     /// [`ext_class_of`] through a table on hosts (see `bytes::byte_map`).
     fn ext_class = ext_class_of;
@@ -125,7 +112,6 @@ byte_map! {
 
 /// The next extension state for each state (row) and byte class (column): a table rather
 /// than code, 81 bytes of flash for the whole grammar.
-#[cfg(not(feature = "terse-errors"))]
 const EXT_NEXT: [[Ext; 9]; 9] = {
     const B: Ext = EXT_BAD;
     const N: Ext = EXT_NAME_START;
@@ -312,7 +298,6 @@ impl BodyDecoder {
                 },
                 _ => return Err(bad("whitespace after a chunk size without an extension")),
             },
-            #[cfg(not(feature = "terse-errors"))]
             State::Extension { size, len, at } => {
                 // `at` is always a state (a row): `EXT_BAD` and `EXT_END` are never stored.
                 match EXT_NEXT[usize::from(at)][usize::from(ext_class(b))] {
@@ -331,22 +316,6 @@ impl BodyDecoder {
                     },
                 }
             }
-            // The smallest firmware reads extensions as before issue 24: any visible or
-            // 0x80.. byte and HTAB up to the CR (see `terse-errors` in the parsing policy).
-            #[cfg(feature = "terse-errors")]
-            State::Extension { size, len, at } => match b {
-                b'\r' => State::SizeLf { size },
-                b'\n' => return Err(BARE_LF),
-                _ if len >= MAX_CHUNK_EXTENSION => {
-                    return Err(bad("chunk extension longer than MAX_CHUNK_EXTENSION"))
-                }
-                b'\t' | 0x20..=0x7e | 0x80..=0xff => State::Extension {
-                    size,
-                    len: len + 1,
-                    at,
-                },
-                _ => return Err(bad("control character in a chunk extension")),
-            },
             State::SizeLf { size } => match b {
                 b'\n' if size == 0 => State::Trailer {
                     line: TrailerLine::Start,
@@ -625,9 +594,7 @@ mod tests {
     }
 
     /// RFC 9112 §7.1.1: `;name`, `;name=token`, `;name="quoted"`, with optional whitespace
-    /// around `;` and `=`; anything else is refused (issue 24). Not with `terse-errors`,
-    /// which reads extensions as before.
-    #[cfg(not(feature = "terse-errors"))]
+    /// around `;` and `=`; anything else is refused (issue 24), in every build.
     #[test]
     fn chunk_extensions_follow_the_grammar() {
         let good: &[&[u8]] = &[

@@ -74,9 +74,8 @@
 //! trailer fields are checked like header fields, bounded by `max_headers` and
 //! `max_head_bytes`, and discarded. A body larger than `max_body` is 413.
 //!
-//! With the `terse-errors` feature (the smallest firmware), `Host` values, the authority of
-//! absolute-form and `CONNECT` targets and chunk extensions are not checked against their
-//! grammars; see [`error`] for what that saves and what stays.
+//! Every rule above holds in every build: the `terse-errors` feature (the smallest firmware)
+//! drops only the sentence a refusal carries, never a check (see [`error`]).
 //!
 //! HTTP/0.9 requests have no body; a request with neither `Content-Length` nor
 //! `Transfer-Encoding` has an empty body ([`Framing::None`]).

@@ -13,9 +13,7 @@
 use httparse::Header;
 
 use super::environ::{MAX_ENVIRON_KEY, NAME_TOO_LONG};
-#[cfg(not(feature = "terse-errors"))]
-use super::target::check_host;
-use super::target::check_target;
+use super::target::{check_host, check_target};
 use super::{Framing, Limits, ProtocolError, Version};
 use crate::bytes::{byte_map, eq_ignore_case};
 
@@ -662,8 +660,6 @@ fn interpret<'b>(
                 if hosts > 1 {
                     return Err(ProtocolError::bad_request("more than one Host header"));
                 }
-                // Not in the smallest firmware (see `terse-errors` in the parsing policy).
-                #[cfg(not(feature = "terse-errors"))]
                 check_host(trim_ows(h.value))?;
             }
             Field::TooLong => return Err(ProtocolError::header_fields_too_large(NAME_TOO_LONG)),
@@ -985,6 +981,14 @@ mod tests {
         (b"GET / HTTP/1.1\r\nX: a\x7fb\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nX: a\r\n\rX", 400),
         (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        // Host values and target authorities (RFC 9112 §3.2), in every build: `terse-errors`
+        // drops only the sentences.
+        (b"GET / HTTP/1.1\r\nHost: a b@c\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400),
+        (b"GET http://u@a/ HTTP/1.1\r\n\r\n", 400),
+        (b"GET http://a\"/ HTTP/1.1\r\n\r\n", 400),
+        (b"CONNECT a HTTP/1.1\r\n\r\n", 400),
         // mixed line ends
         (b"GET / HTTP/1.1\r\nX: a\nContent-Length: 5\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nX: a\r\n\n", 400),

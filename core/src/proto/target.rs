@@ -19,7 +19,6 @@
 //! may hold no user information (RFC 9110 §4.2.1, §4.2.4).
 
 use super::ProtocolError;
-#[cfg(not(feature = "terse-errors"))]
 use crate::bytes::byte_map;
 
 // Refusals as statics: `check_other_forms` hands back a reference, one word, instead of
@@ -84,24 +83,16 @@ fn check_other_forms(
     }
 }
 
-/// CONNECT's authority-form target, `uri-host ":" port`. With `terse-errors`, any target but
-/// an origin-form one (see [`authority_ok`]).
+/// CONNECT's authority-form target, `uri-host ":" port`.
 #[inline(always)]
 fn connect_target_ok(target: &[u8]) -> bool {
-    #[cfg(not(feature = "terse-errors"))]
-    return authority_ok(target, true, true);
-    #[cfg(feature = "terse-errors")]
-    return target.first() != Some(&b'/');
+    authority_ok(target, true, true)
 }
 
-/// An absolute-form target's authority: `uri-host [":" port]` with a host. With
-/// `terse-errors`, not checked (see [`authority_ok`]).
+/// An absolute-form target's authority: `uri-host [":" port]` with a host.
 #[inline(always)]
 fn absolute_authority_ok(authority: &[u8]) -> bool {
-    #[cfg(not(feature = "terse-errors"))]
-    return authority_ok(authority, true, false);
-    #[cfg(feature = "terse-errors")]
-    return !authority.is_empty();
+    authority_ok(authority, true, false)
 }
 
 /// Check a `Host` field value (RFC 9112 §3.2): `uri-host [":" port]`, possibly empty.
@@ -109,7 +100,6 @@ fn absolute_authority_ok(authority: &[u8]) -> bool {
 /// Every request with a `Host` pays for this, so the usual value (a name of unreserved and
 /// sub-delimiter characters, then perhaps `:` and digits) is judged in one table-driven pass;
 /// anything else (an escape, an IP literal, or an error) goes through the full grammar.
-#[cfg(not(feature = "terse-errors"))]
 pub(crate) fn check_host(value: &[u8]) -> Result<(), ProtocolError> {
     let mut name = 0;
     while name < value.len() && reg_char(value[name]) {
@@ -160,7 +150,6 @@ pub(crate) fn absolute_parts(target: &[u8]) -> Option<(&[u8], &[u8])> {
 /// `uri-host [":" port]`; with `need_host` the host is not empty (an `http` URI's must not
 /// be), with `need_port` the port is there with at least one digit (CONNECT's
 /// authority-form).
-#[cfg(not(feature = "terse-errors"))]
 fn authority_ok(a: &[u8], need_host: bool, need_port: bool) -> bool {
     let (host, port) = match a.first() {
         Some(b'[') => match a.iter().position(|&b| b == b']') {
@@ -187,7 +176,6 @@ fn authority_ok(a: &[u8], need_host: bool, need_port: bool) -> bool {
 
 /// `reg-name` (which includes IPv4 addresses): unreserved characters, sub-delimiters and
 /// `%XX` escapes.
-#[cfg(not(feature = "terse-errors"))]
 fn reg_name_ok(name: &[u8]) -> bool {
     let mut i = 0;
     while let Some(&b) = name.get(i) {
@@ -207,7 +195,6 @@ fn reg_name_ok(name: &[u8]) -> bool {
     true
 }
 
-#[cfg(not(feature = "terse-errors"))]
 /// `unreserved` or `sub-delims` of RFC 3986: the characters of a `reg-name` but `%`.
 const fn is_unreserved_or_sub_delim(b: u8) -> bool {
     b.is_ascii_alphanumeric()
@@ -230,18 +217,15 @@ const fn is_unreserved_or_sub_delim(b: u8) -> bool {
         )
 }
 
-#[cfg(not(feature = "terse-errors"))]
 const fn reg_char_of(b: u8) -> u8 {
     is_unreserved_or_sub_delim(b) as u8
 }
 
-#[cfg(not(feature = "terse-errors"))]
 byte_map! {
     /// [`is_unreserved_or_sub_delim`] through a table on hosts (see `bytes::byte_map`).
     fn reg_char_byte = reg_char_of;
 }
 
-#[cfg(not(feature = "terse-errors"))]
 #[inline(always)]
 fn reg_char(b: u8) -> bool {
     reg_char_byte(b) != 0
@@ -249,7 +233,6 @@ fn reg_char(b: u8) -> bool {
 
 /// What is inside the brackets of an `IP-literal`: an `IPv6address` or an `IPvFuture`
 /// (`v` hex digits `.` then unreserved, sub-delimiters or `:`).
-#[cfg(not(feature = "terse-errors"))]
 fn ip_literal_ok(inner: &[u8]) -> bool {
     match inner {
         [b'v' | b'V', rest @ ..] => {
@@ -268,7 +251,6 @@ fn ip_literal_ok(inner: &[u8]) -> bool {
 /// `IPv6address` of RFC 3986: eight groups of 1 to 4 hex digits separated by `:`, the last
 /// two of which may be an IPv4 address, with at most one `::` standing for one or more zero
 /// groups.
-#[cfg(not(feature = "terse-errors"))]
 fn ipv6_ok(s: &[u8]) -> bool {
     let mut groups = 0;
     let mut elided = false;
@@ -313,7 +295,6 @@ fn ipv6_ok(s: &[u8]) -> bool {
 }
 
 /// `IPv4address`: four decimal octets 0 to 255 without leading zeros, separated by `.`.
-#[cfg(not(feature = "terse-errors"))]
 fn ipv4_ok(s: &[u8]) -> bool {
     let mut octets = 0;
     for octet in s.split(|&b| b == b'.') {
@@ -338,7 +319,6 @@ fn ipv4_ok(s: &[u8]) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    #[cfg(not(feature = "terse-errors"))]
     use std::format;
     use std::string::String;
 
@@ -401,8 +381,7 @@ mod tests {
                 String::from_utf8_lossy(target)
             );
         }
-        // The authority's grammar, which the smallest firmware leaves out (`terse-errors`).
-        #[cfg(not(feature = "terse-errors"))]
+        // The authority's grammar.
         for (method, target) in [
             (&b"GET"[..], &b"http://u@a/"[..]),
             (b"GET", b"http://u:p@a/"),
@@ -446,7 +425,6 @@ mod tests {
         assert_eq!(check_target(b"GET", b"/", true), Ok(false));
     }
 
-    #[cfg(not(feature = "terse-errors"))]
     #[test]
     fn host_values() {
         let ok: &[&[u8]] = &[
@@ -555,7 +533,6 @@ mod tests {
     }
 
     /// A host of RFC 3986's grammar, built from its parts.
-    #[cfg(not(feature = "terse-errors"))]
     fn valid_host() -> impl Strategy<Value = String> {
         let h16 = "[0-9a-fA-F]{1,4}";
         let octet = prop_oneof![
@@ -583,7 +560,6 @@ mod tests {
 
     proptest! {
         /// Every host the grammar builds is accepted, in Host and in an absolute-form target.
-        #[cfg(not(feature = "terse-errors"))]
         #[test]
         #[cfg_attr(miri, ignore)]
         fn grammatical_hosts_are_accepted(host in valid_host()) {
@@ -595,7 +571,6 @@ mod tests {
         }
 
         /// A byte the grammar never allows in a host, anywhere in a valid one, is refused.
-        #[cfg(not(feature = "terse-errors"))]
         #[test]
         #[cfg_attr(miri, ignore)]
         fn a_foreign_byte_in_a_host_is_refused(
@@ -618,7 +593,6 @@ mod tests {
             bytes in proptest::collection::vec(any::<u8>(), 0..40),
             method in prop::sample::select(std::vec![&b"GET"[..], b"CONNECT", b"OPTIONS"]),
         ) {
-            #[cfg(not(feature = "terse-errors"))]
             let _ = check_host(&bytes);
             let _ = check_target(method, &bytes, false);
             let _ = check_target(method, &bytes, true);
