@@ -44,6 +44,7 @@ pub mod gateway;
 pub mod handler;
 pub mod headers;
 pub mod proto;
+pub mod proxy;
 mod relocate;
 pub mod storage;
 pub mod stream;
