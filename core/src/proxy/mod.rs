@@ -1,11 +1,18 @@
 //! Proxies in front of the server: who the client really is.
 //!
 //! Behind a load balancer or reverse proxy, the socket's peer is the proxy, not the client.
-//! [`protocol`] decodes the PROXY protocol (versions 1 and 2), the header that TCP balancers
-//! (HAProxy, AWS NLB, nginx `stream`) put in front of a connection's bytes to say whose it
-//! is. It is sans-IO and needs no allocator.
+//! Two standard ways carry the client's identity to the server, and this module decodes
+//! both, sans-IO and without an allocator:
 //!
-//! Wiring it into the server's listeners (a `ServerOptions` setting to expect the PROXY
-//! protocol on a listener) is the next step; see `docs/proxies.md`.
+//! * [`protocol`]: the PROXY protocol (versions 1 and 2), a header in front of the
+//!   connection's bytes, sent by TCP balancers (HAProxy, AWS NLB, nginx `stream`);
+//! * [`forwarded`]: the `Forwarded` (RFC 7239) and `X-Forwarded-For` / `-Proto` / `-Host`
+//!   request headers, sent by HTTP proxies, believed only from the peers a
+//!   [`TrustedProxies`](forwarded::TrustedProxies) list names.
+//!
+//! Wiring them into the server's listeners and environ (a `ServerOptions` setting for the
+//! trusted proxies, and one to expect the PROXY protocol on a listener) is the next step;
+//! see `docs/proxies.md`.
 
+pub mod forwarded;
 pub mod protocol;
