@@ -88,6 +88,9 @@ pub use wsgiref_core::{error, proto, storage};
 // The sans-IO FastCGI, SCGI and uwsgi decoders (and FastCGI's encoders), for a front end
 // that speaks a gateway protocol instead of HTTP (docs/gateway.md).
 pub use wsgiref_core::gateway;
+// Who the client is behind a proxy: the PROXY protocol decoder and the trusted-proxy policy for
+// Forwarded / X-Forwarded-* (docs/proxies.md).
+pub use wsgiref_core::proxy;
 pub use wsgiref_core::{UrlScheme, WsgiVars};
 
 /// Python's `wsgiref.handlers`: the core handlers over `embedded_io` streams (the sans-IO
@@ -146,6 +149,11 @@ pub struct ReadmeDoctests;
 #[cfg(all(doctest, feature = "std"))]
 #[doc = include_str!("../docs/gateway.md")]
 pub struct GatewayDoctests;
+
+/// docs/proxies.md's code blocks, compiled and run as doc tests.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../docs/proxies.md")]
+pub struct ProxiesDoctests;
 
 /// The guide's code blocks (`docs/guide.md`), compiled and run as doc tests.
 #[cfg(all(doctest, feature = "std"))]

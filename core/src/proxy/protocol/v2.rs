@@ -194,6 +194,10 @@ impl Tlvs {
             if self.head_seen == 3 {
                 self.head_seen = 0;
                 self.value_left = self.value_len();
+                if self.head[0] == PP2_TYPE_SSL {
+                    // The last SSL TLV decides; an empty one says no client bit.
+                    self.tls = false;
+                }
                 if self.value_left > self.remaining {
                     return Err(Error {
                         kind: ErrorKind::BadTlv,
