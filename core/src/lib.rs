@@ -11,6 +11,8 @@
 //! * [`stream`]: `wsgi.input` and `wsgi.errors`;
 //! * [`gateway`]: sans-IO decoders and encoders for FastCGI, SCGI and uwsgi, the protocols a
 //!   front end speaks to an application server.
+//! * [`proxy`]: the PROXY protocol header decoder and the trusted-proxy policy for `Forwarded` /
+//!   `X-Forwarded-*`, for a server behind a load balancer.
 //!
 //! Nothing here allocates unless the `alloc` feature is on, and even then every growable
 //! structure has a limit. Storage that runs out is an error value, never a panic.
