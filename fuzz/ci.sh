@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzz every target of wsgiref-fuzz for a bounded time: the HTTP session targets FUZZ_SECONDS
 # each (default 60), the gateway decoders (FastCGI, SCGI, uwsgi: small machines that saturate
-# their coverage quickly) FUZZ_GATEWAY_SECONDS each (default 20).
+# their coverage quickly) and the gateway sessions that run an application over them
+# FUZZ_GATEWAY_SECONDS each (default 20).
 # Installs cargo-fuzz when missing. Fails on a build failure or on any finding (crash, panic,
 # timeout, leak); the reproducer is then in fuzz/artifacts/<target>/ and is printed.
 # The committed seed corpus stays untouched: new inputs go to a scratch directory.
@@ -10,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SESSION_SECONDS=${FUZZ_SECONDS:-60}
 GATEWAY_SECONDS=${FUZZ_GATEWAY_SECONDS:-20}
-TARGETS=(session_bytes split_invariance roundtrip gateway_fastcgi gateway_scgi gateway_uwsgi)
+TARGETS=(session_bytes split_invariance roundtrip gateway_fastcgi gateway_scgi gateway_uwsgi gateway_session)
 seconds_for() {
     case "$1" in
         gateway_*) echo "$GATEWAY_SECONDS" ;;

@@ -5,7 +5,9 @@
 //!   invariants every run must hold.
 //! * [`gen`]: valid requests built from arbitrary parts, and what the application must see.
 //! * [`gateway`]: the same for the FastCGI, SCGI and uwsgi decoders.
+//! * [`gateway_session`]: the gateway sessions that run an application over those decoders.
 
 pub mod driver;
 pub mod gateway;
+pub mod gateway_session;
 pub mod gen;

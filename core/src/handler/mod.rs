@@ -120,16 +120,16 @@
 
 #[cfg(feature = "async")]
 mod asynch;
-mod config;
+pub(crate) mod config;
 mod connection;
-mod exchange;
+pub(crate) mod exchange;
 mod log;
 mod memory;
-mod output;
-mod response;
-mod run;
+pub(crate) mod output;
+pub(crate) mod response;
+pub(crate) mod run;
 mod session;
-mod simple;
+pub(crate) mod simple;
 
 #[cfg(feature = "async")]
 pub use asynch::AsyncConnection;
