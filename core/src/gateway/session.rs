@@ -1,30 +1,7 @@
 //! [`Session`]: one gateway connection (FastCGI, SCGI or uwsgi) that runs an application,
 //! fed bytes and emitting bytes, beside the HTTP [`Session`](crate::handler::Session).
 //!
-//! The decoders of this module's siblings turn the connection's bytes into params and body
-//! events; a `Session` turns those into an application call with the same handler machinery
-//! as every other driver (start_response's rules, the error page, `close()` exactly once,
-//! HEAD) and frames the output for its protocol:
-//!
-//! | protocol | response bytes | after the response |
-//! |---|---|---|
-//! | FastCGI (Responder) | CGI-style output (`Status: 200 OK`, headers, body) in `FCGI_STDOUT` records, an empty `FCGI_STDOUT`, `FCGI_END_REQUEST` | ready for the next request with `FCGI_KEEP_CONN`, else closed |
-//! | SCGI | CGI-style output, raw | closed (its end is the response's end) |
-//! | uwsgi | an HTTP status line response (`HTTP/1.1 200 OK`, headers, body), raw, as uWSGI sends and nginx's `uwsgi_pass` reads | closed |
-//!
-//! The environ is the front end's CGI variables over the server's base environ (see
-//! `gateway::environ`), with the `wsgi.*` group from [`GatewayConfig::handler`];
-//! `wsgi.url_scheme` is `https` when `HTTPS` is `on`/`yes`/`1` (CPython's `guess_scheme`) or
-//! `REQUEST_SCHEME` is `https`.
-//!
-//! # The body is streamed
-//!
-//! The application runs as soon as the params are complete. Its `wsgi.input` decodes the
-//! body from the bytes already fed and, when they run out, reads more from the `source`
-//! given to [`Session::process`] (for the std listeners, the socket; for a test or a fuzzer,
-//! a slice). No body is ever held whole: the receive buffer holds what one read brought. A
-//! caller that cannot block feeds the whole request first and passes an empty source: a body
-//! cut short then reads as a disconnect.
+//! See [`Session`] for the framing of each protocol and how the body is streamed.
 
 use core::cell::{Cell, RefCell};
 
@@ -182,7 +159,35 @@ impl Wire<'_> {
 }
 
 /// A gateway connection that runs an [`Application`]: fed bytes, emitting bytes, with no
-/// allocator (see the [module docs](self) for the framing of each protocol).
+/// allocator.
+///
+/// The [gateway decoders](crate::gateway) turn the connection's bytes into params and body
+/// events; a `Session` turns those into an application call with the same handler machinery
+/// as every other driver (start_response's rules, the error page, `close()` exactly once,
+/// HEAD) and frames the output for its protocol:
+///
+/// | protocol | response bytes | after the response |
+/// |---|---|---|
+/// | FastCGI (Responder) | CGI-style output (`Status: 200 OK`, headers, body) in `FCGI_STDOUT` records, an empty `FCGI_STDOUT`, `FCGI_END_REQUEST` | ready for the next request with `FCGI_KEEP_CONN`, else closed |
+/// | SCGI | CGI-style output, raw | closed (its end is the response's end) |
+/// | uwsgi | an HTTP status line response (`HTTP/1.1 200 OK`, headers, body), raw, as uWSGI sends and nginx's `uwsgi_pass` reads | closed |
+///
+/// The environ is the front end's CGI variables laid over the server's base environ, in
+/// CPython's `BaseCGIHandler` order (`HTTP_PROXY` dropped by default, as the CGI handlers
+/// drop it), with the `wsgi.*` group from [`GatewayConfig::handler`]; `wsgi.url_scheme` is
+/// `https` when `HTTPS` is `on`/`yes`/`1` (CPython's `guess_scheme`) or `REQUEST_SCHEME` is
+/// `https`.
+///
+/// # The body is streamed
+///
+/// The application runs as soon as the params are complete. Its `wsgi.input` decodes the
+/// body from the bytes already fed and, when they run out, reads more from the `source`
+/// given to [`Session::process`] (for the std listeners, the socket; for a test or a fuzzer,
+/// a slice). No body is ever held whole: the receive buffer holds what one read brought. A
+/// caller that cannot block feeds the whole request first and passes an empty source: a body
+/// cut short then reads as a disconnect.
+///
+/// # Driving it
 ///
 /// Bytes received go into [`receive_buffer`](Self::receive_buffer) (or through
 /// [`feed`](Self::feed)); [`process`](Self::process) then answers the request once its
