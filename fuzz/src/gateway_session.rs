@@ -166,8 +166,9 @@ pub fn run(protocol: Protocol, pieces: &[&[u8]], read_size: usize, limits: Limit
     let mut sink = Sink(Vec::new());
     let mut steps = Vec::new();
     let eof_sent = Cell::new(false);
-    // Every step consumes input or ends the session; this bounds a run that did not.
-    let mut budget = 64 + pieces.iter().map(|p| p.len()).sum::<usize>() * 2;
+    // Every round feeds a piece (empty ones too) or consumes input or ends the session;
+    // this bounds a run that did none of these.
+    let mut budget = 64 + pieces.len() + pieces.iter().map(|p| p.len()).sum::<usize>() * 2;
     while !session.is_closed() {
         budget = budget.checked_sub(1).expect("the session made no progress");
         match queue.next() {
