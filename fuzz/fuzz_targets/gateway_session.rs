@@ -10,6 +10,9 @@ use wsgiref_core::gateway::{Limits, Protocol};
 use wsgiref_fuzz::gateway::Request;
 use wsgiref_fuzz::gateway_session::assert_split_invariant;
 
+/// A valid request's parts: params, body, FastCGI keep-conn, record size, padding.
+type RequestParts = (Vec<(Vec<u8>, Vec<u8>)>, Vec<u8>, bool, u16, u8);
+
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {
     protocol: u8,
@@ -17,7 +20,7 @@ struct Input<'a> {
     /// How many bytes the application reads at a time.
     read_size: u16,
     /// A valid request to start with (then `data` follows it), or only `data`.
-    request: Option<(Vec<(Vec<u8>, Vec<u8>)>, Vec<u8>, bool, u16, u8)>,
+    request: Option<RequestParts>,
     /// Small limits instead of the defaults, so that their checks are reached.
     limits: Option<(u16, u8, u8, u16, u16)>,
     data: &'a [u8],
