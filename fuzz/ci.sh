@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzz every target of wsgiref-fuzz for a bounded time: the HTTP session targets FUZZ_SECONDS
-# each (default 60), the gateway decoders (FastCGI, SCGI, uwsgi) and the proxy decoders (the
-# PROXY protocol, Forwarded / X-Forwarded-*): small machines that saturate their coverage
-# quickly, FUZZ_GATEWAY_SECONDS each (default 20).
+# each (default 60), the gateway decoders (FastCGI, SCGI, uwsgi), the gateway sessions that
+# run an application over them, and the proxy decoders (the PROXY protocol, Forwarded /
+# X-Forwarded-*): small machines that saturate their coverage quickly, FUZZ_GATEWAY_SECONDS
+# each (default 20).
 # Installs cargo-fuzz when missing. Fails on a build failure or on any finding (crash, panic,
 # timeout, leak); the reproducer is then in fuzz/artifacts/<target>/ and is printed.
 # The committed seed corpus stays untouched: new inputs go to a scratch directory.
@@ -12,7 +13,7 @@ cd "$(dirname "$0")"
 SESSION_SECONDS=${FUZZ_SECONDS:-60}
 GATEWAY_SECONDS=${FUZZ_GATEWAY_SECONDS:-20}
 TARGETS=(session_bytes split_invariance roundtrip gateway_fastcgi gateway_scgi gateway_uwsgi
-    proxy_protocol forwarded)
+    gateway_session proxy_protocol forwarded)
 seconds_for() {
     case "$1" in
         gateway_* | proxy_protocol | forwarded) echo "$GATEWAY_SECONDS" ;;

@@ -2,9 +2,13 @@
 //! `scgi_pass` and `uwsgi_pass` to test-only listeners that decode what nginx really sends with
 //! `wsgiref_core::gateway` and answer with the encoders, checked with curl through nginx.
 //!
-//! The listeners here are test scaffolding (a thread per connection, an application that
-//! reports what it received), not the product's listeners, which come with the environ seam
-//! (issue 26). nginx must be installed (`.ci/run` installs it); without it this test fails, it
+//! A second test puts `wsgiref_core::gateway::Session` behind the same nginx: one real
+//! application (reporting its environ and the body it read through `wsgi.input`) answers
+//! through FastCGI, SCGI and uwsgi, with the same environ (documented differences aside), a
+//! streamed 1 MiB upload, a streamed response, the error page, and keep-conn reuse.
+//!
+//! The listeners here are test scaffolding (a thread per connection), not the product's
+//! listeners, which are the next step of issue 26. nginx must be installed (`.ci/run` installs it); without it this test fails, it
 //! does not skip. Talks to 127.0.0.1 only; every wait is bounded.
 
 use std::io::{Read, Write};
@@ -312,8 +316,16 @@ fn nginx_binary() -> PathBuf {
     );
 }
 
+/// The tests of this file each start an nginx: one at a time, each on its own prefix.
+static ONE_NGINX: Mutex<()> = Mutex::new(());
+static NGINX_RUNS: AtomicUsize = AtomicUsize::new(0);
+
 fn start_nginx(fcgi: u16, scgi: u16, uwsgi: u16) -> Nginx {
-    let dir = std::env::temp_dir().join(format!("wsgiref-gateway-nginx-{}", std::process::id()));
+    let run = NGINX_RUNS.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!(
+        "wsgiref-gateway-nginx-{}-{run}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
@@ -429,6 +441,7 @@ fn error_log(nginx: &Nginx) -> String {
 
 #[test]
 fn nginx_fastcgi_scgi_and_uwsgi_reach_the_decoders_intact() {
+    let _one = ONE_NGINX.lock().unwrap_or_else(|e| e.into_inner());
     let log = Arc::new(Log::default());
     let fcgi = listen(Proto::FastCgi, Arc::clone(&log));
     let scgi = listen(Proto::Scgi, Arc::clone(&log));
@@ -527,6 +540,287 @@ fn nginx_fastcgi_scgi_and_uwsgi_reach_the_decoders_intact() {
     assert_eq!(
         log.connections[Proto::Uwsgi as usize].load(Ordering::SeqCst),
         3
+    );
+
+    let errors = log.errors.lock().unwrap();
+    assert!(
+        errors.is_empty(),
+        "listener errors: {errors:?}\n{}",
+        error_log(&nginx)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The gateway sessions: nginx reaches a real application through `gateway::Session`.
+// ---------------------------------------------------------------------------------------
+
+use std::cell::Cell;
+
+use wsgiref_core::app::{app_fn, Chunks, StartResponse};
+use wsgiref_core::environ::EnvironBuf;
+use wsgiref_core::gateway::{GatewayConfig, Protocol, Session, Step};
+use wsgiref_core::handler::MemoryBuf;
+use wsgiref_core::{AppError, Environ};
+
+/// A TCP stream as the `embedded_io` source and sink a session takes.
+struct Io<'s>(&'s TcpStream);
+
+fn io_kind(e: std::io::Error) -> embedded_io::ErrorKind {
+    match e.kind() {
+        std::io::ErrorKind::BrokenPipe => embedded_io::ErrorKind::BrokenPipe,
+        std::io::ErrorKind::ConnectionReset => embedded_io::ErrorKind::ConnectionReset,
+        std::io::ErrorKind::Interrupted => embedded_io::ErrorKind::Interrupted,
+        _ => embedded_io::ErrorKind::Other,
+    }
+}
+
+impl embedded_io::ErrorType for Io<'_> {
+    type Error = embedded_io::ErrorKind;
+}
+
+impl embedded_io::Read for Io<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        self.0.read(buf).map_err(io_kind)
+    }
+}
+
+impl embedded_io::Write for Io<'_> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.0.write(buf).map_err(io_kind)
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.0.flush().map_err(io_kind)
+    }
+}
+
+/// The one application behind all three protocols. `/big` streams a large pattern in chunks
+/// of no announced length; `/fail` fails (the error page); anything else reports its
+/// environ (every variable), its `wsgi.*` group, and the body it read through `wsgi.input`.
+fn report_app(conn: usize, served: &Cell<usize>) -> impl wsgiref_core::app::Application + '_ {
+    app_fn(move |env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+        served.set(served.get() + 1);
+        let path = env.get("PATH_INFO").unwrap_or(b"").to_vec();
+        if path == b"/fail" {
+            return Err(AppError::msg("the application failed on purpose"));
+        }
+        if path == b"/big" {
+            sr.start("200 OK", &[("Content-Type", "application/octet-stream")])?;
+            let chunks: Vec<Vec<u8>> = pattern(BIG).chunks(10_000).map(<[u8]>::to_vec).collect();
+            return Ok(Chunks::new(chunks.into_iter()));
+        }
+        let (mut len, mut hash, mut reads) = (0usize, FNV_START, 0usize);
+        let mut buf = vec![0u8; 8192];
+        loop {
+            let n = env.input().read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            len += n;
+            reads += 1;
+            hash = fnv(hash, &buf[..n]);
+        }
+        let mut text = String::new();
+        for (k, v) in env.iter() {
+            text += &format!("env {k}={}\n", String::from_utf8_lossy(v));
+        }
+        let w = env.wsgi.unwrap();
+        text += &format!(
+            "wsgi url_scheme={} multithread={} multiprocess={} run_once={}\n",
+            w.url_scheme, w.multithread, w.multiprocess, w.run_once
+        );
+        text += &format!(
+            "body_len={len}\nbody_hash={hash:x}\nbody_reads={reads}\nconn={conn}\nreq={}\n",
+            served.get()
+        );
+        sr.start("200 OK", &[("Content-Type", "text/plain")])?;
+        Ok(Chunks::new(vec![text.into_bytes()].into_iter()))
+    })
+}
+
+/// One connection served by a `gateway::Session`: read, feed, process; the session reads
+/// the rest of a body from the stream itself while the application reads `wsgi.input`.
+fn serve_session(protocol: Protocol, stream: TcpStream, conn: usize, log: &Log) {
+    let (mut rx, mut params) = (vec![0u8; READ_BUF], vec![0u8; 32 * 1024]);
+    let mut memory = Box::new(MemoryBuf::<16384, 256, 8192>::new());
+    let mut session = Session::new(
+        protocol,
+        &mut rx,
+        &mut params,
+        memory.memory(),
+        GatewayConfig::new(protocol),
+    );
+    let mut base_buf = EnvironBuf::<256, 8>::new();
+    let mut base = base_buf.environ();
+    base.set("SERVER_SOFTWARE", "gateway-test/1").unwrap();
+    let served = Cell::new(0);
+    let app = report_app(conn, &served);
+    loop {
+        let space = session.receive_buffer();
+        match (&stream).read(space) {
+            Ok(0) => session.receive_eof(),
+            Ok(n) => session.received(n),
+            Err(e) => {
+                log.errors
+                    .lock()
+                    .unwrap()
+                    .push(format!("{protocol:?} connection {conn}: {e}"));
+                return;
+            }
+        }
+        loop {
+            match session.process(&app, &base, None, Io(&stream), Io(&stream)) {
+                Step::NeedInput => break,
+                Step::Answered(_) => {}
+                Step::Close => return,
+                Step::Failed(e) => {
+                    log.errors
+                        .lock()
+                        .unwrap()
+                        .push(format!("{protocol:?} connection {conn}: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn listen_sessions(protocol: Protocol, log: Arc<Log>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let counter = &log.connections[protocol as usize];
+            let conn = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                stream.set_read_timeout(Some(IO_LIMIT)).unwrap();
+                stream.set_write_timeout(Some(IO_LIMIT)).unwrap();
+                serve_session(protocol, stream, conn, &log);
+            });
+        }
+    });
+    port
+}
+
+/// The environ lines of a report, with the documented differences between the protocols
+/// taken out: the location prefix (`/fcgi`, `/scgi`, `/uwsgi`) in SCRIPT_NAME and
+/// REQUEST_URI; SCGI's `SCGI=1`; and CONTENT_LENGTH, which nginx always sends over SCGI
+/// (`0` for a GET) and sends empty over FastCGI and uwsgi when the request has no body.
+fn comparable_environ(report: &str, prefix: &str) -> Vec<String> {
+    let mut lines: Vec<String> = report
+        .lines()
+        .filter(|l| l.starts_with("env ") || l.starts_with("wsgi "))
+        .filter(|l| *l != "env SCGI=1")
+        .map(|l| match l {
+            "env CONTENT_LENGTH=0" => "env CONTENT_LENGTH=".to_string(),
+            l => l.replace(&format!("/{prefix}/"), "/P/"),
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn nginx_reaches_one_application_through_the_three_gateway_sessions() {
+    let _one = ONE_NGINX.lock().unwrap_or_else(|e| e.into_inner());
+    let log = Arc::new(Log::default());
+    let fcgi = listen_sessions(Protocol::FastCgi, Arc::clone(&log));
+    let scgi = listen_sessions(Protocol::Scgi, Arc::clone(&log));
+    let uwsgi = listen_sessions(Protocol::Uwsgi, Arc::clone(&log));
+    let nginx = start_nginx(fcgi, scgi, uwsgi);
+    let upload_path = nginx.dir.join("upload.bin");
+    let upload = pattern(UPLOAD);
+    std::fs::write(&upload_path, &upload).unwrap();
+
+    let mut environs = Vec::new();
+    for proto in [Proto::FastCgi, Proto::Scgi, Proto::Uwsgi] {
+        let p = proto.prefix();
+        let r = report(
+            &nginx,
+            &log,
+            &format!("/{p}/app/extra/path?a=1&b=%20x"),
+            None,
+        );
+        let ctx = format!("{proto:?}:\n{r}");
+        assert_eq!(field(&r, "env REQUEST_METHOD"), Some("GET"), "{ctx}");
+        assert_eq!(field(&r, "env PATH_INFO"), Some("/extra/path"), "{ctx}");
+        assert_eq!(field(&r, "env QUERY_STRING"), Some("a=1&b=%20x"), "{ctx}");
+        assert_eq!(field(&r, "env HTTP_X_TEST"), Some("hello"), "{ctx}");
+        // The base environ lies under the front end's variables.
+        assert_eq!(
+            field(&r, "env SERVER_SOFTWARE"),
+            Some("gateway-test/1"),
+            "{ctx}"
+        );
+        assert!(
+            r.contains("wsgi url_scheme=http multithread=true multiprocess=false run_once=false\n"),
+            "{ctx}"
+        );
+        assert_eq!(field(&r, "body_len"), Some("0"), "{ctx}");
+        environs.push(comparable_environ(&r, p));
+
+        // A 1 MiB upload, read by the application through wsgi.input while it streams in.
+        let r = report(
+            &nginx,
+            &log,
+            &format!("/{p}/app/upload"),
+            Some(&upload_path),
+        );
+        let ctx = format!("{proto:?}:\n{r}");
+        assert_eq!(field(&r, "env CONTENT_LENGTH"), Some("1048576"), "{ctx}");
+        assert_eq!(field(&r, "body_len"), Some("1048576"), "{ctx}");
+        let hash = format!("{:x}", fnv(FNV_START, &upload));
+        assert_eq!(field(&r, "body_hash"), Some(hash.as_str()), "{ctx}");
+
+        // A streamed response of no announced length arrives whole.
+        let (status, body) = curl(&nginx, &format!("/{p}/app/big"), None);
+        assert_eq!(status, 200, "{proto:?}");
+        assert!(
+            body == pattern(BIG),
+            "{proto:?}: {} bytes, not the pattern",
+            body.len()
+        );
+
+        // An application error is the error page, through every protocol.
+        let (status, body) = curl(&nginx, &format!("/{p}/app/fail"), None);
+        assert_eq!(status, 500, "{proto:?}");
+        assert_eq!(
+            body,
+            wsgiref_core::handler::HandlerConfig::ERROR_BODY,
+            "{proto:?}"
+        );
+    }
+    // The same application saw the same environ through all three, differences aside.
+    assert_eq!(environs[0], environs[1], "FastCGI and SCGI environs differ");
+    assert_eq!(
+        environs[0], environs[2],
+        "FastCGI and uwsgi environs differ"
+    );
+
+    // Keep-conn: every FastCGI request came over one connection, which the session kept
+    // open because nginx set FCGI_KEEP_CONN.
+    let first = report(&nginx, &log, "/fcgi/app/one", None);
+    let second = report(&nginx, &log, "/fcgi/app/two", None);
+    assert_eq!(
+        field(&first, "conn"),
+        field(&second, "conn"),
+        "{first}\n{second}"
+    );
+    let req = |r: &str| field(r, "req").unwrap().parse::<usize>().unwrap();
+    assert_eq!(req(&second), req(&first) + 1);
+    assert_eq!(
+        log.connections[Proto::FastCgi as usize].load(Ordering::SeqCst),
+        1
+    );
+    // SCGI and uwsgi: a connection per request.
+    assert_eq!(
+        log.connections[Proto::Scgi as usize].load(Ordering::SeqCst),
+        4
+    );
+    assert_eq!(
+        log.connections[Proto::Uwsgi as usize].load(Ordering::SeqCst),
+        4
     );
 
     let errors = log.errors.lock().unwrap();

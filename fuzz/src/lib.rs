@@ -5,9 +5,11 @@
 //!   invariants every run must hold.
 //! * [`gen`]: valid requests built from arbitrary parts, and what the application must see.
 //! * [`gateway`]: the same for the FastCGI, SCGI and uwsgi decoders.
+//! * [`gateway_session`]: the gateway sessions that run an application over those decoders.
 //! * [`proxy`]: the same for the PROXY protocol decoder, with a test-only header encoder.
 
 pub mod driver;
 pub mod gateway;
+pub mod gateway_session;
 pub mod gen;
 pub mod proxy;

@@ -18,7 +18,9 @@
 //!
 //! The environ the sans-IO [`Session`](crate::handler::Session) (and so the std server's
 //! event loop, the C API and the async driver) hands an application starts out *deferred*:
-//! its variables stay in the parsed request head (which stays put in the receive buffer for
+//! its variables stay where the wire machine left them (one small internal trait, `Source`,
+//! is all the environ knows of that machine: it imports nothing from `proto` or `gateway`).
+//! For HTTP/1 that is the parsed request head (which stays put in the receive buffer for
 //! the whole exchange, the body buffered behind it) and the server's base. [`Environ::get`]
 //! answers from there; the first operation that needs the variables as a table (iterating
 //! them, counting them, changing one, or a value that must be joined or `%`-decoded) writes
@@ -51,13 +53,12 @@
 
 use core::fmt;
 
-use crate::proto::view::ViewAnswer;
 use crate::storage::{name_bit, CapacityError, Slot, Table};
 use crate::stream::{ErrorStream, Errors, Input, InputStream};
 
 mod vars;
-pub(crate) use vars::Deferred;
 use vars::Vars;
+pub(crate) use vars::{Deferred, Lookup, Source};
 
 /// The URL scheme of a request, the typed `wsgi.url_scheme`.
 ///
@@ -289,7 +290,7 @@ impl<'a> Environ<'a> {
 
     /// A session's per-request environ whose variables stay in the request head until
     /// something needs them written out (see [`vars`]).
-    pub(crate) fn deferred(deferred: &'a mut Deferred<'a>) -> Self {
+    pub(crate) fn deferred<S: Source<'a>>(deferred: &'a mut Deferred<'a, S>) -> Self {
         Environ {
             vars: Vars::deferred(deferred),
             wsgi: None,
@@ -370,10 +371,8 @@ impl<'a> Environ<'a> {
 
     /// The value of `key`, or `None` when it is absent.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
-        if let Some(view) = self.vars.view() {
-            if let ViewAnswer::Found(value) = view.get(key.as_bytes()) {
-                return value;
-            }
+        if let Lookup::Found(value) = self.vars.lookup(key.as_bytes()) {
+            return value;
         }
         self.index(key).map(|i| self.vars.table().value(i))
     }
@@ -438,10 +437,8 @@ impl<'a> Environ<'a> {
 
     /// [`get`](Self::get) for a key the crate itself names.
     pub(crate) fn get_known(&self, key: KnownKey) -> Option<&[u8]> {
-        if let Some(view) = self.vars.view() {
-            if let ViewAnswer::Found(value) = view.get(key.name.as_bytes()) {
-                return value;
-            }
+        if let Lookup::Found(value) = self.vars.lookup(key.name.as_bytes()) {
+            return value;
         }
         key.value_in(self.vars.table())
     }

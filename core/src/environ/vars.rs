@@ -4,10 +4,16 @@
 //! Why: writing a request's variables out (the server's base, `REQUEST_METHOD`, `PATH_INFO`,
 //! one `HTTP_*` key per header field...) cost more than parsing the request
 //! (`bench/instructions.sh`), while most applications read a handful of them. The sans-IO
-//! session's per-request environ therefore starts [`Deferred`]: `get` answers from the parsed
-//! head and the base ([`RequestView`]), and the table is written only when an operation needs
-//! it (iteration, a change, a value that must be joined or decoded). The table is then the
-//! one an eager build makes, in the same order.
+//! session's per-request environ therefore starts [`Deferred`]: `get` answers from where the
+//! wire machine left the request (a [`Source`]: for HTTP/1, the parsed head and the base), and
+//! the table is written only when an operation needs it (iteration, a change, a value that
+//! must be joined or decoded). The table is then the one an eager build makes, in the same
+//! order.
+//!
+//! [`Source`] is the one seam between an environ and the machine above it: this module knows
+//! no protocol. The HTTP/1 request view implements it in `proto`; a gateway protocol's params
+//! implement it in `gateway`. `Deferred` is generic over it, so each source's `get` is
+//! compiled into the deferred state's own methods (no second indirection).
 //!
 //! The deferred state lives in the exchange's frame and the environ holds it by a `&mut dyn`
 //! reference: an environ that is never deferred (every environ of the blocking `Connection`,
@@ -18,30 +24,56 @@
 
 use core::cell::{Cell, OnceCell};
 
-use crate::proto::view::RequestView;
 use crate::storage::{Slot, Table};
+
+/// What a wire machine gives an environ whose variables it has not written out: the seam
+/// between [`Environ`](super::Environ) and every protocol above it.
+///
+/// Both methods must describe the same variables: `get(key)` answers what the environ that
+/// `fill` writes out would hold under `key`, or says [`Lookup::Build`] when that is not a
+/// plain slice of what the source holds (a value that must be joined or decoded). Property
+/// tests beside each implementation compare the two.
+pub(crate) trait Source<'a> {
+    /// The value `fill` would give `key`, without writing anything out. By default
+    /// [`Lookup::Build`]: a source that cannot answer in place is written out first.
+    fn get(&self, key: &[u8]) -> Lookup<'a> {
+        let _ = key;
+        Lookup::Build
+    }
+    /// Write every variable into `environ` (empty), in the order the protocol gives them.
+    /// The caller checked beforehand that they fit; were they not to, what fits is kept.
+    fn fill(&self, environ: &mut super::Environ<'_>);
+}
+
+/// What [`Source::get`] found.
+pub(crate) enum Lookup<'a> {
+    /// The value (or its absence), as the written-out environ would have it.
+    Found(Option<&'a [u8]>),
+    /// Not a plain slice: write the environ out and look there.
+    Build,
+}
 
 /// The memory a deferred table will be written into.
 type Storage<'a> = (&'a mut [u8], &'a mut [Slot]);
 
 /// A session's per-request variables before they are written out: where they come from,
 /// where they will be written.
-pub(crate) struct Deferred<'a> {
+pub(crate) struct Deferred<'a, S> {
     /// The table written out through a shared reference.
     built: OnceCell<Table<'a>>,
     /// The memory to write into, until the write-out takes it.
     waiting: Cell<Option<Storage<'a>>>,
-    pub(crate) view: RequestView<'a>,
+    pub(crate) source: S,
 }
 
-impl<'a> Deferred<'a> {
-    /// The variables of `view`, to be written into `bytes` and `slots` (which the view must
-    /// [fit](RequestView::fits)).
-    pub(crate) fn new(bytes: &'a mut [u8], slots: &'a mut [Slot], view: RequestView<'a>) -> Self {
+impl<'a, S: Source<'a>> Deferred<'a, S> {
+    /// The variables of `source`, to be written into `bytes` and `slots` (which the caller
+    /// checked they fit).
+    pub(crate) fn new(bytes: &'a mut [u8], slots: &'a mut [Slot], source: S) -> Self {
         Deferred {
             built: OnceCell::new(),
             waiting: Cell::new(Some((bytes, slots))),
-            view,
+            source,
         }
     }
 
@@ -55,9 +87,7 @@ impl<'a> Deferred<'a> {
             return Table::fixed(&mut [], &mut []);
         };
         let mut environ = super::Environ::fixed(bytes, slots);
-        // The server checked that the variables fit (`RequestView::fits`); were they not to,
-        // what fits is kept.
-        let _ = self.view.fill(&mut environ);
+        self.source.fill(&mut environ);
         environ.vars.into_table()
     }
 }
@@ -65,19 +95,20 @@ impl<'a> Deferred<'a> {
 /// What an environ asks of its deferred state (a trait so that the environ reaches it through
 /// a vtable, which only a program that defers builds).
 trait Pending<'a> {
-    /// The view, while the variables are not written out.
-    fn view(&self) -> Option<&RequestView<'a>>;
+    /// The source's answer for `key` while the variables are not written out; `Build` (look
+    /// in the table) once they are.
+    fn lookup(&self, key: &[u8]) -> Lookup<'a>;
     /// The written-out table (writing it now if need be).
     fn table(&self) -> &Table<'a>;
     /// The written-out table, moved out (writing it now if need be).
     fn take(&mut self) -> Table<'a>;
 }
 
-impl<'a> Pending<'a> for Deferred<'a> {
-    fn view(&self) -> Option<&RequestView<'a>> {
+impl<'a, S: Source<'a>> Pending<'a> for Deferred<'a, S> {
+    fn lookup(&self, key: &[u8]) -> Lookup<'a> {
         match self.built.get() {
-            None => Some(&self.view),
-            Some(_) => None,
+            None => self.source.get(key),
+            Some(_) => Lookup::Build,
         }
     }
 
@@ -108,16 +139,21 @@ impl<'a> Vars<'a> {
         }
     }
 
-    pub(super) fn deferred(deferred: &'a mut Deferred<'a>) -> Self {
+    pub(super) fn deferred<S: Source<'a>>(deferred: &'a mut Deferred<'a, S>) -> Self {
         Vars {
             table: Table::fixed(&mut [], &mut []),
             deferred: Some(deferred),
         }
     }
 
-    /// The view, while the variables are not written out.
-    pub(super) fn view(&self) -> Option<&RequestView<'a>> {
-        self.deferred.as_ref().and_then(|d| d.view())
+    /// The source's answer for `key` while the variables are not written out; `Build` (look
+    /// in the table) when they are.
+    #[inline]
+    pub(super) fn lookup(&self, key: &[u8]) -> Lookup<'a> {
+        match &self.deferred {
+            None => Lookup::Build,
+            Some(d) => d.lookup(key),
+        }
     }
 
     /// The table if it is written out, without writing it.

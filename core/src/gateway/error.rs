@@ -61,6 +61,9 @@ pub enum ErrorKind {
     /// FastCGI: an `FCGI_GET_VALUES` query longer than
     /// [`fastcgi::MAX_GET_VALUES`](super::fastcgi::MAX_GET_VALUES).
     GetValuesTooLarge,
+    /// The connection ended inside a request (its params, or a body the application was
+    /// reading): reported by the gateway [`Session`](super::Session).
+    Truncated,
 }
 
 impl ErrorKind {
@@ -92,6 +95,7 @@ impl ErrorKind {
                 "FastCGI FCGI_BEGIN_REQUEST for the request id already active"
             }
             ErrorKind::GetValuesTooLarge => "FastCGI FCGI_GET_VALUES query longer than the limit",
+            ErrorKind::Truncated => "connection closed inside a request",
         }
     }
 }

@@ -20,18 +20,23 @@
 //! and the decoder then refuses every later byte with the same error. Nothing here panics or
 //! allocates, so the codecs run on the same targets as the rest of the core.
 //!
-//! These are the protocol layer only. Building an [`Environ`](crate::environ::Environ) from
-//! the params, running the application and the listeners that accept connections are the
-//! next steps (see `docs/gateway.md`).
+//! Above the decoders, a [`Session`] runs an [`Application`](crate::app::Application) over
+//! one connection of any of the three: the params become its
+//! [`Environ`](crate::environ::Environ), the body its streamed `wsgi.input`, and its response
+//! goes out framed for the protocol. The listeners that accept connections are the next step
+//! (see `docs/gateway.md`).
 
+mod environ;
 mod error;
 pub mod fastcgi;
 mod params;
 pub mod scgi;
+mod session;
 pub mod uwsgi;
 
 pub use error::{Error, ErrorKind, Place};
 pub use params::{Params, ParamsIter};
+pub use session::{GatewayConfig, Protocol, Session, Step};
 
 /// How much of a request's params and body a gateway decoder accepts.
 ///

@@ -413,7 +413,7 @@ pub(crate) fn run_request<
             // time (`perf annotate`).
             let (bytes, slots) = (environ_bytes.len(), environ_slots.len());
             let mut deferred = Deferred::new(environ_bytes, environ_slots, view);
-            if !deferred.view.fits(bytes, slots) {
+            if !deferred.source.fits(bytes, slots) {
                 return Exchanged::Refused {
                     error: ENVIRON_FULL,
                 };

@@ -11,6 +11,7 @@
 //! | `BaseCGIHandler` | [`BaseCgiHandler`] |
 //! | `WSGIRequestHandler.handle` (one request per connection) | [`Connection`] (blocking transport; HTTP/1.1, keep-alive, pipelining) and [`Session`] (sans-IO: fed bytes, emitting bytes) |
 //! | `format_date_time` | [`HttpDate`](crate::proto::HttpDate) |
+//! | (none: flup, uWSGI) a FastCGI, SCGI or uwsgi connection | [`gateway::Session`](crate::gateway::Session), over the same run logic |
 //!
 //! Memory comes from the caller ([`Memory`], [`MemoryBuf`]): a handler allocates nothing.
 //!
@@ -120,16 +121,16 @@
 
 #[cfg(feature = "async")]
 mod asynch;
-mod config;
+pub(crate) mod config;
 mod connection;
-mod exchange;
+pub(crate) mod exchange;
 mod log;
 mod memory;
-mod output;
-mod response;
-mod run;
+pub(crate) mod output;
+pub(crate) mod response;
+pub(crate) mod run;
 mod session;
-mod simple;
+pub(crate) mod simple;
 
 #[cfg(feature = "async")]
 pub use asynch::AsyncConnection;

@@ -10,7 +10,7 @@ use super::environ::{
 };
 use super::request::trim_ows;
 use super::{ProtocolError, RequestHead};
-use crate::environ::{Environ, SERVER_SOFTWARE};
+use crate::environ::{Environ, Lookup, Source, SERVER_SOFTWARE};
 use crate::storage::Table;
 
 /// The request's variables answered one key at a time, straight from the parsed head: what
@@ -19,7 +19,7 @@ use crate::storage::Table;
 /// Most answers are a slice of the head or of the base as it stands. The few that are not
 /// (a `PATH_INFO` with `%`-escapes to decode, an `HTTP_*` key two header fields share and
 /// [`fill_environ`] would join, a key that a header field shares with the base, a header
-/// name that itself starts with `HTTP_`) come back as [`ViewAnswer::Build`]: the caller then
+/// name that itself starts with `HTTP_`) come back as [`Lookup::Build`]: the caller then
 /// writes the environ out and looks there. Either way the answer is [`fill_environ`]'s (a
 /// property test compares them).
 #[derive(Clone, Copy)]
@@ -30,12 +30,18 @@ pub(crate) struct RequestView<'a> {
     pub(crate) server_software: Option<&'a str>,
 }
 
-/// What [`RequestView::get`] found.
-pub(crate) enum ViewAnswer<'a> {
-    /// The value (or its absence), as the written-out environ would have it.
-    Found(Option<&'a [u8]>),
-    /// Not a plain slice: write the environ out and look there.
-    Build,
+/// The HTTP/1 side of the environ seam: a deferred environ asks the view.
+impl<'a> Source<'a> for RequestView<'a> {
+    #[inline]
+    fn get(&self, key: &[u8]) -> Lookup<'a> {
+        RequestView::get(self, key)
+    }
+
+    fn fill(&self, environ: &mut Environ<'_>) {
+        // The server checked that the variables fit (`RequestView::fits`); were they not to,
+        // what fits is kept.
+        let _ = RequestView::fill(self, environ);
+    }
 }
 
 impl<'a> RequestView<'a> {
@@ -95,16 +101,16 @@ impl<'a> RequestView<'a> {
 
     /// The value [`fill_environ`] over the base (then `SERVER_SOFTWARE` by default) gives
     /// `key`.
-    pub(crate) fn get(&self, key: &[u8]) -> ViewAnswer<'a> {
+    pub(crate) fn get(&self, key: &[u8]) -> Lookup<'a> {
         let head = &self.head;
         let base = || self.base.find(key).map(|i| self.base.value(i));
-        ViewAnswer::Found(match key {
+        Lookup::Found(match key {
             b"SERVER_PROTOCOL" => Some(head.version.as_str().as_bytes()),
             b"REQUEST_METHOD" => Some(head.method),
             b"PATH_INFO" => {
                 let path = split_target(head.target).1;
                 if path.contains(&b'%') {
-                    return ViewAnswer::Build;
+                    return Lookup::Build;
                 }
                 Some(path)
             }
@@ -124,23 +130,23 @@ impl<'a> RequestView<'a> {
     }
 
     /// `HTTP_` + `bare`: the value of the one header field it comes from, or the base's.
-    fn header_key(&self, bare: &[u8], base: Option<&'a [u8]>) -> ViewAnswer<'a> {
+    fn header_key(&self, bare: &[u8], base: Option<&'a [u8]>) -> Lookup<'a> {
         if bare.starts_with(b"HTTP_") {
             // Whether such a field is kept depends on the fields before it.
-            return ViewAnswer::Build;
+            return Lookup::Build;
         }
         if bare == b"HOST" {
             if let Some((authority, _)) = absolute_authority(self.head.target) {
                 // An absolute-form target's authority, set over whatever the base held.
-                return ViewAnswer::Found(Some(authority));
+                return Lookup::Found(Some(authority));
             }
         }
         if is_cgi_name(bare) || self.base.find(bare).is_some() {
             // Fields for this key are skipped.
-            return ViewAnswer::Found(base);
+            return Lookup::Found(base);
         }
         if self.policy.proxy == ProxyHeaderPolicy::Drop && bare == b"PROXY" {
-            return ViewAnswer::Found(base);
+            return Lookup::Found(base);
         }
         let drop_underscores = self.policy.underscore == UnderscorePolicy::Drop;
         let mut fields =
@@ -152,13 +158,13 @@ impl<'a> RequestView<'a> {
                     None => false,
                 });
         match (fields.next(), base) {
-            (None, base) => ViewAnswer::Found(base),
+            (None, base) => Lookup::Found(base),
             // One field and nothing to join it with.
             (Some(field), None) if fields.next().is_none() => {
-                ViewAnswer::Found(Some(trim_ows(field.value)))
+                Lookup::Found(Some(trim_ows(field.value)))
             }
             // Joined with `,`: only the written-out environ has the value.
-            _ => ViewAnswer::Build,
+            _ => Lookup::Build,
         }
     }
 }
