@@ -62,6 +62,7 @@ mod affinity;
 mod blocking;
 mod demo_app;
 mod event_loop;
+mod handover;
 mod listener;
 mod options;
 mod panic;
