@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream as MioStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 use wsgiref_core::app::{FileRegion, FileSink};
-use wsgiref_core::handler::{OwnedMemory, Session, Step};
+use wsgiref_core::handler::{OwnedMemory, RequestLog, Session, Step};
 use wsgiref_core::proto::HttpDate;
 use wsgiref_core::{Application, Environ};
 
@@ -86,6 +86,31 @@ pub(crate) struct Conn<'s> {
     /// When the partial request at the front of `rx` started arriving.
     request_started: Option<Instant>,
     _open: OpenGuard<'s>,
+    /// The handler's access log, for responses logged after the loop's turn (file bodies).
+    logger: &'s dyn AccessLog,
+}
+
+/// The request handler's `log_request`, without its type (a connection does not carry it).
+trait AccessLog: Sync {
+    fn log(&self, client: &SocketAddr, log: &RequestLog);
+}
+
+impl<H: RequestHandler> AccessLog for H {
+    fn log(&self, client: &SocketAddr, log: &RequestLog) {
+        self.log_request(client, log);
+    }
+}
+
+impl Conn<'_> {
+    /// Log a file response whose transfer ends unfinished, with the bytes that went out.
+    fn log_unfinished_file(&mut self) {
+        if let Some(queued) = self.file.take() {
+            if let Some(mut log) = queued.log {
+                log.bytes_sent = log.bytes_sent.saturating_sub(queued.left);
+                self.logger.log(&self.client, &log);
+            }
+        }
+    }
 }
 
 // SAFETY: a `Conn` moves between threads when its loop is handed over (see `handover`), and
@@ -126,6 +151,9 @@ impl<'s> Conn<'s> {
 
 /// The part of a file body still to send: `left` bytes from `offset`.
 struct QueuedFile {
+    /// The response's access-log entry, logged when the transfer ends (with the bytes that
+    /// really went out, if it ends early).
+    log: Option<RequestLog>,
     /// The body's file, duplicated (`try_clone`) so it outlives the application's body.
     file: std::fs::File,
     offset: u64,
@@ -144,6 +172,9 @@ impl Conn<'_> {
 pub(crate) struct Turn {
     now: Instant,
     date: HttpDate,
+    /// The event that has a connection driven said the peer closed its side (a FIN that
+    /// came with the last bytes raises no further readiness).
+    peer_closed: bool,
 }
 
 /// What to do with a connection after an event.
@@ -182,8 +213,9 @@ pub(crate) struct LoopState<'s> {
     free: Vec<usize>,
     /// Connections taken out of `conns` by a thread serving them now.
     out: usize,
-    /// The ready tokens of the current turn; `tokens[next..]` are still to be handled.
-    tokens: Vec<Token>,
+    /// The ready tokens of the current turn, each with whether its event reported the peer's
+    /// end of stream; `tokens[next..]` are still to be handled.
+    tokens: Vec<(Token, bool)>,
     next: usize,
     /// Connections whose last turn ended before their readiness was used up.
     again: Vec<usize>,
@@ -227,7 +259,11 @@ impl<'s> Loop<'s> {
                 next_sweep: now + SWEEP,
                 stop_deadline: None,
                 clock,
-                turn: Turn { now, date },
+                turn: Turn {
+                    now,
+                    date,
+                    peer_closed: false,
+                },
                 finished: false,
             }),
             registry,
@@ -301,7 +337,7 @@ where
             }
             continue;
         }
-        let token = st.tokens[st.next];
+        let (token, peer_closed) = st.tokens[st.next];
         st.next += 1;
         match token {
             LISTENER => {
@@ -316,7 +352,10 @@ where
                     continue;
                 };
                 st.out += 1;
-                let turn = st.turn;
+                let turn = Turn {
+                    peer_closed,
+                    ..st.turn
+                };
                 if lp.eager.is_on(turn.now) {
                     let mut slot = Some(conn);
                     dispatch(i, &mut slot, turn);
@@ -376,6 +415,7 @@ fn settle<'s>(lp: &Loop<'s>, st: &mut LoopState<'s>, i: usize, mut conn: Conn<'s
             st.again.push(i);
         }
         After::Close | After::HandOff => {
+            conn.log_unfinished_file();
             let _ = lp.registry.deregister(&mut conn.stream);
             // Half-close so the client reads the last response to its end before it sees EOF.
             let _ = conn.stream.shutdown(std::net::Shutdown::Write);
@@ -434,12 +474,17 @@ where
     }
     now = Instant::now();
     let date = st.clock.date(now);
-    st.turn = Turn { now, date };
+    st.turn = Turn {
+        now,
+        date,
+        peer_closed: false,
+    };
     st.tokens.clear();
     st.next = 0;
-    st.tokens.extend(st.events.iter().map(|e| e.token()));
     st.tokens
-        .extend(st.again.drain(..).map(|i| Token(i + FIRST)));
+        .extend(st.events.iter().map(|e| (e.token(), e.is_read_closed())));
+    st.tokens
+        .extend(st.again.drain(..).map(|i| (Token(i + FIRST), false)));
     // Connections given back by other threads: readiness that came while they were away was
     // ignored (edge-triggered: it will not come again), so each one with something to do
     // (bytes buffered or waiting in the socket, output pending, or asked to be driven again)
@@ -453,7 +498,7 @@ where
             After::Close | After::HandOff => false,
         };
         if again {
-            st.tokens.push(Token(i + FIRST));
+            st.tokens.push((Token(i + FIRST), false));
         }
         // Scheduled above already: `Again` is only kept.
         let after = if let After::Again = after {
@@ -542,6 +587,7 @@ where
             deadline: now + options.idle_timeout,
             request_started: None,
             _open: guard,
+            logger: &shared.handler,
         });
     }
 }
@@ -584,7 +630,11 @@ where
 {
     let shared = &server.shared;
     let options = &shared.options;
-    let Turn { now, date } = turn;
+    let Turn {
+        now,
+        date,
+        peer_closed,
+    } = turn;
     // Passes are bounded: each either consumes bytes or stops.
     for _ in 0..64 {
         if let Err(after) = flush(conn, now + options.body_timeout) {
@@ -609,7 +659,9 @@ where
                 Ok(0) => conn.eof = true,
                 Ok(n) => {
                     conn.len += n;
-                    if n < space {
+                    // Unless the peer closed: then read on to the end of stream, which no
+                    // further event would announce.
+                    if n < space && !peer_closed {
                         // A short read drained the socket; the next bytes bring a new edge.
                         // This saves the read that would only say EAGAIN.
                         blocked = true;
@@ -654,7 +706,11 @@ where
             match step {
                 Step::Answered(log) => {
                     conn.request_started = None;
-                    shared.handler.log_request(&conn.client, &log);
+                    match conn.file.as_mut() {
+                        // Logged when the file has been sent (or the transfer ends early).
+                        Some(queued) => queued.log = Some(log),
+                        None => shared.handler.log_request(&conn.client, &log),
+                    }
                     // A queued file goes out before any later response; and past the
                     // high-water mark, the bytes go out before more are answered.
                     if conn.file.is_some() || conn.tx.len() - conn.sent > TX_PAUSE {
@@ -710,6 +766,12 @@ where
                 return register(conn, registry, index, true);
             }
         }
+        // Everything is written: the connection waits for a request again (its first byte
+        // or the rest of it). Writing no longer sets its clock.
+        conn.deadline = match conn.request_started {
+            Some(started) => started + options.header_timeout,
+            None => now + options.idle_timeout,
+        };
         if conn.closing {
             return After::Close;
         }
@@ -787,6 +849,7 @@ impl FileSink for TxSink<'_> {
             // A file that cannot be duplicated is read as usual.
             let file = file.try_clone().ok()?;
             *self.file = Some(QueuedFile {
+                log: None,
                 file,
                 offset: region.offset,
                 left: region.len,
@@ -965,7 +1028,9 @@ fn send_queued_file(conn: &mut Conn<'_>, deadline: Instant) -> Result<(), After>
             }
         }
     }
-    conn.file = None;
+    if let Some(log) = conn.file.take().and_then(|queued| queued.log) {
+        conn.logger.log(&conn.client, &log);
+    }
     Ok(())
 }
 
