@@ -40,6 +40,9 @@ use super::request_handler::RequestHandler;
 use super::server::{refuse_busy, OpenGuard, WsgiServer};
 use crate::clock::LoopClock;
 
+/// How soon `accept` is tried again after it failed (out of descriptors, say).
+const ACCEPT_RETRY: Duration = Duration::from_millis(10);
+
 /// How often deadlines are checked.
 pub(crate) const SWEEP: Duration = Duration::from_millis(100);
 
@@ -201,6 +204,10 @@ pub(crate) struct Loop<'s> {
     pub(crate) eager: Eager,
     /// Connections given back by threads that were replaced while serving them.
     returns: Mutex<Vec<(usize, Conn<'s>, After)>>,
+    /// The server's descriptor in reserve, shared by its loops: when `accept` fails for want
+    /// of descriptors, it is closed so that one connection can be accepted, answered 503 and
+    /// closed; it is taken again when a connection closes.
+    spare_fd: Arc<Mutex<Option<std::fs::File>>>,
 }
 
 /// What the owner of a loop holds.
@@ -225,6 +232,9 @@ pub(crate) struct LoopState<'s> {
     turn: Turn,
     /// The loop has ended (shutdown done, or a fatal error).
     pub(crate) finished: bool,
+    /// `accept` failed with connections possibly still queued: try again next turn (the
+    /// listener raises no new readiness for them).
+    accept_retry: bool,
 }
 
 impl<'s> Loop<'s> {
@@ -265,12 +275,14 @@ impl<'s> Loop<'s> {
                     peer_closed: false,
                 },
                 finished: false,
+                accept_retry: false,
             }),
             registry,
             waker,
             calls: Calls::default(),
             eager: Eager::default(),
             returns: Mutex::new(Vec::new()),
+            spare_fd: server.shared.spare_fd.clone(),
         })
     }
 
@@ -419,7 +431,13 @@ fn settle<'s>(lp: &Loop<'s>, st: &mut LoopState<'s>, i: usize, mut conn: Conn<'s
             let _ = lp.registry.deregister(&mut conn.stream);
             // Half-close so the client reads the last response to its end before it sees EOF.
             let _ = conn.stream.shutdown(std::net::Shutdown::Write);
+            drop(conn);
             st.free.push(i);
+            // A descriptor is free now: hold it in reserve again if the reserve was used.
+            let mut spare = lp.spare_fd.lock().unwrap_or_else(|p| p.into_inner());
+            if spare.is_none() {
+                *spare = spare_descriptor();
+            }
         }
     }
 }
@@ -461,10 +479,13 @@ where
             return Ok(());
         }
     }
-    let wait = if st.again.is_empty() {
-        st.next_sweep.saturating_duration_since(now)
-    } else {
+    let wait = if !st.again.is_empty() {
         Duration::ZERO
+    } else if st.accept_retry {
+        // Descriptors may free up at any time; the queued clients are not forgotten.
+        ACCEPT_RETRY.min(st.next_sweep.saturating_duration_since(now))
+    } else {
+        st.next_sweep.saturating_duration_since(now)
     };
     let st = &mut *st;
     if let Err(e) = st.poll.poll(&mut st.events, Some(wait)) {
@@ -485,6 +506,9 @@ where
         .extend(st.events.iter().map(|e| (e.token(), e.is_read_closed())));
     st.tokens
         .extend(st.again.drain(..).map(|i| (Token(i + FIRST), false)));
+    if std::mem::take(&mut st.accept_retry) {
+        st.tokens.push((LISTENER, false));
+    }
     // Connections given back by other threads: readiness that came while they were away was
     // ignored (edge-triggered: it will not come again), so each one with something to do
     // (bytes buffered or waiting in the socket, output pending, or asked to be driven again)
@@ -543,8 +567,40 @@ where
             Ok(pair) => pair,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if out_of_descriptors(&e) => {
+                // The backlog is not lost: free the spare descriptor, take one connection,
+                // tell it the server is busy, and go on (each pass refuses one); without a
+                // spare, come back next turn.
+                let mut spare = lp.spare_fd.lock().unwrap_or_else(|p| p.into_inner());
+                if spare.take().is_none() {
+                    // Lost to another accept: retry when a connection has closed.
+                    *spare = spare_descriptor();
+                    st.accept_retry = true;
+                    return;
+                }
+                // (Linux reports the missing descriptor before it looks at the backlog, so
+                // the backlog may well be empty.)
+                let empty = match st.listener.accept() {
+                    Ok((stream, client)) => {
+                        log::warn!(target: "wsgiref::server", "out of file descriptors: {e}");
+                        refuse_busy(TcpStream::from(stream), &unmap(client));
+                        false
+                    }
+                    Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+                };
+                *spare = spare_descriptor();
+                match empty {
+                    true => return,
+                    _ if spare.is_none() => {
+                        st.accept_retry = true;
+                        return;
+                    }
+                    _ => continue,
+                }
+            }
             Err(e) => {
                 log::warn!(target: "wsgiref::server", "accept failed: {e}");
+                st.accept_retry = true;
                 return;
             }
         };
@@ -595,6 +651,27 @@ where
 /// Whether a socket has bytes (or an end of stream, or an error) to read now.
 fn has_input(stream: &MioStream) -> bool {
     !matches!(stream.peek(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+}
+
+/// A descriptor to hold in reserve for `accept` (see `Loop::spare_fd`).
+pub(crate) fn spare_descriptor() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
+}
+
+/// `accept` failed because the process (EMFILE) or the system (ENFILE) has no descriptor
+/// left.
+fn out_of_descriptors(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        let code = e.raw_os_error();
+        code == Some(rustix::io::Errno::MFILE.raw_os_error())
+            || code == Some(rustix::io::Errno::NFILE.raw_os_error())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
 }
 
 /// The IPv4 address behind an IPv4-mapped IPv6 one; other addresses as they are.

@@ -51,6 +51,9 @@ pub(crate) struct Shared<A, H> {
     pub(crate) stopping: AtomicBool,
     /// Connections open now (event loops and blocking threads together).
     pub(crate) open: AtomicUsize,
+    /// A descriptor in reserve for answering 503 when the process runs out (see the event
+    /// loop's `accept`).
+    pub(crate) spare_fd: Arc<Mutex<Option<std::fs::File>>>,
 }
 
 impl<A: Application, H: RequestHandler> Shared<A, H> {
@@ -189,6 +192,7 @@ where
                 stop: Arc::new(Shutdown::default()),
                 stopping: AtomicBool::new(false),
                 open: AtomicUsize::new(0),
+                spare_fd: Arc::new(Mutex::new(super::event_loop::spare_descriptor())),
             }),
             listener,
             address,
