@@ -1,6 +1,7 @@
-//! The event-loop worker: one per core, each with its own `SO_REUSEPORT` listener and `mio`
+//! The event loop: one per worker, each with its own `SO_REUSEPORT` listener and `mio`
 //! poller, serving many non-blocking connections through the core's sans-IO
-//! [`Session`](wsgiref_core::handler::Session).
+//! [`Session`](wsgiref_core::handler::Session). Whichever thread owns a loop at the moment runs
+//! it ([`run`]); see [`super::handover`] for how a loop changes threads when a call blocks.
 //!
 //! Per readable connection: read what the socket has into the connection's receive buffer,
 //! answer every complete request buffered (pipelining) into the connection's transmit buffer,
@@ -9,9 +10,9 @@
 //!
 //! A request whose head is complete but whose body is not yet buffered stays in the loop when
 //! the body fits the receive buffer. When it cannot (`Expect: 100-continue`, a chunked body
-//! still arriving, a `Content-Length` larger than the buffer) the connection is handed to a
-//! blocking helper thread running the core's `Connection`, with the bytes received so far and
-//! any response bytes not yet written.
+//! still arriving, a `Content-Length` larger than the buffer) that one request is served in
+//! blocking mode by the core's `Connection` on the thread driving the connection
+//! ([`serve_blocking`]); the connection then comes back to the loop.
 //!
 //! A file body (`FileBody`) is not written by the application's turn: on Linux the sink queues
 //! the file region behind the response head, and the loop sends it with non-blocking
@@ -882,8 +883,8 @@ where
 /// [`TX_HIGH_WATER`] (a long stream produced by the application) is written out as it is
 /// produced instead: the socket is switched to blocking mode with the body timeout as its
 /// write timeout, so memory stays bounded by the high-water mark whatever the response size.
-/// The price is that this worker serves only that connection while such a response is being
-/// sent; the other workers go on.
+/// The thread is in a call meanwhile: if the client is slow, the monitor hands the loop to
+/// another thread, and only this connection waits.
 struct TxSink<'c> {
     tx: &'c mut Vec<u8>,
     file: &'c mut Option<QueuedFile>,
