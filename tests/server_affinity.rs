@@ -107,8 +107,9 @@ fn workers_are_pinned_one_per_cpu_unless_told_not_to() {
     let expected: Vec<Vec<usize>> = ours[..workers].iter().map(|&c| vec![c]).collect();
     assert_eq!(pinned, expected, "our CPUs: {ours:?}");
 
-    // A request the loop hands to a blocking helper (the client waits for 100 Continue before
-    // sending a body): the helper runs on all of our CPUs, not on its worker's one.
+    // A request served in blocking mode (the client waits for 100 Continue before sending a
+    // body): its worker thread waits for the body, and the loop goes on on a spare thread,
+    // which runs on all of our CPUs, not on the stuck worker's one.
     let mut client = connect(running.addr);
     send(
         &mut client,
@@ -118,9 +119,15 @@ fn workers_are_pinned_one_per_cpu_unless_told_not_to() {
     let mut interim = [0u8; 25];
     client.read_exact(&mut interim).unwrap();
     assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
-    let helpers = threads_named("wsgiref-block");
-    assert_eq!(helpers.len(), 1, "{helpers:?}");
-    assert_eq!(helpers[0].1, ours, "the helper's CPUs");
+    let spares = wait_for_threads("wsgiref-worker", |t| {
+        t.iter().any(|(name, _)| name == "wsgiref-worker")
+    });
+    let spares: Vec<_> = spares
+        .into_iter()
+        .filter(|(name, _)| name == "wsgiref-worker")
+        .collect();
+    assert_eq!(spares.len(), 1, "{spares:?}");
+    assert_eq!(spares[0].1, ours, "the spare's CPUs");
     send(&mut client, b"hello");
     let reply = read_to_close(&mut client);
     assert!(reply.starts_with(b"HTTP/1.1 200 OK\r\n"));

@@ -695,6 +695,8 @@ fn is_well_formed(line: &str) -> bool {
         "note: run with `RUST_BACKTRACE=1`",
         "Error:",
         "Exception",
+        // The first termination signal's note to the operator (ShutdownHandle).
+        "Shutting down: ",
     ];
     KNOWN.iter().any(|k| line.starts_with(k))
 }

@@ -6,7 +6,9 @@
 //! * [`io`]: `std::io` streams as `embedded_io` ones;
 
 //! * [`errors`]: `wsgi.errors` on stderr or in memory.
-#![forbid(unsafe_code)]
+// One `unsafe impl Send` (server::event_loop, a connection moving with its loop between
+// threads) is allowed where it stands, with its safety argument; nothing else.
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod cgi;

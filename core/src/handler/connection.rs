@@ -225,6 +225,13 @@ impl<'s, T: Read + Write, const H: usize> Connection<'s, T, H> {
         self.rx.start < self.rx.end
     }
 
+    /// The bytes received but not consumed by a request yet (the start of a pipelined next
+    /// request), so a server that served one request here can carry them elsewhere, for
+    /// example back to an event loop.
+    pub fn buffered_input(&self) -> &[u8] {
+        &self.rx.buf[self.rx.start..self.rx.end]
+    }
+
     /// The settings.
     pub fn config(&self) -> &ServerConfig {
         &self.config

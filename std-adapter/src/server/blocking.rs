@@ -93,3 +93,78 @@ pub(crate) fn serve_connection<H: RequestHandler + ?Sized, A: Application>(
     // Half-close: the client reads the last response to its end before it sees EOF.
     let _ = stream.get_ref().shutdown(std::net::Shutdown::Write);
 }
+
+/// What became of a connection served one request in blocking mode.
+pub(crate) enum OneRequest {
+    /// The connection can serve more: its socket and the bytes received past the request.
+    KeepOpen(TcpStream, Vec<u8>),
+    /// The connection is finished (closed by either side, refused, timed out, failed).
+    Closed,
+}
+
+/// Serve exactly one request on `stream`, blocking, for an event loop that cannot finish it
+/// without waiting (a body larger than its receive buffer, a chunked upload, `Expect:
+/// 100-continue`). `received` holds the request's head and the body bytes the loop already
+/// read. Each body read may wait `body_timeout` (the head is complete; its deadline no
+/// longer applies). The connection goes back to the loop afterwards, so a hand-off lasts one
+/// request, not the connection's life.
+pub(crate) fn serve_one_request<H: RequestHandler + ?Sized, A: Application>(
+    handler: &H,
+    stream: TcpStream,
+    client: SocketAddr,
+    app: &A,
+    environ: &wsgiref_core::Environ<'_>,
+    options: &super::ServerOptions,
+    received: Vec<u8>,
+) -> OneRequest {
+    let timed = match TimedStream::new(
+        stream,
+        received,
+        options.header_timeout,
+        options.body_timeout,
+    ) {
+        Ok(timed) => timed,
+        Err(e) => {
+            log::debug!(target: "wsgiref::server", "{client}: cannot set timeouts: {e}");
+            return OneRequest::Closed;
+        }
+    };
+    let mut rx = vec![0u8; options.receive_buffer.max(1024)];
+    let mut memory = OwnedMemory::default();
+    let mut conn: Connection<'_, StdIo<TimedStream>> =
+        Connection::new(StdIo(timed), &mut rx, memory.memory(), options.config);
+    let served = conn.serve_one(app, environ, Some(http_date_now()));
+    let open = match served {
+        Ok(Served::Request(log)) => {
+            handler.log_request(&client, &log);
+            !conn.is_closed()
+        }
+        Ok(Served::Rejected {
+            error,
+            request_line,
+        }) => {
+            handler.log_refusal(&client, &error, &request_line);
+            false
+        }
+        Ok(Served::Closed) => false,
+        Err(ConnError::Timeout { .. }) => {
+            log::info!(
+                target: "wsgiref::server",
+                "{client}: request body not received in time; closed"
+            );
+            false
+        }
+        Err(e) => {
+            log::debug!(target: "wsgiref::server", "{client}: {e}");
+            false
+        }
+    };
+    let mut left = conn.buffered_input().to_vec();
+    let (stream, rest) = conn.into_inner().0.into_parts();
+    if !open {
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        return OneRequest::Closed;
+    }
+    left.extend_from_slice(&rest);
+    OneRequest::KeepOpen(stream, left)
+}

@@ -1,6 +1,7 @@
-//! The event-loop worker: one per core, each with its own `SO_REUSEPORT` listener and `mio`
+//! The event loop: one per worker, each with its own `SO_REUSEPORT` listener and `mio`
 //! poller, serving many non-blocking connections through the core's sans-IO
-//! [`Session`](wsgiref_core::handler::Session).
+//! [`Session`](wsgiref_core::handler::Session). Whichever thread owns a loop at the moment runs
+//! it ([`run`]); see [`super::handover`] for how a loop changes threads when a call blocks.
 //!
 //! Per readable connection: read what the socket has into the connection's receive buffer,
 //! answer every complete request buffered (pipelining) into the connection's transmit buffer,
@@ -9,9 +10,9 @@
 //!
 //! A request whose head is complete but whose body is not yet buffered stays in the loop when
 //! the body fits the receive buffer. When it cannot (`Expect: 100-continue`, a chunked body
-//! still arriving, a `Content-Length` larger than the buffer) the connection is handed to a
-//! blocking helper thread running the core's `Connection`, with the bytes received so far and
-//! any response bytes not yet written.
+//! still arriving, a `Content-Length` larger than the buffer) that one request is served in
+//! blocking mode by the core's `Connection` on the thread driving the connection
+//! ([`serve_blocking`]); the connection then comes back to the loop.
 //!
 //! A file body (`FileBody`) is not written by the application's turn: on Linux the sink queues
 //! the file region behind the response head, and the loop sends it with non-blocking
@@ -24,21 +25,24 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream as MioStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 use wsgiref_core::app::{FileRegion, FileSink};
-use wsgiref_core::handler::{OwnedMemory, Session, Step};
+use wsgiref_core::handler::{OwnedMemory, RequestLog, Session, Step};
 use wsgiref_core::proto::HttpDate;
 use wsgiref_core::{Application, Environ};
 
-use super::affinity::Placement;
+use super::blocking::{serve_one_request, OneRequest};
+use super::handover::{Calls, Eager};
 use super::request_handler::RequestHandler;
 use super::server::{refuse_busy, OpenGuard, WsgiServer};
 use crate::clock::LoopClock;
+
+/// How soon `accept` is tried again after it failed (out of descriptors, say).
+const ACCEPT_RETRY: Duration = Duration::from_millis(10);
 
 /// How often deadlines are checked.
 pub(crate) const SWEEP: Duration = Duration::from_millis(100);
@@ -48,15 +52,22 @@ const WAKER: Token = Token(1);
 /// Connection tokens start here.
 const FIRST: usize = 2;
 
-/// Transmit bytes past which the loop stops reading a connection until they are written.
+/// Most transmit bytes a connection queues: a response that would grow its queue past this
+/// is written through in blocking mode (its thread is then in a call, and the monitor hands
+/// the loop to another thread if the client is slow), so a slow reader costs at most this.
 const TX_HIGH_WATER: usize = 256 * 1024;
+
+/// Queued transmit bytes past which the loop answers no further pipelined request of that
+/// connection (and reads nothing more from it) until the client has taken them. Small
+/// responses to a client that pipelines without reading thus stop at about this much.
+const TX_PAUSE: usize = 64 * 1024;
 
 /// The 408 a partial request gets when its time is up.
 const TIMEOUT_RESPONSE: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\n\
 Connection: close\r\nContent-Length: 34\r\n\r\nrequest not received in time (408)\n";
 
 /// One connection of a worker.
-struct Conn<'s> {
+pub(crate) struct Conn<'s> {
     stream: MioStream,
     client: SocketAddr,
     /// The base environ of this connection's requests (server base + client address).
@@ -79,10 +90,74 @@ struct Conn<'s> {
     /// When the partial request at the front of `rx` started arriving.
     request_started: Option<Instant>,
     _open: OpenGuard<'s>,
+    /// The handler's access log, for responses logged after the loop's turn (file bodies).
+    logger: &'s dyn AccessLog,
+}
+
+/// The request handler's `log_request`, without its type (a connection does not carry it).
+trait AccessLog: Sync {
+    fn log(&self, client: &SocketAddr, log: &RequestLog);
+}
+
+impl<H: RequestHandler> AccessLog for H {
+    fn log(&self, client: &SocketAddr, log: &RequestLog) {
+        self.log_request(client, log);
+    }
+}
+
+impl Conn<'_> {
+    /// Log a file response whose transfer ends unfinished, with the bytes that went out.
+    fn log_unfinished_file(&mut self) {
+        if let Some(queued) = self.file.take() {
+            if let Some(mut log) = queued.log {
+                log.bytes_sent = log.bytes_sent.saturating_sub(queued.left);
+                self.logger.log(&self.client, &log);
+            }
+        }
+    }
+}
+
+// SAFETY: a `Conn` moves between threads when its loop is handed over (see `handover`), and
+// only one thread uses it at a time (it sits in its loop's mutex, or is owned by the thread
+// driving it). Everything in it is `Send` except, as far as the compiler can tell, `environ`:
+// an `Environ` may hold trait-object references (its input, error stream and deferred
+// variables). The one kept here is the connection's base environ: it never has an input or
+// deferred variables (those belong to a request's own environ, built per request), and its
+// error stream is the static `AtRest` (a `Sync` unit) whenever the connection is at rest. The
+// handler's own stream is attached only for the duration of one `drive` on one thread
+// (`Conn::attach_errors`, `Conn::detach_errors`), and detached before the connection can move.
+#[allow(unsafe_code)]
+unsafe impl Send for Conn<'_> {}
+
+/// The error stream a connection's base environ holds at rest (never written: the handler's
+/// stream is attached whenever a request runs).
+struct AtRest;
+
+impl wsgiref_core::stream::ErrorStream for AtRest {
+    fn write_str(&self, _: &str) -> std::fmt::Result {
+        Ok(())
+    }
+}
+
+static AT_REST: AtRest = AtRest;
+
+impl<'s> Conn<'s> {
+    /// Attach the handler's `wsgi.errors` for the requests about to run on this thread.
+    fn attach_errors(&mut self, errors: &'s dyn wsgiref_core::stream::ErrorStream) {
+        self.environ.set_errors(errors);
+    }
+
+    /// Back to the `Send`-safe state (see the `Send` impl above).
+    fn detach_errors(&mut self) {
+        self.environ.set_errors(&AT_REST);
+    }
 }
 
 /// The part of a file body still to send: `left` bytes from `offset`.
 struct QueuedFile {
+    /// The response's access-log entry, logged when the transfer ends (with the bytes that
+    /// really went out, if it ends early).
+    log: Option<RequestLog>,
     /// The body's file, duplicated (`try_clone`) so it outlives the application's body.
     file: std::fs::File,
     offset: u64,
@@ -98,13 +173,16 @@ impl Conn<'_> {
 
 /// The time of one turn of the loop, read once and shared by every connection it drives.
 #[derive(Clone, Copy)]
-struct Turn {
+pub(crate) struct Turn {
     now: Instant,
     date: HttpDate,
+    /// The event that has a connection driven said the peer closed its side (a FIN that
+    /// came with the last bytes raises no further readiness).
+    peer_closed: bool,
 }
 
 /// What to do with a connection after an event.
-enum After {
+pub(crate) enum After {
     Keep,
     /// Not finished (readiness not used up): drive it again on the next turn.
     Again,
@@ -112,14 +190,265 @@ enum After {
     HandOff,
 }
 
-/// Run one worker until shutdown. `listener` is this worker's own (non-blocking) socket.
+/// One event loop: its poller, listener and connections. Whichever thread owns the loop at
+/// the moment (see [`super::handover`]) holds `state` while it polls and dispatches, and lets
+/// go of it while it drives one connection (the application runs then), so that a thread
+/// stuck in that connection can be replaced.
+pub(crate) struct Loop<'s> {
+    pub(crate) state: Mutex<LoopState<'s>>,
+    /// Registrations can be changed without the state (a connection driven outside it).
+    registry: mio::Registry,
+    waker: Arc<Waker>,
+    /// The owner's application calls, watched by the monitor.
+    pub(crate) calls: Calls,
+    /// Whether calls on this loop have been blocking lately.
+    pub(crate) eager: Eager,
+    /// Connections given back by threads that were replaced while serving them.
+    returns: Mutex<Vec<(usize, Conn<'s>, After)>>,
+    /// The server's descriptor in reserve, shared by its loops: when `accept` fails for want
+    /// of descriptors, it is closed so that one connection can be accepted, answered 503 and
+    /// closed; it is taken again when a connection closes.
+    spare_fd: Arc<Mutex<Option<std::fs::File>>>,
+}
+
+/// What the owner of a loop holds.
+pub(crate) struct LoopState<'s> {
+    poll: Poll,
+    listener: mio::net::TcpListener,
+    listening: bool,
+    events: Events,
+    conns: Vec<Option<Conn<'s>>>,
+    free: Vec<usize>,
+    /// Connections taken out of `conns` by a thread serving them now.
+    out: usize,
+    /// The ready tokens of the current turn, each with whether its event reported the peer's
+    /// end of stream; `tokens[next..]` are still to be handled.
+    tokens: Vec<(Token, bool)>,
+    next: usize,
+    /// Connections whose last turn ended before their readiness was used up.
+    again: Vec<usize>,
+    next_sweep: Instant,
+    stop_deadline: Option<Instant>,
+    clock: LoopClock,
+    turn: Turn,
+    /// The loop has ended (shutdown done, or a fatal error).
+    pub(crate) finished: bool,
+    /// `accept` failed with connections possibly still queued: try again next turn (the
+    /// listener raises no new readiness for them).
+    accept_retry: bool,
+}
+
+impl<'s> Loop<'s> {
+    /// A loop serving `listener` (this worker's own non-blocking socket).
+    pub(crate) fn new<A, H>(server: &WsgiServer<A, H>, listener: TcpListener) -> io::Result<Self>
+    where
+        A: Application + Send + Sync + 'static,
+        H: RequestHandler,
+    {
+        let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        server.shared.stop.register(waker.clone())?;
+        let mut listener = mio::net::TcpListener::from_std(listener);
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let now = Instant::now();
+        let mut clock = LoopClock::new();
+        let date = clock.date(now);
+        Ok(Loop {
+            state: Mutex::new(LoopState {
+                poll,
+                listener,
+                listening: true,
+                events: Events::with_capacity(1024),
+                conns: Vec::new(),
+                free: Vec::new(),
+                out: 0,
+                tokens: Vec::new(),
+                next: 0,
+                again: Vec::new(),
+                next_sweep: now + SWEEP,
+                stop_deadline: None,
+                clock,
+                turn: Turn {
+                    now,
+                    date,
+                    peer_closed: false,
+                },
+                finished: false,
+                accept_retry: false,
+            }),
+            registry,
+            waker,
+            calls: Calls::default(),
+            eager: Eager::default(),
+            returns: Mutex::new(Vec::new()),
+            spare_fd: server.shared.spare_fd.clone(),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, LoopState<'s>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Give back a connection a replaced thread finished serving; the owner picks it up.
+    fn give_back(&self, index: usize, conn: Conn<'s>, after: After) {
+        self.returns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((index, conn, after));
+        if let Err(e) = self.waker.wake() {
+            log::warn!(target: "wsgiref::server", "could not wake a server loop: {e}");
+        }
+    }
+}
+
+/// Why a thread stopped running a loop.
+pub(crate) enum Exit {
+    /// The loop ended (shutdown, or an error, returned).
+    Finished(io::Result<()>),
+    /// The monitor gave the loop to another thread while this one was in a call; the
+    /// connection it was serving has been given back.
+    Replaced,
+}
+
+/// Run `lp` on this thread until it ends or this thread is replaced. `memory` is this
+/// thread's request memory; `app` its reference to the current application.
 ///
-/// `placement` is set when this worker was pinned to a CPU: the blocking helpers it starts
-/// are given the placement's whole set of CPUs back.
-pub(crate) fn run<A, H>(
-    server: &WsgiServer<A, H>,
-    listener: TcpListener,
-    placement: Option<Placement>,
+/// `dispatch` gives a connection to a spare thread to serve once (taking it out of the
+/// option), or leaves it (no spare idle); it is asked while the loop is eager (see [`Eager`]).
+pub(crate) fn run<'s, A, H>(
+    server: &'s WsgiServer<A, H>,
+    lp: &Loop<'s>,
+    memory: &mut OwnedMemory,
+    dispatch: &dyn Fn(usize, &mut Option<Conn<'s>>, Turn),
+) -> Exit
+where
+    A: Application + Send + Sync + 'static,
+    H: RequestHandler,
+{
+    let shared = &server.shared;
+    let mut app = shared.app.load();
+    let mut st = lp.lock();
+    if st.finished {
+        return Exit::Finished(Ok(()));
+    }
+    lp.calls.owned_here();
+    loop {
+        if st.next == st.tokens.len() {
+            if let Err(e) = new_turn(server, lp, &mut st) {
+                st.finished = true;
+                return Exit::Finished(Err(e));
+            }
+            if st.finished {
+                return Exit::Finished(Ok(()));
+            }
+            // Pick up set_app (one uncontended lock per turn).
+            let current = shared.app.load();
+            if !Arc::ptr_eq(&current, &app) {
+                app = current;
+            }
+            continue;
+        }
+        let (token, peer_closed) = st.tokens[st.next];
+        st.next += 1;
+        match token {
+            LISTENER => {
+                if st.listening {
+                    accept_all(server, lp, &mut st);
+                }
+            }
+            WAKER => {}
+            Token(t) => {
+                let i = t - FIRST;
+                let Some(mut conn) = st.conns.get_mut(i).and_then(Option::take) else {
+                    continue;
+                };
+                st.out += 1;
+                let turn = Turn {
+                    peer_closed,
+                    ..st.turn
+                };
+                if lp.eager.is_on(turn.now) {
+                    let mut slot = Some(conn);
+                    dispatch(i, &mut slot, turn);
+                    // Taken by a spare thread, or still here to be served inline.
+                    let Some(kept) = slot else { continue };
+                    conn = kept;
+                }
+                let ticket = lp.calls.begin();
+                drop(st);
+                conn.attach_errors(shared.handler.get_stderr());
+                let mut after = drive(&mut conn, &*app, server, memory, &lp.registry, i, turn);
+                if let After::HandOff = after {
+                    after = serve_blocking(&mut conn, &*app, server);
+                }
+                conn.detach_errors();
+                if !lp.calls.end(ticket) {
+                    lp.give_back(i, conn, after);
+                    return Exit::Replaced;
+                }
+                st = lp.lock();
+                st.out -= 1;
+                settle(lp, &mut st, i, conn, after);
+            }
+        }
+    }
+}
+
+/// Serve connection `index` of `lp` once on this (spare) thread, for an eager loop, and give
+/// it back to the loop.
+pub(crate) fn serve_once<'s, A, H>(
+    server: &'s WsgiServer<A, H>,
+    lp: &Loop<'s>,
+    memory: &mut OwnedMemory,
+    index: usize,
+    mut conn: Conn<'s>,
+    turn: Turn,
+) where
+    A: Application + Send + Sync + 'static,
+    H: RequestHandler,
+{
+    let app = server.shared.app.load();
+    conn.attach_errors(server.shared.handler.get_stderr());
+    let mut after = drive(&mut conn, &*app, server, memory, &lp.registry, index, turn);
+    if let After::HandOff = after {
+        after = serve_blocking(&mut conn, &*app, server);
+    }
+    conn.detach_errors();
+    lp.give_back(index, conn, after);
+}
+
+/// Put a connection back in its slot after it was driven, as `after` says.
+fn settle<'s>(lp: &Loop<'s>, st: &mut LoopState<'s>, i: usize, mut conn: Conn<'s>, after: After) {
+    match after {
+        After::Keep => st.conns[i] = Some(conn),
+        After::Again => {
+            st.conns[i] = Some(conn);
+            st.again.push(i);
+        }
+        After::Close | After::HandOff => {
+            conn.log_unfinished_file();
+            let _ = lp.registry.deregister(&mut conn.stream);
+            // Half-close so the client reads the last response to its end before it sees EOF.
+            let _ = conn.stream.shutdown(std::net::Shutdown::Write);
+            drop(conn);
+            st.free.push(i);
+            // A descriptor is free now: hold it in reserve again if the reserve was used.
+            let mut spare = lp.spare_fd.lock().unwrap_or_else(|p| p.into_inner());
+            if spare.is_none() {
+                *spare = spare_descriptor();
+            }
+        }
+    }
+}
+
+/// Start a turn: shutdown bookkeeping, wait for events, take back given-back connections,
+/// check deadlines. Fills `st.tokens`.
+fn new_turn<'s, A, H>(
+    server: &'s WsgiServer<A, H>,
+    lp: &Loop<'s>,
+    st: &mut LoopState<'s>,
 ) -> io::Result<()>
 where
     A: Application + Send + Sync + 'static,
@@ -127,174 +456,183 @@ where
 {
     let shared = &server.shared;
     let options = &shared.options;
-    let mut poll = Poll::new()?;
-    let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-    shared.stop.register(waker)?;
-    let mut listener = mio::net::TcpListener::from_std(listener);
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)?;
-    let mut listening = true;
-    let mut events = Events::with_capacity(1024);
-    let mut conns: Vec<Option<Conn<'_>>> = Vec::new();
-    let mut free: Vec<usize> = Vec::new();
-    let mut memory = OwnedMemory::default();
-    let mut app = shared.app.load();
-    let mut next_sweep = Instant::now() + SWEEP;
-    let mut stop_deadline: Option<Instant> = None;
-    // Connections whose last turn ended before their readiness was used up.
-    let mut again: Vec<usize> = Vec::new();
-    // The tokens of one turn (reused, so a turn does not allocate).
-    let mut tokens: Vec<Token> = Vec::new();
-
-    let mut clock = LoopClock::new();
-    // The time, read once per turn of the loop (right after the poll returns) and used for
-    // every deadline and `Date` of that turn: clock reads cost as much as a request's parsing
-    // on virtual machines (see `LoopClock`).
-    let mut now = Instant::now();
-    loop {
-        if shared.stop.is_requested() && stop_deadline.is_none() {
-            stop_deadline = Some(now + options.shutdown_grace);
-            if listening {
-                let _ = poll.registry().deregister(&mut listener);
-                listening = false;
+    let mut now = st.turn.now;
+    if shared.stop.is_requested() && st.stop_deadline.is_none() {
+        st.stop_deadline = Some(now + options.shutdown_grace);
+        if st.listening {
+            let st = &mut *st;
+            let _ = st.poll.registry().deregister(&mut st.listener);
+            st.listening = false;
+        }
+    }
+    if let Some(until) = st.stop_deadline {
+        // Close idle connections; the loop ends when none is left (or time is up).
+        for i in 0..st.conns.len() {
+            let idle = st.conns[i]
+                .as_ref()
+                .is_some_and(|c| c.len == 0 && !c.has_unsent());
+            if idle || now >= until {
+                close(lp, st, i);
             }
         }
-        if let Some(until) = stop_deadline {
-            // Close idle connections; the loop ends when none is left (or time is up).
-            for i in 0..conns.len() {
-                let idle = conns[i]
-                    .as_ref()
-                    .is_some_and(|c| c.len == 0 && !c.has_unsent());
-                if idle || now >= until {
-                    close(&mut poll, &mut conns, &mut free, i);
-                }
-            }
-            if conns.iter().all(Option::is_none) {
-                return Ok(());
-            }
+        if st.conns.iter().all(Option::is_none) && (st.out == 0 || now >= until) {
+            st.finished = true;
+            return Ok(());
         }
-        let wait = if again.is_empty() {
-            next_sweep.saturating_duration_since(now)
+    }
+    let wait = if !st.again.is_empty() {
+        Duration::ZERO
+    } else if st.accept_retry {
+        // Descriptors may free up at any time; the queued clients are not forgotten.
+        ACCEPT_RETRY.min(st.next_sweep.saturating_duration_since(now))
+    } else {
+        st.next_sweep.saturating_duration_since(now)
+    };
+    let st = &mut *st;
+    if let Err(e) = st.poll.poll(&mut st.events, Some(wait)) {
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    now = Instant::now();
+    let date = st.clock.date(now);
+    st.turn = Turn {
+        now,
+        date,
+        peer_closed: false,
+    };
+    st.tokens.clear();
+    st.next = 0;
+    st.tokens
+        .extend(st.events.iter().map(|e| (e.token(), e.is_read_closed())));
+    st.tokens
+        .extend(st.again.drain(..).map(|i| (Token(i + FIRST), false)));
+    if std::mem::take(&mut st.accept_retry) {
+        st.tokens.push((LISTENER, false));
+    }
+    // Connections given back by other threads: readiness that came while they were away was
+    // ignored (edge-triggered: it will not come again), so each one with something to do
+    // (bytes buffered or waiting in the socket, output pending, or asked to be driven again)
+    // is driven in this turn.
+    let returned = std::mem::take(&mut *lp.returns.lock().unwrap_or_else(|p| p.into_inner()));
+    for (i, conn, after) in returned {
+        st.out -= 1;
+        let again = match after {
+            After::Again => true,
+            After::Keep => conn.len > 0 || conn.has_unsent() || has_input(&conn.stream),
+            After::Close | After::HandOff => false,
+        };
+        if again {
+            st.tokens.push((Token(i + FIRST), false));
+        }
+        // Scheduled above already: `Again` is only kept.
+        let after = if let After::Again = after {
+            After::Keep
         } else {
-            Duration::ZERO
+            after
         };
-        if let Err(e) = poll.poll(&mut events, Some(wait)) {
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        }
-        now = Instant::now();
-        let date = clock.date(now);
-        app = {
-            // Pick up set_app (one uncontended lock per batch of events).
-            let current = shared.app.load();
-            if Arc::ptr_eq(&current, &app) {
-                app
-            } else {
-                current
-            }
-        };
-        let ready = events.iter().map(|e| e.token()).chain(
-            std::mem::take(&mut again)
-                .into_iter()
-                .map(|i| Token(i + FIRST)),
-        );
-        tokens.clear();
-        tokens.extend(ready);
-        for &token in &tokens {
-            match token {
-                LISTENER => {
-                    if listening {
-                        accept_all(server, &mut poll, &mut listener, &mut conns, &mut free, now);
+        settle(lp, st, i, conn, after);
+    }
+    if now >= st.next_sweep {
+        st.next_sweep = now + SWEEP;
+        st.clock.resync(now);
+        for i in 0..st.conns.len() {
+            if let Some(conn) = st.conns[i].as_mut() {
+                if now >= conn.deadline {
+                    if conn.request_started.is_some() && !conn.has_unsent() {
+                        log::info!(
+                            target: "wsgiref::server",
+                            "{}: request not received in time; closed (408)",
+                            conn.client
+                        );
+                        let _ = conn.stream.write(TIMEOUT_RESPONSE);
                     }
-                }
-                WAKER => {}
-                Token(t) => {
-                    let i = t - FIRST;
-                    let after = match conns.get_mut(i).and_then(Option::as_mut) {
-                        Some(conn) => {
-                            let turn = Turn { now, date };
-                            drive(conn, &*app, server, &mut memory, &mut poll, i, turn)
-                        }
-                        None => continue,
-                    };
-                    match after {
-                        After::Keep => {}
-                        After::Again => again.push(i),
-                        After::Close => close(&mut poll, &mut conns, &mut free, i),
-                        After::HandOff => {
-                            hand_off(server, &mut poll, &mut conns, &mut free, i, placement)
-                        }
-                    }
-                }
-            }
-        }
-        if now >= next_sweep {
-            next_sweep = now + SWEEP;
-            clock.resync(now);
-            for i in 0..conns.len() {
-                if let Some(conn) = conns[i].as_mut() {
-                    if now >= conn.deadline {
-                        if conn.request_started.is_some() && !conn.has_unsent() {
-                            log::info!(
-                                target: "wsgiref::server",
-                                "{}: request not received in time; closed (408)",
-                                conn.client
-                            );
-                            let _ = conn.stream.write(TIMEOUT_RESPONSE);
-                        }
-                        close(&mut poll, &mut conns, &mut free, i);
-                    }
+                    close(lp, st, i);
                 }
             }
         }
     }
+    Ok(())
 }
 
-fn accept_all<'s, A, H>(
-    server: &'s WsgiServer<A, H>,
-    poll: &mut Poll,
-    listener: &mut mio::net::TcpListener,
-    conns: &mut Vec<Option<Conn<'s>>>,
-    free: &mut Vec<usize>,
-    now: Instant,
-) where
+fn accept_all<'s, A, H>(server: &'s WsgiServer<A, H>, lp: &Loop<'s>, st: &mut LoopState<'s>)
+where
     A: Application + Send + Sync + 'static,
     H: RequestHandler,
 {
     let shared = &server.shared;
     let options = &shared.options;
+    let now = st.turn.now;
     loop {
-        let (mut stream, client) = match listener.accept() {
+        let (mut stream, client) = match st.listener.accept() {
             Ok(pair) => pair,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if out_of_descriptors(&e) => {
+                // The backlog is not lost: free the spare descriptor, take one connection,
+                // tell it the server is busy, and go on (each pass refuses one); without a
+                // spare, come back next turn.
+                let mut spare = lp.spare_fd.lock().unwrap_or_else(|p| p.into_inner());
+                if spare.take().is_none() {
+                    // Lost to another accept: retry when a connection has closed.
+                    *spare = spare_descriptor();
+                    st.accept_retry = true;
+                    return;
+                }
+                // (Linux reports the missing descriptor before it looks at the backlog, so
+                // the backlog may well be empty.)
+                let empty = match st.listener.accept() {
+                    Ok((stream, client)) => {
+                        log::warn!(target: "wsgiref::server", "out of file descriptors: {e}");
+                        refuse_busy(TcpStream::from(stream), &unmap(client));
+                        false
+                    }
+                    Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+                };
+                *spare = spare_descriptor();
+                match empty {
+                    true => return,
+                    _ if spare.is_none() => {
+                        st.accept_retry = true;
+                        return;
+                    }
+                    _ => continue,
+                }
+            }
             Err(e) => {
                 log::warn!(target: "wsgiref::server", "accept failed: {e}");
+                st.accept_retry = true;
                 return;
             }
         };
+        // An IPv4 client of a dual-stack listener arrives as `::ffff:a.b.c.d`: its
+        // REMOTE_ADDR and access log line show the IPv4 address it really has.
+        let client = unmap(client);
         let Some(guard) = OpenGuard::try_new(&shared.open, options.max_connections) else {
             refuse_busy(TcpStream::from(stream), &client);
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let i = free.pop().unwrap_or_else(|| {
-            conns.push(None);
-            conns.len() - 1
+        let i = st.free.pop().unwrap_or_else(|| {
+            st.conns.push(None);
+            st.conns.len() - 1
         });
-        if let Err(e) = poll
-            .registry()
+        if let Err(e) = lp
+            .registry
             .register(&mut stream, Token(i + FIRST), Interest::READABLE)
         {
             log::warn!(target: "wsgiref::server", "{client}: cannot register: {e}");
-            free.push(i);
+            st.free.push(i);
             continue;
         }
-        conns[i] = Some(Conn {
+        st.conns[i] = Some(Conn {
             stream,
             client,
-            environ: shared.connection_environ(&client),
+            environ: {
+                let mut environ = shared.connection_environ(&client);
+                environ.set_errors(&AT_REST);
+                environ
+            },
             rx: vec![0; options.receive_buffer.max(1024)],
             len: 0,
             tx: Vec::new(),
@@ -306,16 +644,51 @@ fn accept_all<'s, A, H>(
             deadline: now + options.idle_timeout,
             request_started: None,
             _open: guard,
+            logger: &shared.handler,
         });
     }
 }
 
-fn close(poll: &mut Poll, conns: &mut [Option<Conn<'_>>], free: &mut Vec<usize>, i: usize) {
-    if let Some(mut conn) = conns[i].take() {
-        let _ = poll.registry().deregister(&mut conn.stream);
-        // Half-close so the client reads the last response to its end before it sees EOF.
-        let _ = conn.stream.shutdown(std::net::Shutdown::Write);
-        free.push(i);
+/// Whether a socket has bytes (or an end of stream, or an error) to read now.
+fn has_input(stream: &MioStream) -> bool {
+    !matches!(stream.peek(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+}
+
+/// A descriptor to hold in reserve for `accept` (see `Loop::spare_fd`).
+pub(crate) fn spare_descriptor() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
+}
+
+/// `accept` failed because the process (EMFILE) or the system (ENFILE) has no descriptor
+/// left.
+fn out_of_descriptors(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        let code = e.raw_os_error();
+        code == Some(rustix::io::Errno::MFILE.raw_os_error())
+            || code == Some(rustix::io::Errno::NFILE.raw_os_error())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
+/// The IPv4 address behind an IPv4-mapped IPv6 one; other addresses as they are.
+pub(crate) fn unmap(address: SocketAddr) -> SocketAddr {
+    match address {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
+            None => address,
+        },
+        SocketAddr::V4(_) => address,
+    }
+}
+
+fn close<'s>(lp: &Loop<'s>, st: &mut LoopState<'s>, i: usize) {
+    if let Some(conn) = st.conns[i].take() {
+        settle(lp, st, i, conn, After::Close);
     }
 }
 
@@ -325,7 +698,7 @@ fn drive<P, A, H>(
     app: &P,
     server: &WsgiServer<A, H>,
     memory: &mut OwnedMemory,
-    poll: &mut Poll,
+    registry: &mio::Registry,
     index: usize,
     turn: Turn,
 ) -> After
@@ -335,7 +708,11 @@ where
 {
     let shared = &server.shared;
     let options = &shared.options;
-    let Turn { now, date } = turn;
+    let Turn {
+        now,
+        date,
+        peer_closed,
+    } = turn;
     // Passes are bounded: each either consumes bytes or stops.
     for _ in 0..64 {
         if let Err(after) = flush(conn, now + options.body_timeout) {
@@ -344,7 +721,7 @@ where
         if conn.has_unsent() {
             // Wait for writability before reading or answering more.
             conn.deadline = now + options.body_timeout;
-            return register(conn, poll, index, true);
+            return register(conn, registry, index, true);
         }
         if conn.closing {
             return After::Close;
@@ -360,7 +737,9 @@ where
                 Ok(0) => conn.eof = true,
                 Ok(n) => {
                     conn.len += n;
-                    if n < space {
+                    // Unless the peer closed: then read on to the end of stream, which no
+                    // further event would announce.
+                    if n < space && !peer_closed {
                         // A short read drained the socket; the next bytes bring a new edge.
                         // This saves the read that would only say EAGAIN.
                         blocked = true;
@@ -405,10 +784,14 @@ where
             match step {
                 Step::Answered(log) => {
                     conn.request_started = None;
-                    shared.handler.log_request(&conn.client, &log);
+                    match conn.file.as_mut() {
+                        // Logged when the file has been sent (or the transfer ends early).
+                        Some(queued) => queued.log = Some(log),
+                        None => shared.handler.log_request(&conn.client, &log),
+                    }
                     // A queued file goes out before any later response; and past the
                     // high-water mark, the bytes go out before more are answered.
-                    if conn.file.is_some() || conn.tx.len() - conn.sent > TX_HIGH_WATER {
+                    if conn.file.is_some() || conn.tx.len() - conn.sent > TX_PAUSE {
                         stopped_early = true;
                         break;
                     }
@@ -458,9 +841,15 @@ where
             }
             if conn.has_unsent() {
                 conn.deadline = now + options.body_timeout;
-                return register(conn, poll, index, true);
+                return register(conn, registry, index, true);
             }
         }
+        // Everything is written: the connection waits for a request again (its first byte
+        // or the rest of it). Writing no longer sets its clock.
+        conn.deadline = match conn.request_started {
+            Some(started) => started + options.header_timeout,
+            None => now + options.idle_timeout,
+        };
         if conn.closing {
             return After::Close;
         }
@@ -476,7 +865,7 @@ where
                 // header timeout.
                 continue;
             }
-            return register(conn, poll, index, false);
+            return register(conn, registry, index, false);
         }
         // The buffer was full or EOF came: another pass reads on (or ends the session).
     }
@@ -494,8 +883,8 @@ where
 /// [`TX_HIGH_WATER`] (a long stream produced by the application) is written out as it is
 /// produced instead: the socket is switched to blocking mode with the body timeout as its
 /// write timeout, so memory stays bounded by the high-water mark whatever the response size.
-/// The price is that this worker serves only that connection while such a response is being
-/// sent; the other workers go on.
+/// The thread is in a call meanwhile: if the client is slow, the monitor hands the loop to
+/// another thread, and only this connection waits.
 struct TxSink<'c> {
     tx: &'c mut Vec<u8>,
     file: &'c mut Option<QueuedFile>,
@@ -538,6 +927,7 @@ impl FileSink for TxSink<'_> {
             // A file that cannot be duplicated is read as usual.
             let file = file.try_clone().ok()?;
             *self.file = Some(QueuedFile {
+                log: None,
                 file,
                 offset: region.offset,
                 left: region.len,
@@ -633,7 +1023,31 @@ impl embedded_io::Write for TxSink<'_> {
         Ok(buf.len())
     }
 
+    /// The core flushes after each block of a body of unknown length, after each legacy
+    /// `write()`, and at the end of a response: the bytes queued so far go to the socket now,
+    /// as far as it takes them without blocking, so a block is on its way before the
+    /// application is asked for the next one (PEP 3333: a server must not delay any block).
+    /// What the socket does not take stays queued, bounded by [`TX_HIGH_WATER`].
     fn flush(&mut self) -> Result<(), Self::Error> {
+        if self.blocking || self.tx.is_empty() {
+            return Ok(());
+        }
+        let mut stream = self.stream;
+        let mut written = 0;
+        while written < self.tx.len() {
+            match stream.write(&self.tx[written..]) {
+                Ok(0) => return Err(embedded_io::ErrorKind::WriteZero),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(crate::io::kind_of(&e)),
+            }
+        }
+        if written == self.tx.len() {
+            self.tx.clear();
+        } else {
+            self.tx.drain(..written);
+        }
         Ok(())
     }
 }
@@ -692,7 +1106,9 @@ fn send_queued_file(conn: &mut Conn<'_>, deadline: Instant) -> Result<(), After>
             }
         }
     }
-    conn.file = None;
+    if let Some(log) = conn.file.take().and_then(|queued| queued.log) {
+        conn.logger.log(&conn.client, &log);
+    }
     Ok(())
 }
 
@@ -702,15 +1118,14 @@ fn send_queued_file(_: &mut Conn<'_>, _: Instant) -> Result<(), After> {
     Ok(())
 }
 
-fn register(conn: &mut Conn<'_>, poll: &mut Poll, index: usize, write: bool) -> After {
+fn register(conn: &mut Conn<'_>, registry: &mio::Registry, index: usize, write: bool) -> After {
     if write != conn.want_write {
         let interest = if write {
             Interest::READABLE | Interest::WRITABLE
         } else {
             Interest::READABLE
         };
-        if poll
-            .registry()
+        if registry
             .reregister(&mut conn.stream, Token(index + FIRST), interest)
             .is_err()
         {
@@ -721,54 +1136,61 @@ fn register(conn: &mut Conn<'_>, poll: &mut Poll, index: usize, write: bool) -> 
     After::Keep
 }
 
-/// Move a connection to a blocking helper thread (or answer 503 if all are busy).
-fn hand_off<A, H>(
-    server: &WsgiServer<A, H>,
-    poll: &mut Poll,
-    conns: &mut [Option<Conn<'_>>],
-    free: &mut Vec<usize>,
-    i: usize,
-    placement: Option<Placement>,
-) where
-    A: Application + Send + Sync + 'static,
+/// Serve the request at the front of `conn` in blocking mode on this thread: its body does
+/// not fit the receive buffer, arrives chunked, or waits for `100 Continue`. The thread is in
+/// a call meanwhile, so if it waits the monitor hands the loop to another thread. Afterwards
+/// the connection goes back to the loop (registered again, to be driven once more: bytes of a
+/// next request may be buffered) or is closed.
+fn serve_blocking<P, A, H>(conn: &mut Conn<'_>, app: &P, server: &WsgiServer<A, H>) -> After
+where
+    P: Application,
     H: RequestHandler,
 {
-    let Some(mut conn) = conns[i].take() else {
-        return;
+    let shared = &server.shared;
+    let options = &shared.options;
+    // A second descriptor of the same socket, in blocking mode while the request is served
+    // (the mode belongs to the socket, so it is switched back after). The connection keeps
+    // its own descriptor and poller registration; events meanwhile are ignored, and the loop
+    // drives the connection once more when it is back.
+    let stream: TcpStream = match socket2::SockRef::from(&conn.stream).try_clone() {
+        Ok(socket) => socket.into(),
+        Err(e) => {
+            log::warn!(target: "wsgiref::server", "{}: {e}", conn.client);
+            return After::Close;
+        }
     };
-    free.push(i);
-    let _ = poll.registry().deregister(&mut conn.stream);
-    let shared = server.shared.clone();
-    let client = conn.client;
-    if shared.blocking.load(Ordering::Relaxed) >= shared.options.max_blocking {
-        refuse_busy(TcpStream::from(conn.stream), &client);
-        return;
+    let mut stream = stream;
+    if stream.set_nonblocking(false).is_err() {
+        return After::Close;
     }
+    let _ = stream.set_write_timeout(Some(options.body_timeout));
+    if conn.sent < conn.tx.len() && stream.write_all(&conn.tx[conn.sent..]).is_err() {
+        return After::Close;
+    }
+    conn.tx.clear();
+    conn.sent = 0;
     let received = conn.rx[..conn.len].to_vec();
-    let unsent = conn.tx.split_off(conn.sent);
-    let stream = TcpStream::from(conn.stream);
-    // The helper counts the connection as open again (the loop's count ends with `conn`).
-    drop(conn.environ);
-    drop(conn._open);
-    let spawned = std::thread::Builder::new()
-        .name("wsgiref-blocking".into())
-        .spawn(move || {
-            if let Some(placement) = placement {
-                placement.release();
+    conn.len = 0;
+    let (handler, client) = (&shared.handler, conn.client);
+    match serve_one_request(
+        handler,
+        stream,
+        client,
+        app,
+        &conn.environ,
+        options,
+        received,
+    ) {
+        OneRequest::Closed => After::Close,
+        OneRequest::KeepOpen(stream, left) => {
+            // `stream` (the duplicate) closes here; the connection's own descriptor stays.
+            if left.len() > conn.rx.len() || stream.set_nonblocking(true).is_err() {
+                return After::Close;
             }
-            let _open = OpenGuard::try_new(&shared.open, usize::MAX);
-            let _helper = OpenGuard::try_new(&shared.blocking, usize::MAX);
-            let mut stream = stream;
-            if stream.set_nonblocking(false).is_err() {
-                return;
-            }
-            let _ = stream.set_write_timeout(Some(shared.options.body_timeout));
-            if !unsent.is_empty() && stream.write_all(&unsent).is_err() {
-                return;
-            }
-            shared.serve_stream(stream, client, received);
-        });
-    if let Err(e) = spawned {
-        log::error!(target: "wsgiref::server", "cannot start a thread: {e}");
+            conn.rx[..left.len()].copy_from_slice(&left);
+            conn.len = left.len();
+            conn.request_started = None;
+            After::Again
+        }
     }
 }

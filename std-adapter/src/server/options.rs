@@ -23,8 +23,9 @@ use wsgiref_core::handler::ServerConfig;
 pub struct ServerOptions {
     /// Per-connection protocol settings: parsing limits, underscore policy, response framing.
     pub config: ServerConfig,
-    /// Event-loop threads, each with its own listening socket (`SO_REUSEPORT`) and poller.
-    /// Defaults to the number of CPUs.
+    /// Event loops, each with its own listening socket (`SO_REUSEPORT`, shared only among the
+    /// workers of this server) and poller, each started on a thread of its own. Defaults to the
+    /// number of CPUs.
     pub workers: usize,
     /// Pin each worker to a CPU of its own (Linux only; ignored elsewhere): worker `n` to the
     /// `n`-th CPU the thread calling [`serve_forever`](super::WsgiServer::serve_forever) may
@@ -49,9 +50,25 @@ pub struct ServerOptions {
     /// Most connections open at once; a client beyond it gets `503 Service Unavailable` and is
     /// closed, so an overload degrades into fast refusals instead of a growing queue.
     pub max_connections: usize,
-    /// Most threads serving connections in blocking mode at once (large uploads, streamed or
-    /// file responses that do not fit the event loop). A connection that needs one while all
-    /// are busy is answered 503.
+    /// Most threads blocked at once, beyond the workers: in an application call that waits
+    /// (a database query, an upstream call), in a request body read in blocking mode (larger
+    /// than `receive_buffer`, chunked, `Expect: 100-continue`), or in a write to a slow client
+    /// of a response larger than 256 KiB. Applications run inline on the event loops; when a
+    /// call blocks, its loop is handed to a spare thread (see the
+    /// [module docs](super#design)), so this is how many application calls can be in progress
+    /// at once beyond the workers. Past it, a loop waits for one of its calls to return.
+    /// Default 256; each blocked thread costs its (mostly untouched) stack.
+    ///
+    /// ```
+    /// use wsgiref_std::server::ServerOptions;
+    ///
+    /// // An application that waits on a slow backend, with many clients at once.
+    /// let options = ServerOptions {
+    ///     max_blocking: 1024,
+    ///     ..ServerOptions::default()
+    /// };
+    /// assert_eq!(options.max_blocking, 1024);
+    /// ```
     pub max_blocking: usize,
     /// How long a keep-alive connection may sit between requests.
     pub idle_timeout: Duration,
@@ -59,7 +76,7 @@ pub struct ServerOptions {
     /// (and, for requests the event loop buffers whole, until the request is complete). This
     /// is the defence against slowloris clients that trickle a head byte by byte.
     pub header_timeout: Duration,
-    /// How long one read of a request body, or one write of a response, may wait.
+    /// How long one read of a request body, or one blocking write of a response, may wait.
     pub body_timeout: Duration,
     /// Receive buffer per connection. It bounds the request head (larger: 431); the event loop
     /// runs a request whose head and body fit it without blocking, and hands a request with a

@@ -51,8 +51,9 @@ pub(crate) struct Shared<A, H> {
     pub(crate) stopping: AtomicBool,
     /// Connections open now (event loops and blocking threads together).
     pub(crate) open: AtomicUsize,
-    /// Connections served by blocking helper threads now.
-    pub(crate) blocking: AtomicUsize,
+    /// A descriptor in reserve for answering 503 when the process runs out (see the event
+    /// loop's `accept`).
+    pub(crate) spare_fd: Arc<Mutex<Option<std::fs::File>>>,
 }
 
 impl<A: Application, H: RequestHandler> Shared<A, H> {
@@ -157,6 +158,9 @@ where
         for address in addresses {
             match super::listener::bind(address) {
                 Ok(listener) => return Self::from_listener(listener, host, app, handler, options),
+                // A port in use is in use on every address: no point trying the next one
+                // (for `""`, IPv4 alone would then serve only half of the clients).
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(e),
                 Err(e) => last_error = Some(e),
             }
         }
@@ -188,7 +192,7 @@ where
                 stop: Arc::new(Shutdown::default()),
                 stopping: AtomicBool::new(false),
                 open: AtomicUsize::new(0),
-                blocking: AtomicUsize::new(0),
+                spare_fd: Arc::new(Mutex::new(super::event_loop::spare_descriptor())),
             }),
             listener,
             address,
@@ -275,42 +279,48 @@ where
             None
         };
         let steer = own_listeners && shared.options.steer_connections;
-        let result = std::thread::scope(|scope| {
-            let handles: Vec<_> = listeners
-                .into_iter()
-                .enumerate()
-                .map(|(n, listener)| {
-                    std::thread::Builder::new()
-                        .name(format!("wsgiref-worker-{n}"))
-                        .spawn_scoped(scope, move || {
-                            if let Some(placement) = &placement {
-                                placement.pin(n);
-                                if steer {
-                                    placement.steer(&listener, n);
-                                }
-                            }
-                            super::event_loop::run(self, listener, placement)
-                        })
-                })
-                .collect();
-            let mut result = Ok(());
-            for handle in handles {
-                let outcome = match handle {
-                    Ok(h) => h
-                        .join()
-                        .unwrap_or_else(|_| Err(io::Error::other("a server worker panicked"))),
-                    Err(e) => {
-                        // No worker thread: stop the others too.
-                        shared.stop.request();
-                        Err(e)
-                    }
-                };
-                if result.is_ok() {
-                    result = outcome;
+        if let Some(placement) = &placement {
+            if steer {
+                for (n, listener) in listeners.iter().enumerate() {
+                    placement.steer(listener, n);
                 }
             }
-            result
+        }
+        let loops = listeners
+            .into_iter()
+            .map(|listener| super::event_loop::Loop::new(self, listener))
+            .collect::<io::Result<Vec<_>>>()?;
+        let crew = super::handover::Crew::new(self, loops, placement);
+        let crew = &crew;
+        std::thread::scope(|scope| {
+            for n in 0..workers {
+                let spawned = std::thread::Builder::new()
+                    .name(format!("wsgiref-worker-{n}"))
+                    .spawn_scoped(scope, move || {
+                        if let Some(placement) = &placement {
+                            placement.pin(n);
+                        }
+                        crew.thread(Some(n), placement.is_some());
+                    });
+                if let Err(e) = spawned {
+                    // No worker thread: stop the others too.
+                    shared.stop.request();
+                    crew.error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(e);
+                    // Its loop still has to end for the others to: run it here.
+                    crew.thread(Some(n), false);
+                }
+            }
+            let _ = std::thread::Builder::new()
+                .name("wsgiref-monitor".into())
+                .spawn_scoped(scope, move || crew.monitor(scope));
         });
+        let result = match crew.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        };
         // Blocking helpers finish their request in flight, then close.
         shared.stopping.store(true, Ordering::Relaxed);
         self.wait_for_connections();
@@ -359,6 +369,7 @@ where
         let Some((stream, client)) = accepted else {
             return Ok(false);
         };
+        let client = super::event_loop::unmap(client);
         let _guard = OpenGuard::try_new(&self.shared.open, usize::MAX);
         self.shared
             .serve_stream(TcpStream::from(stream), client, Vec::new());
@@ -378,10 +389,16 @@ impl<A> std::ops::Deref for AppRef<A> {
     }
 }
 
-/// Addresses for `host`: `""` is every IPv4 interface (as in Python), `"::"` every IPv6 one
-/// (IPv4 too where the system maps it), a name is resolved.
+/// Addresses for `host`, in the order they are tried: `""` is every interface, IPv6 and IPv4
+/// together (a dual-stack `[::]`), or every IPv4 one where the system has no IPv6; `"::"`
+/// every IPv6 one (IPv4 too where the system maps it); a name is resolved.
 fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    if host.is_empty() {
+        return Ok(vec![
+            SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), port),
+            SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), port),
+        ]);
+    }
     // Bare IPv6 literals ("::1") need brackets for ToSocketAddrs.
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);

@@ -71,8 +71,9 @@ impl ShutdownHandle {
     }
 
     /// Stop the server gracefully on the first SIGINT or SIGTERM (a watcher thread waits for
-    /// them). A second signal while stopping exits the process at once, as impatient users
-    /// expect of Ctrl-C.
+    /// them), saying on stderr that a second one exits at once; a second signal while stopping
+    /// does exit the process at once (status 128 + the signal), as impatient users expect of
+    /// Ctrl-C.
     pub fn on_termination_signals(&self) -> io::Result<()> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
@@ -87,6 +88,11 @@ impl ShutdownHandle {
                         std::process::exit(128 + signal);
                     }
                     log::info!(target: "wsgiref::server", "signal {signal}: shutting down");
+                    // Printed whatever the log level: the user at the terminal needs it.
+                    eprintln!(
+                        "Shutting down: finishing requests in flight \
+                         (press Ctrl-C again to exit at once)"
+                    );
                     stop.request();
                 }
             })?;

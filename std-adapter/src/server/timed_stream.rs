@@ -117,6 +117,12 @@ impl TimedStream {
         matches!(self.phase, Phase::Idle { deadline } if Instant::now() >= deadline)
     }
 
+    /// The socket back, with the replayed bytes not read yet.
+    pub(crate) fn into_parts(self) -> (TcpStream, Vec<u8>) {
+        let rest = self.replay[self.replayed..].to_vec();
+        (self.stream, rest)
+    }
+
     pub(crate) fn get_ref(&self) -> &TcpStream {
         &self.stream
     }

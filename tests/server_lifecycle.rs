@@ -1,0 +1,217 @@
+//! Binding, timeouts and stopping, as a client or an operator sees them: a busy port is
+//! refused, `""` serves IPv4 and IPv6, keep-alive connections wait the idle timeout (not the
+//! body timeout), an end of stream that comes with the last request is noticed, and a
+//! termination signal says how to exit at once.
+
+mod harden_support;
+mod server_common;
+
+use std::io::{ErrorKind, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use server_common::{connect, send, short_options, start, IO_LIMIT};
+use wsgiref::simple_server::{demo_app, make_server, make_server_with, WsgiRequestHandler};
+
+/// Read one response (head and a `Content-Length` body); empty when the connection closed.
+fn read_response(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&out[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            if out.len() >= end + 4 + length {
+                return String::from_utf8_lossy(&out).into_owned();
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return String::from_utf8_lossy(&out).into_owned(),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[test]
+fn a_port_in_use_is_refused_as_python_refuses_it() {
+    let first = make_server("127.0.0.1", 0, demo_app).unwrap();
+    let port = first.server_address().port();
+    let second = make_server("127.0.0.1", port, demo_app);
+    let error = second
+        .err()
+        .expect("a second server on a busy port must fail");
+    assert_eq!(error.kind(), ErrorKind::AddrInUse, "{error}");
+}
+
+#[test]
+fn the_empty_host_serves_ipv4_and_ipv6() {
+    let server = make_server_with("", 0, demo_app, WsgiRequestHandler, short_options()).unwrap();
+    let server = std::sync::Arc::new(server);
+    let port = server.server_address().port();
+    let runner = server.clone();
+    let thread = std::thread::spawn(move || runner.serve_forever());
+    let mut addresses = vec![SocketAddr::from(([127, 0, 0, 1], port))];
+    // Where the system has IPv6 at all, `""` must serve it too.
+    if TcpListener::bind("[::1]:0").is_ok() {
+        addresses.push(SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port)));
+    }
+    for address in addresses {
+        let mut client = connect(address);
+        send(&mut client, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let answer = read_response(&mut client);
+        assert!(
+            answer.starts_with("HTTP/1.1 200 OK"),
+            "{address}: {answer:?}"
+        );
+        // An IPv4 client shows as IPv4, not as an IPv4-mapped IPv6 address.
+        let expected = format!("REMOTE_ADDR = '{}'", address.ip());
+        assert!(answer.contains(&expected), "{address}: {answer}");
+    }
+    server.shutdown();
+    thread.join().unwrap().unwrap();
+}
+
+/// After a response the connection waits for the next request the whole idle timeout: the
+/// (shorter) body timeout that bounds each write must not close it.
+#[test]
+fn a_keep_alive_connection_waits_the_idle_timeout_not_the_body_timeout() {
+    let mut options = short_options();
+    options.idle_timeout = Duration::from_secs(8);
+    options.body_timeout = Duration::from_millis(500);
+    let running = start(options);
+    let mut client = connect(running.addr);
+    send(&mut client, b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(read_response(&mut client).ends_with("Hello, world!"));
+    // Several body timeouts, well within the idle timeout.
+    std::thread::sleep(Duration::from_millis(2000));
+    send(&mut client, b"GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+    let answer = read_response(&mut client);
+    assert!(
+        answer.ends_with("Hello, world!"),
+        "closed early: {answer:?}"
+    );
+    running.stop().unwrap();
+}
+
+/// A client that sends its last request and its end of stream in one segment is answered
+/// and closed, not kept waiting for the idle timeout.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_end_of_stream_that_comes_with_the_last_request_is_noticed() {
+    let mut options = short_options();
+    // No timeout may end the connection within the test's read limit.
+    options.idle_timeout = Duration::from_secs(60);
+    options.header_timeout = Duration::from_secs(60);
+    options.body_timeout = Duration::from_secs(60);
+    let running = start(options);
+    let mut client = connect(running.addr);
+    // Corked: the request and the FIN leave together, in one segment.
+    let sock = socket2::SockRef::from(&client);
+    sock.set_tcp_cork(true).unwrap();
+    send(&mut client, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let closed = loop {
+        match client.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            // The read limit (IO_LIMIT) ran out: the server kept the connection open.
+            Err(_) => break false,
+        }
+    };
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.ends_with("Hello, world!"), "{text}");
+    assert!(closed, "the server did not close within {IO_LIMIT:?}");
+    running.stop().unwrap();
+}
+
+/// The first SIGTERM (or Ctrl-C) stops the server gracefully and says that a second one
+/// exits at once.
+#[test]
+fn a_termination_signal_says_a_second_one_exits_at_once() {
+    let server = harden_support::Server::start("hello", &["0"]);
+    let (status, log) = server.terminate(IO_LIMIT);
+    assert!(status.is_some_and(|s| s.success()), "{status:?}\n{log}");
+    assert!(log.contains("Ctrl-C again to exit at once"), "{log}");
+}
+
+/// The access log of a file sent with `sendfile(2)` counts the bytes that went out: a
+/// download cut off early is logged with what the client got, not the file's size.
+#[test]
+fn a_cut_off_file_download_is_logged_with_the_bytes_sent() {
+    use std::sync::{Arc, Mutex};
+    use wsgiref::simple_server::{RequestHandler, ServerOptions};
+    use wsgiref::{AppError, Environ, StartResponse};
+    use wsgiref_core::handler::RequestLog;
+
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<u64>>>);
+    impl RequestHandler for Recorder {
+        fn log_request(&self, _: &SocketAddr, log: &RequestLog) {
+            self.0.lock().unwrap().push(log.bytes_sent);
+        }
+    }
+
+    const SIZE: u64 = 64 << 20;
+    let dir = std::env::temp_dir().join(format!("wsgiref-cutoff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big.bin");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(SIZE).unwrap();
+    drop(file);
+    let served = path.clone();
+    let app = move |_: &mut Environ<'_>, start_response: &mut StartResponse<'_>| {
+        start_response.start("200 OK", &[("Content-Type", "application/octet-stream")])?;
+        let file = std::fs::File::open(&served).map_err(AppError::from)?;
+        wsgiref::handlers::FileBody::new(file).map_err(AppError::from)
+    };
+    let recorder = Recorder::default();
+    let options = ServerOptions {
+        workers: 1,
+        ..short_options()
+    };
+    let server = make_server_with("127.0.0.1", 0, app, recorder.clone(), options).unwrap();
+    let server = Arc::new(server);
+    let addr = server.server_address();
+    let runner = server.clone();
+    let thread = std::thread::spawn(move || runner.serve_forever());
+
+    let mut client = connect(addr);
+    send(&mut client, b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    while got < 1 << 20 {
+        match client.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    drop(client);
+    // The entry appears once the server notices the client is gone (bounded wait).
+    let until = std::time::Instant::now() + IO_LIMIT;
+    let logged = loop {
+        if let Some(&bytes) = recorder.0.lock().unwrap().first() {
+            break Some(bytes);
+        }
+        if std::time::Instant::now() >= until {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    server.shutdown();
+    thread.join().unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let logged = logged.expect("the cut-off download was never logged");
+    assert!(
+        logged < SIZE,
+        "logged {logged} bytes of a download cut off early"
+    );
+    assert!(
+        logged >= got as u64 - 1024,
+        "logged {logged}, the client read {got}"
+    );
+}
