@@ -10,7 +10,7 @@ use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use server_common::{connect, send, short_options, start, IO_LIMIT};
+use server_common::{connect, read_to_close, send, short_options, start, IO_LIMIT};
 use wsgiref::simple_server::{demo_app, make_server, make_server_with, WsgiRequestHandler};
 
 /// Read one response (head and a `Content-Length` body); empty when the connection closed.
@@ -214,4 +214,80 @@ fn a_cut_off_file_download_is_logged_with_the_bytes_sent() {
         logged >= got as u64 - 1024,
         "logged {logged}, the client read {got}"
     );
+}
+
+/// The head of the first response in `answer` (up to its empty line).
+fn head_of(answer: &str) -> &str {
+    answer.split("\r\n\r\n").next().unwrap_or("")
+}
+
+/// An application that answers without reading the body of a client waiting for
+/// `100 Continue` leaves that body unsent and unread: the server closes the connection, and
+/// the response says `Connection: close` (the client would otherwise reuse a dead one).
+#[test]
+fn an_unanswered_expect_continue_is_answered_with_connection_close() {
+    let running = start(short_options());
+    let mut client = connect(running.addr);
+    send(
+        &mut client,
+        b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n",
+    );
+    let answer = String::from_utf8_lossy(&read_to_close(&mut client)).into_owned();
+    // No `100 Continue`: the final response comes at once.
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        head_of(&answer).contains("\r\nConnection: close"),
+        "{answer}"
+    );
+    assert!(answer.ends_with("Hello, world!"), "{answer}");
+    running.stop().unwrap();
+}
+
+/// A body left unread beyond what the server drains (`ServerConfig::max_drain`, 64 KiB) closes
+/// the connection, and the response says so; a smaller one is drained and the connection
+/// serves the next request.
+#[test]
+fn an_unread_body_over_the_drain_limit_is_answered_with_connection_close() {
+    let running = start(short_options());
+    // The client sends the head only: the rest of its 200,000 bytes would follow.
+    let mut client = connect(running.addr);
+    send(
+        &mut client,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n",
+    );
+    let answer = String::from_utf8_lossy(&read_to_close(&mut client)).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        head_of(&answer).contains("\r\nConnection: close"),
+        "{answer}"
+    );
+    assert!(answer.ends_with("Hello, world!"), "{answer}");
+
+    // 20,000 bytes (more than the receive buffer, less than the drain limit): drained.
+    let mut client = connect(running.addr);
+    let mut request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\n\r\n".to_vec();
+    request.resize(request.len() + 20_000, b'x');
+    send(&mut client, &request);
+    let first = read_response(&mut client);
+    assert!(first.ends_with("Hello, world!"), "{first}");
+    assert!(!first.contains("Connection: close"), "{first}");
+    send(&mut client, b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+    let second = read_response(&mut client);
+    assert!(second.ends_with("Hello, world!"), "{second}");
+    running.stop().unwrap();
+}
+
+/// The error page of a failed application ends the connection, and its head says so.
+#[test]
+fn an_error_page_says_that_the_connection_closes() {
+    let running = start(short_options());
+    let mut client = connect(running.addr);
+    send(&mut client, b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\n");
+    let answer = String::from_utf8_lossy(&read_to_close(&mut client)).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 500 "), "{answer}");
+    assert!(
+        head_of(&answer).contains("\r\nConnection: close"),
+        "{answer}"
+    );
+    running.stop().unwrap();
 }
