@@ -274,6 +274,18 @@ fn an_unread_body_over_the_drain_limit_is_answered_with_connection_close() {
     send(&mut client, b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
     let second = read_response(&mut client);
     assert!(second.ends_with("Hello, world!"), "{second}");
+
+    // A small chunked body received whole (before the application ran) is drained too.
+    send(
+        &mut client,
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    );
+    let third = read_response(&mut client);
+    assert!(third.ends_with("Hello, world!"), "{third}");
+    assert!(!third.contains("Connection: close"), "{third}");
+    send(&mut client, b"GET /last HTTP/1.1\r\nHost: x\r\n\r\n");
+    let fourth = read_response(&mut client);
+    assert!(fourth.ends_with("Hello, world!"), "{fourth}");
     running.stop().unwrap();
 }
 

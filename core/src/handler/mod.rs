@@ -70,7 +70,8 @@
 //!    discarded after the response (up to [`ServerConfig::max_drain`]), but the connection
 //!    ends, with `Connection: close`, when the client still waits for `100 Continue` (it will
 //!    not send the body), when more than `max_drain` of a `Content-Length` is left, or when a
-//!    chunked body's end has not been received yet (its size is unknown). A rest within
+//!    chunked body is left while it is being received ([`Connection`]: its size is unknown;
+//!    a [`Session`] has it whole and drains it within `max_drain`). A rest within
 //!    `max_drain` that the client then fails to send ends the connection after a head that
 //!    kept it open: the head is out by then.
 //! 7. Body bytes beyond the application's own `Content-Length` are never sent: the write that
