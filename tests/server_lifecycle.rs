@@ -10,7 +10,7 @@ use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use server_common::{connect, send, short_options, start, IO_LIMIT};
+use server_common::{connect, read_to_close, send, short_options, start, IO_LIMIT};
 use wsgiref::simple_server::{demo_app, make_server, make_server_with, WsgiRequestHandler};
 
 /// Read one response (head and a `Content-Length` body); empty when the connection closed.
@@ -214,4 +214,171 @@ fn a_cut_off_file_download_is_logged_with_the_bytes_sent() {
         logged >= got as u64 - 1024,
         "logged {logged}, the client read {got}"
     );
+}
+
+/// The head of the first response in `answer` (up to its empty line).
+fn head_of(answer: &str) -> &str {
+    answer.split("\r\n\r\n").next().unwrap_or("")
+}
+
+/// An application that answers without reading the body of a client waiting for
+/// `100 Continue` leaves that body unsent and unread: the server closes the connection, and
+/// the response says `Connection: close` (the client would otherwise reuse a dead one).
+#[test]
+fn an_unanswered_expect_continue_is_answered_with_connection_close() {
+    let running = start(short_options());
+    let mut client = connect(running.addr);
+    send(
+        &mut client,
+        b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n",
+    );
+    let answer = String::from_utf8_lossy(&read_to_close(&mut client)).into_owned();
+    // No `100 Continue`: the final response comes at once.
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        head_of(&answer).contains("\r\nConnection: close"),
+        "{answer}"
+    );
+    assert!(answer.ends_with("Hello, world!"), "{answer}");
+    running.stop().unwrap();
+}
+
+/// A body left unread beyond what the server drains (`ServerConfig::max_drain`, 64 KiB) closes
+/// the connection, and the response says so; a smaller one is drained and the connection
+/// serves the next request.
+#[test]
+fn an_unread_body_over_the_drain_limit_is_answered_with_connection_close() {
+    let running = start(short_options());
+    // The client sends the head only: the rest of its 200,000 bytes would follow.
+    let mut client = connect(running.addr);
+    send(
+        &mut client,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n",
+    );
+    let answer = String::from_utf8_lossy(&read_to_close(&mut client)).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        head_of(&answer).contains("\r\nConnection: close"),
+        "{answer}"
+    );
+    assert!(answer.ends_with("Hello, world!"), "{answer}");
+
+    // 20,000 bytes (more than the receive buffer, less than the drain limit): drained.
+    let mut client = connect(running.addr);
+    let mut request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\n\r\n".to_vec();
+    request.resize(request.len() + 20_000, b'x');
+    send(&mut client, &request);
+    let first = read_response(&mut client);
+    assert!(first.ends_with("Hello, world!"), "{first}");
+    assert!(!first.contains("Connection: close"), "{first}");
+    send(&mut client, b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+    let second = read_response(&mut client);
+    assert!(second.ends_with("Hello, world!"), "{second}");
+
+    // A small chunked body received whole (before the application ran) is drained too.
+    send(
+        &mut client,
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    );
+    let third = read_response(&mut client);
+    assert!(third.ends_with("Hello, world!"), "{third}");
+    assert!(!third.contains("Connection: close"), "{third}");
+    send(&mut client, b"GET /last HTTP/1.1\r\nHost: x\r\n\r\n");
+    let fourth = read_response(&mut client);
+    assert!(fourth.ends_with("Hello, world!"), "{fourth}");
+    running.stop().unwrap();
+}
+
+/// Starts the `echo` example with a request in flight: a client whose `100 Continue` came (so
+/// its request is being served, waiting for a body it has not sent yet), and an idle
+/// keep-alive client that was answered once.
+fn echo_with_a_request_in_flight() -> (harden_support::Server, TcpStream, TcpStream) {
+    let server = harden_support::Server::start("echo", &["0"]);
+    let mut busy = connect(server.addr());
+    send(
+        &mut busy,
+        b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+    );
+    let mut interim = Vec::new();
+    let mut byte = [0u8; 1];
+    while !interim.ends_with(b"\r\n\r\n") {
+        match busy.read(&mut byte) {
+            Ok(1) => interim.push(byte[0]),
+            other => panic!("no 100 Continue: {other:?} after {interim:?}"),
+        }
+    }
+    assert_eq!(interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    let mut idle = connect(server.addr());
+    send(&mut idle, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let answer = read_response(&mut idle);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    (server, busy, idle)
+}
+
+/// On SIGTERM, idle keep-alive connections close at once: the idle client sees its end of
+/// stream while the server is still serving a request in flight, which then completes.
+#[test]
+fn a_termination_signal_closes_idle_connections_at_once() {
+    let (mut server, mut busy, mut idle) = echo_with_a_request_in_flight();
+    server.signal("TERM");
+    let mut buf = [0u8; 64];
+    // Bounded by the read limit; the grace for the request in flight is 30 s.
+    match idle.read(&mut buf) {
+        Ok(0) => {}
+        other => panic!("the idle connection was not closed: {other:?}"),
+    }
+    assert!(
+        server.is_running(),
+        "the server exited before the request in flight was answered"
+    );
+    send(&mut busy, b"hello");
+    let answer = read_response(&mut busy);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nhello"), "{answer}");
+    let status = server.wait_exit(IO_LIMIT);
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+}
+
+/// A second termination signal while a request is in flight exits at once (the first one
+/// said so), without waiting for that request: the process is gone while its client has not
+/// even sent its body.
+#[test]
+fn a_second_termination_signal_exits_at_once() {
+    let (mut server, mut busy, _idle) = echo_with_a_request_in_flight();
+    server.signal("INT");
+    assert!(
+        server.wait_for_log("Ctrl-C again to exit at once", IO_LIMIT),
+        "{}",
+        server.log()
+    );
+    server.signal("INT");
+    // Well within the 30 s grace the request in flight would otherwise get.
+    let status = server.wait_exit(IO_LIMIT);
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(128 + 2),
+        "{status:?}\n{}",
+        server.log()
+    );
+    // The request in flight was never answered.
+    let rest = read_to_close(&mut busy);
+    assert!(
+        !String::from_utf8_lossy(&rest).contains("200 OK"),
+        "{rest:?}"
+    );
+}
+
+/// The error page of a failed application ends the connection, and its head says so.
+#[test]
+fn an_error_page_says_that_the_connection_closes() {
+    let running = start(short_options());
+    let mut client = connect(running.addr);
+    send(&mut client, b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\n");
+    let answer = String::from_utf8_lossy(&read_to_close(&mut client)).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 500 "), "{answer}");
+    assert!(
+        head_of(&answer).contains("\r\nConnection: close"),
+        "{answer}"
+    );
+    running.stop().unwrap();
 }

@@ -177,6 +177,45 @@ impl Server {
         (status, self.log())
     }
 
+    /// Send signal `name` (`TERM`, `INT`) to the server without waiting for anything.
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status();
+        assert!(
+            sent.as_ref().is_ok_and(|s| s.success()),
+            "kill -{name} failed: {sent:?}"
+        );
+    }
+
+    /// Wait up to `limit` for the process to exit on its own; its exit status, or `None` if
+    /// it is still running then (it is left running: dropping the server kills it).
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Wait up to `limit` for `needle` to appear in the server's stderr; whether it did.
+    pub fn wait_for_log(&self, needle: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while !self.log().contains(needle) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+
     /// Kill the server and return its stderr.
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();

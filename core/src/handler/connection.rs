@@ -367,4 +367,109 @@ mod tests {
         assert_eq!(config.handler.http_version, crate::proto::Version::Http11);
         assert!(config.max_drain > 0);
     }
+
+    /// Requests in (then end of stream), responses out.
+    struct Pipe<'a> {
+        input: &'a [u8],
+        output: std::vec::Vec<u8>,
+    }
+
+    impl ErrorType for Pipe<'_> {
+        type Error = ErrorKind;
+    }
+
+    impl Read for Pipe<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+            let n = buf.len().min(self.input.len());
+            buf[..n].copy_from_slice(&self.input[..n]);
+            self.input = &self.input[n..];
+            Ok(n)
+        }
+    }
+
+    impl Write for Pipe<'_> {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, ErrorKind> {
+            self.output.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> Result<(), ErrorKind> {
+            Ok(())
+        }
+    }
+
+    /// Serve `input` with an application that never reads the request body; every response.
+    fn serve_unread(input: &[u8], config: ServerConfig) -> std::string::String {
+        let app = crate::app::app_fn(
+            |_: &mut Environ<'_>, start: &mut crate::app::StartResponse<'_>| {
+                start.start("200 OK", &[("Content-Type", "text/plain")])?;
+                Ok::<_, crate::AppError>(&b"hi"[..])
+            },
+        );
+        let mut rx = [0u8; 1024];
+        let mut memory: crate::handler::MemoryBuf = crate::handler::MemoryBuf::new();
+        let pipe = Pipe {
+            input,
+            output: std::vec::Vec::new(),
+        };
+        let mut conn: Connection<'_, _> = Connection::new(pipe, &mut rx, memory.memory(), config);
+        let mut base = crate::environ::EnvironBuf::<64, 2>::new();
+        let base = base.environ();
+        while let Ok(Served::Request(_)) = conn.serve_one(&app, &base, None) {}
+        std::string::String::from_utf8(conn.into_inner().output).unwrap()
+    }
+
+    const NEXT: &str = "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    /// A body the connection will not read to its end closes it, and the head says so (it is
+    /// known when the head is written); a body it can drain keeps it open.
+    #[test]
+    fn a_body_left_unread_is_announced_with_connection_close() {
+        let config = ServerConfig::default();
+        let closed = [
+            // A client waiting for `100 Continue`, which will not come now.
+            (
+                "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+                config,
+            ),
+            // A chunked body being received (its end not read: its size is unknown).
+            (
+                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+                config,
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                config,
+            ),
+            // More left than the drain limit.
+            (
+                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789",
+                ServerConfig {
+                    max_drain: 4,
+                    ..config
+                },
+            ),
+        ];
+        for (request, config) in closed {
+            let input = std::format!("{request}{NEXT}");
+            let out = serve_unread(input.as_bytes(), config);
+            assert_eq!(out.matches("HTTP/1.1 ").count(), 1, "{request:?}: {out}");
+            assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{request:?}: {out}");
+            assert!(
+                out.contains("\r\nConnection: close\r\n"),
+                "{request:?}: {out}"
+            );
+        }
+        let kept = ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789"];
+        for request in kept {
+            let input = std::format!("{request}{NEXT}");
+            let out = serve_unread(input.as_bytes(), config);
+            assert_eq!(
+                out.matches("HTTP/1.1 200 OK").count(),
+                2,
+                "{request:?}: {out}"
+            );
+            assert!(!out.contains("Connection: close"), "{request:?}: {out}");
+        }
+    }
 }

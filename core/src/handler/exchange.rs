@@ -18,7 +18,7 @@ use crate::handler::connection::ServerConfig;
 use crate::handler::log::{RequestLine, RequestLog};
 use crate::handler::memory::Memory;
 use crate::handler::output::{classify, Output};
-use crate::handler::response::{Exchange, Response};
+use crate::handler::response::{Exchange, RequestBody, Response};
 use crate::handler::run::{run_app, RunReport};
 use crate::proto::environ::ENVIRON_FULL;
 use crate::proto::view::RequestView;
@@ -134,7 +134,10 @@ pub(crate) struct BodyInput<'c, 'r, S: Refill> {
     /// `Expect: 100-continue` not yet answered.
     expect: Cell<bool>,
     /// The response head has started to go out (then a 100 Continue is too late).
-    head_started: &'c Cell<bool>,
+    head_started: Cell<bool>,
+    /// Unread body bytes the server would drain after the response
+    /// ([`ServerConfig::max_drain`]).
+    max_drain: u64,
 }
 
 impl<'c, 'r, S: Refill> BodyInput<'c, 'r, S> {
@@ -143,14 +146,15 @@ impl<'c, 'r, S: Refill> BodyInput<'c, 'r, S> {
         window: Window<'c, 'r>,
         decoder: BodyDecoder,
         expect: bool,
-        head_started: &'c Cell<bool>,
+        max_drain: u64,
     ) -> Self {
         BodyInput {
             source,
             window: RefCell::new(window),
             decoder: RefCell::new(decoder),
             expect: Cell::new(expect),
-            head_started,
+            head_started: Cell::new(false),
+            max_drain,
         }
     }
 
@@ -164,6 +168,48 @@ impl<'c, 'r, S: Refill> BodyInput<'c, 'r, S> {
         match &*self.window.borrow() {
             Window::Buffered { used, .. } => *used,
             Window::Streamed(_) => 0,
+        }
+    }
+}
+
+/// What becomes of the body once the response head is out, decided from what is known then:
+///
+/// * all read: nothing;
+/// * a client still waiting for `100 Continue` (the application read nothing): it will not
+///   send the body, which the server will not wait for: the connection closes;
+/// * a `Content-Length` with more left than `max_drain`: the drain after the response would
+///   give up: the connection closes;
+/// * a chunked body being received (the blocking `Connection`): its size is unknown until
+///   its end, so the connection closes (as h11 does when a response is done before its
+///   request); the checks for its end that would be needed to drain a small one cost 250 B
+///   of flash on the Cortex-M firmware. A chunked body that was buffered whole (the sans-IO
+///   `Session`) is drained when its bytes are within `max_drain`.
+///
+/// A rest within `max_drain` that the client then fails to send (it stalls past the read
+/// timeout, or vanishes) still ends the connection after a head that promised keep-alive:
+/// that is the client's doing, and it is not waiting for an answer any more.
+impl<S: Refill> RequestBody for BodyInput<'_, '_, S> {
+    fn head_going_out(&self) -> bool {
+        self.head_started.set(true);
+        // Never borrowed here: the response is not written from inside a body read.
+        let (Ok(decoder), Ok(window)) = (self.decoder.try_borrow(), self.window.try_borrow())
+        else {
+            return true;
+        };
+        if decoder.is_done() {
+            return false;
+        }
+        if self.expect.get() {
+            return true;
+        }
+        match decoder.remaining_hint() {
+            Some(left) => left > self.max_drain,
+            // Chunked: its size is unknown until its end. A buffered body is all here, and
+            // holds no more data than bytes; a streamed one may go on for ever.
+            None => match &*window {
+                Window::Buffered { .. } => window.pending().len() as u64 > self.max_drain,
+                Window::Streamed(_) => true,
+            },
         }
     }
 }
@@ -392,8 +438,6 @@ pub(crate) fn run_request<
         environ_slots,
         output,
     } = memory;
-    let head_started = Cell::new(false);
-
     if BUFFERED {
         let body = BodyInput::new(
             source,
@@ -403,7 +447,7 @@ pub(crate) fn run_request<
             },
             BodyDecoder::new(framing, &limits),
             false,
-            &head_started,
+            config.max_drain,
         );
         // The environ (borrowing the head in `rx`) ends with this block.
         let report = {
@@ -434,7 +478,12 @@ pub(crate) fn run_request<
                 config,
                 exchange,
                 date,
-                None,
+                // A request without a body (most of them) has nothing to leave unread.
+                if framing == Framing::None {
+                    None
+                } else {
+                    Some(&body)
+                },
             )
         };
         let mut close = report.must_close;
@@ -465,7 +514,7 @@ pub(crate) fn run_request<
         Window::Streamed(rx),
         BodyDecoder::new(framing, &limits),
         expect,
-        &head_started,
+        config.max_drain,
     );
     environ.set_input(&input);
     if let Some(errors) = base.errors_stream() {
@@ -480,7 +529,7 @@ pub(crate) fn run_request<
         config,
         exchange,
         date,
-        Some(&head_started),
+        Some(&input),
     );
     let mut close = report.must_close;
     if !close && !input.is_done() {
@@ -514,10 +563,10 @@ fn respond<A: Application, W: Write>(
     config: &ServerConfig,
     exchange: Exchange,
     date: Option<HttpDate>,
-    head_started: Option<&Cell<bool>>,
+    request_body: Option<&dyn RequestBody>,
 ) -> RunReport {
     let out = Output::new(sink, output);
-    let mut response = Response::new(&config.handler, exchange, date, out, head_started);
+    let mut response = Response::new(&config.handler, exchange, date, out, request_body);
     response.sendfile = sendfile;
     run_app(
         app,

@@ -65,6 +65,15 @@
 //!    has no head to describe, so rule 1 wins there and the bytes pass through, as in CPython.
 //! 6. On a managed connection, `Connection: close` tells an HTTP/1.1 client that the
 //!    connection ends; `Connection: keep-alive` confirms persistence to an HTTP/1.0 client.
+//!    Besides the client's wish and the framing, the request body decides, as far as it is
+//!    known when the head is written: a body the application left unread is read and
+//!    discarded after the response (up to [`ServerConfig::max_drain`]), but the connection
+//!    ends, with `Connection: close`, when the client still waits for `100 Continue` (it will
+//!    not send the body), when more than `max_drain` of a `Content-Length` is left, or when a
+//!    chunked body is left while it is being received ([`Connection`]: its size is unknown;
+//!    a [`Session`] has it whole and drains it within `max_drain`). A rest within
+//!    `max_drain` that the client then fails to send ends the connection after a head that
+//!    kept it open: the head is out by then.
 //! 7. Body bytes beyond the application's own `Content-Length` are never sent: the write that
 //!    overruns it fails with [`OutputError::LengthExceeded`], which is logged, and the
 //!    connection closes (CPython sends the excess silently, which a client reads as the start

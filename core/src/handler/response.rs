@@ -3,8 +3,6 @@
 //!
 //! The framing rules are documented (publicly) in the [handler module docs](crate::handler).
 
-use core::cell::Cell;
-
 use embedded_io::Write;
 
 use crate::app::{check_status, FileRegion, Respond, SendFile, StartResponseError};
@@ -27,6 +25,18 @@ pub(crate) struct Exchange {
     /// `None`: the handler does not manage the connection (SimpleHandler, CGI). `Some(wants)`:
     /// an HTTP server connection whose client wants it kept open (`wants`).
     pub(crate) persistent: Option<bool>,
+}
+
+/// The request body, as the response sees it when its head goes out.
+///
+/// The keep-alive decision is written into the head (`Connection: close`), so it must count
+/// what will become of the request body: a body that the server will not read to its end
+/// after the response closes the connection, and the head has to say so.
+pub(crate) trait RequestBody {
+    /// The response head is being written: no `100 Continue` may follow it. True when the
+    /// rest of the body will be left unread after the response (see the implementation in
+    /// `exchange`), so the connection must close.
+    fn head_going_out(&self) -> bool;
 }
 
 /// How body bytes are framed once the head is out.
@@ -64,9 +74,10 @@ pub(crate) struct Response<'h, 'o, W: Write> {
     pub(crate) bytes_sent: u64,
     /// Set when the connection must close after this response.
     pub(crate) must_close: bool,
-    /// Shared with the request body reader: set once the head starts to go out, so a late
-    /// `100 Continue` is not sent after it.
-    head_started: Option<&'h Cell<bool>>,
+    /// The request body of a managed connection whose body is read while the application
+    /// runs: told when the head goes out (so a late `100 Continue` is not sent after it), and
+    /// asked whether its rest will be left unread.
+    request_body: Option<&'h dyn RequestBody>,
     /// The driver's way of sending a file body without reading it (`BaseHandler.sendfile`).
     pub(crate) sendfile: Option<SendFile<W>>,
 }
@@ -77,7 +88,7 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
         exchange: Exchange,
         date: Option<HttpDate>,
         out: Output<'o, W>,
-        head_started: Option<&'h Cell<bool>>,
+        request_body: Option<&'h dyn RequestBody>,
     ) -> Self {
         Response {
             config,
@@ -93,7 +104,7 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
             length_hint: None,
             bytes_sent: 0,
             must_close: exchange.persistent != Some(true),
-            head_started,
+            request_body,
             sendfile: None,
         }
     }
@@ -148,9 +159,11 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
     /// Transfer-Encoding, Connection, the empty line) behind the part start_response staged.
     /// Called on the first body byte or at finish, once a head is staged.
     fn send_headers(&mut self) -> Result<(), AppError> {
-        if let Some(flag) = self.head_started {
-            flag.set(true);
-        }
+        // A body left unread closes the connection: known now, so the head can say it.
+        let unread = match self.request_body {
+            Some(body) => body.head_going_out(),
+            None => false,
+        };
         // As in CPython, headers count as sent before any byte is written: an error while
         // writing them does not lead to a second response.
         self.headers_sent = true;
@@ -189,7 +202,8 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
             Mode::Raw(None)
         };
         let framed = !matches!(self.mode, Mode::Raw(None));
-        self.must_close = self.exchange.persistent != Some(true) || !framed;
+        // `must_close` may be set already: the error page of a failed application closes.
+        self.must_close = self.must_close || !framed || unread;
 
         if let Some(n) = auto_length {
             let mut digits = [0u8; 20];
