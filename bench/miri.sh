@@ -6,7 +6,7 @@
 #
 # Property tests (proptest) run hundreds of cases each and are far too slow under miri's
 # interpreter (and proptest asks for the working directory, which miri's isolation refuses);
-# the five in core/src/proto/tests.rs are marked `#[cfg_attr(miri, ignore)]`. Every other
+# they are marked `#[cfg_attr(miri, ignore)]` where they are written. Every other
 # unit test of the core runs (the day walk in proto::date covers 4 years instead of 131).
 # Miri cannot call the host's clock or filesystem without isolation being lifted, and the
 # core needs neither, so the default isolation stays on.

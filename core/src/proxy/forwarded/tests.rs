@@ -360,6 +360,7 @@ fn expected_name(e: &Element) -> NodeName<'_> {
 
 proptest! {
     #[test]
+    #[cfg_attr(miri, ignore)] // hundreds of cases each: hours under miri
     fn forwarded_chains_resolve_as_the_model_says_however_split_into_lines(
         chain in proptest::collection::vec(element(), 1..8),
         styles in proptest::collection::vec(any::<u8>(), 8),
@@ -397,6 +398,7 @@ proptest! {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore)] // hundreds of cases each: hours under miri
     fn x_forwarded_for_chains_resolve_as_the_model_says(
         chain in proptest::collection::vec(element(), 1..8),
         style in any::<u8>(),
@@ -422,6 +424,7 @@ proptest! {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore)] // hundreds of cases each: hours under miri
     fn any_bytes_are_resolved_without_panic_and_ignored_from_untrusted_peers(
         a in proptest::collection::vec(any::<u8>(), 0..200),
         b in proptest::collection::vec(any::<u8>(), 0..200),
