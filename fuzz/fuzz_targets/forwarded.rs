@@ -6,7 +6,9 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use wsgiref_core::proxy::forwarded::{Headers, ProxyHeaders, ProxyPolicy, Resolved, TrustedProxies};
+use wsgiref_core::proxy::forwarded::{
+    Headers, ProxyHeaders, ProxyPolicy, Resolved, TrustedProxies,
+};
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {

@@ -62,7 +62,11 @@ fn spec(f: Fields) -> Spec {
     }
     Spec {
         version: if f.v2 { Version::V2 } else { Version::V1 },
-        command: if f.local { Command::Local } else { Command::Proxy },
+        command: if f.local {
+            Command::Local
+        } else {
+            Command::Proxy
+        },
         transport: match f.transport % 3 {
             0 => Transport::Unspec,
             1 => Transport::Stream,

@@ -5,11 +5,13 @@
 //!   invariants every run must hold.
 //! * [`gen`]: valid requests built from arbitrary parts, and what the application must see.
 //! * [`gateway`]: the same for the FastCGI, SCGI and uwsgi decoders.
+//! * [`gateway_target`]: the one body of the three decoder fuzz targets.
 //! * [`gateway_session`]: the gateway sessions that run an application over those decoders.
 //! * [`proxy`]: the same for the PROXY protocol decoder, with a test-only header encoder.
 
 pub mod driver;
 pub mod gateway;
 pub mod gateway_session;
+pub mod gateway_target;
 pub mod gen;
 pub mod proxy;
