@@ -10,30 +10,8 @@ use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use server_common::{connect, read_to_close, send, short_options, start, IO_LIMIT};
+use server_common::{connect, read_response, read_to_close, send, short_options, start, IO_LIMIT};
 use wsgiref::simple_server::{demo_app, make_server, make_server_with, WsgiRequestHandler};
-
-/// Read one response (head and a `Content-Length` body); empty when the connection closed.
-fn read_response(stream: &mut TcpStream) -> String {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&out[..end]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .map_or(0, |v| v.trim().parse().unwrap());
-            if out.len() >= end + 4 + length {
-                return String::from_utf8_lossy(&out).into_owned();
-            }
-        }
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return String::from_utf8_lossy(&out).into_owned(),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-        }
-    }
-}
 
 #[test]
 fn a_port_in_use_is_refused_as_python_refuses_it() {

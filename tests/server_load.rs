@@ -10,7 +10,9 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use server_common::{connect, read_to_close, send, short_options, start_app, IO_LIMIT};
+use server_common::{
+    connect, read_response, read_to_close, send, short_options, start_app, IO_LIMIT,
+};
 use wsgiref::simple_server::ServerOptions;
 use wsgiref::{AppError, Environ, StartResponse};
 use wsgiref_core::app::{app_fn, Chunks, Once};
@@ -40,28 +42,6 @@ impl Gate {
     /// True when the test opened the gate, false when the wait ran out.
     fn wait(&self) -> bool {
         self.0.lock().unwrap().recv_timeout(APP_WAIT).is_ok()
-    }
-}
-
-/// Read one response with a `Content-Length` (head and body).
-fn read_response(stream: &mut std::net::TcpStream) -> String {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&out[..end]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .map_or(0, |v| v.trim().parse().unwrap());
-            if out.len() >= end + 4 + length {
-                return String::from_utf8_lossy(&out).into_owned();
-            }
-        }
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return String::from_utf8_lossy(&out).into_owned(),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-        }
     }
 }
 
