@@ -283,11 +283,7 @@ impl<'s> Session<'s> {
     /// Copy `bytes` in as received; returns how many fitted (call
     /// [`process`](Self::process) to make room for the rest).
     pub fn feed(&mut self, bytes: &[u8]) -> usize {
-        let space = self.rx.space();
-        let n = space.len().min(bytes.len());
-        space[..n].copy_from_slice(&bytes[..n]);
-        self.rx.commit(n);
-        n
+        self.rx.copy_in(bytes)
     }
 
     /// The front end finished sending (end of stream): a request cut short is then

@@ -73,6 +73,16 @@ impl<'r> Rx<'r> {
     pub(crate) fn commit(&mut self, n: usize) {
         self.end = (self.end + n).min(self.buf.len());
     }
+
+    /// Copy as much of `bytes` as fits in as received; returns how many fitted. Both sessions'
+    /// `feed` (HTTP/1 and the gateway protocols).
+    pub(crate) fn copy_in(&mut self, bytes: &[u8]) -> usize {
+        let space = self.space();
+        let n = space.len().min(bytes.len());
+        space[..n].copy_from_slice(&bytes[..n]);
+        self.commit(n);
+        n
+    }
 }
 
 /// Where more request bytes come from while an application reads its body.

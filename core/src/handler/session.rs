@@ -136,11 +136,7 @@ impl<'s, const H: usize> Session<'s, H> {
 
     /// Copy `bytes` in as received; returns how many fitted.
     pub fn feed(&mut self, bytes: &[u8]) -> usize {
-        let space = self.rx.space();
-        let n = space.len().min(bytes.len());
-        space[..n].copy_from_slice(&bytes[..n]);
-        self.rx.commit(n);
-        n
+        self.rx.copy_in(bytes)
     }
 
     /// The peer finished sending (end of stream).
