@@ -101,6 +101,23 @@ pub enum Event<'i> {
     End,
 }
 
+/// One step through a body of known length, shared by the SCGI and uwsgi decoders: `End`
+/// when nothing `remaining`, `NeedMore` when `rest` is empty, else the body bytes `rest`
+/// holds (never more than `remaining`). Returns the event and how many bytes of `rest` it
+/// took.
+pub(crate) fn body_step(remaining: u64, rest: &[u8]) -> (Event<'_>, usize) {
+    if remaining == 0 {
+        return (Event::End, 0);
+    }
+    if rest.is_empty() {
+        return (Event::NeedMore, 0);
+    }
+    let take = rest
+        .len()
+        .min(usize::try_from(remaining).unwrap_or(usize::MAX));
+    (Event::Body(&rest[..take]), take)
+}
+
 /// A `CONTENT_LENGTH` value: decimal digits only (no sign, no space), at most 19 of them so
 /// the number fits a `u64`.
 pub(crate) fn parse_content_length(value: &[u8]) -> Option<u64> {

@@ -14,7 +14,7 @@
 //! the server closing the connection.
 
 use super::params::{validate, Collector, Format};
-use super::{parse_content_length, Error, ErrorKind, Event, Limits, Params};
+use super::{body_step, parse_content_length, Error, ErrorKind, Event, Limits, Params};
 
 /// Where the decoder is in the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,22 +192,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                     return Ok(Event::Params);
                 }
                 State::Body { remaining } => {
-                    if remaining == 0 {
-                        self.state = State::Done;
-                        return Ok(Event::End);
-                    }
-                    let rest = &input[*used..];
-                    if rest.is_empty() {
-                        return Ok(Event::NeedMore);
-                    }
-                    let take = rest
-                        .len()
-                        .min(usize::try_from(remaining).unwrap_or(usize::MAX));
+                    let (event, take) = body_step(remaining, &input[*used..]);
                     *used += take;
-                    self.state = State::Body {
-                        remaining: remaining - take as u64,
+                    self.state = match event {
+                        Event::End => State::Done,
+                        _ => State::Body {
+                            remaining: remaining - take as u64,
+                        },
                     };
-                    return Ok(Event::Body(&rest[..take]));
+                    return Ok(event);
                 }
             }
         }
