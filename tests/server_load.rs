@@ -268,3 +268,68 @@ fn a_slow_steady_upload_gets_the_body_timeout_per_read() {
     assert_eq!(text.matches('u').count(), piece.len() * pieces);
     running.stop().unwrap();
 }
+
+/// `max_blocking` is exact under a burst: with one worker and `max_blocking = 2`, eight
+/// clients that all block in the application have at most 1 + 2 calls running at once (the
+/// loop's own, then one per thread it was handed over from); the rest wait for a slot, and
+/// every client is answered once the calls return.
+#[test]
+fn blocked_calls_never_exceed_max_blocking_beyond_the_workers() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const CLIENTS: usize = 8;
+    let in_call = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (open, gate) = Gate::new();
+    let app = {
+        let (in_call, most) = (in_call.clone(), most.clone());
+        app_fn(
+            move |_: &mut Environ<'_>, start_response: &mut StartResponse<'_>| {
+                let now = in_call.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                let released = gate.wait();
+                in_call.fetch_sub(1, Ordering::SeqCst);
+                start_response.start("200 OK", &[("Content-Type", "text/plain")])?;
+                Ok::<_, AppError>(Once::new(if released {
+                    &b"released"[..]
+                } else {
+                    &b"gave up waiting"[..]
+                }))
+            },
+        )
+    };
+    let mut options = one_worker();
+    options.max_blocking = 2;
+    let running = start_app(app, options);
+    let mut clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let mut client = connect(running.addr);
+            send(&mut client, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            client
+        })
+        .collect();
+    // Wait (bounded) until the server has taken as many calls as it may, then give it time to
+    // take more if it wrongly would.
+    let deadline = std::time::Instant::now() + IO_LIMIT;
+    while in_call.load(Ordering::SeqCst) < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        in_call.load(Ordering::SeqCst),
+        3,
+        "calls running at once with one worker and max_blocking = 2"
+    );
+    for _ in 0..CLIENTS {
+        open.send(()).unwrap();
+    }
+    for client in &mut clients {
+        let answer = read_response(client);
+        assert!(answer.ends_with("released"), "{answer:?}");
+    }
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        3,
+        "the most calls ever at once"
+    );
+    running.stop().unwrap();
+}
