@@ -42,7 +42,7 @@ impl fmt::Display for RequestLine {
             match b {
                 b'\\' => f.write_str("\\\\")?,
                 // A raw `"` would end the quoted request line of an access-log entry early
-                // and let a client forge the fields after it (issue 24): escaped like a
+                // and let a client forge the fields after it: escaped like a
                 // control byte. (Python's http.server leaves it raw.)
                 0x00..=0x1f | b'"' | 0x7f..=0x9f => write!(f, "\\x{b:02x}")?,
                 _ => fmt::Write::write_char(f, char::from(b))?,

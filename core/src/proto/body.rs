@@ -594,7 +594,7 @@ mod tests {
     }
 
     /// RFC 9112 §7.1.1: `;name`, `;name=token`, `;name="quoted"`, with optional whitespace
-    /// around `;` and `=`; anything else is refused (issue 24), in every build.
+    /// around `;` and `=`; anything else is refused (RFC 9112 §7.1.1), in every build.
     #[test]
     fn chunk_extensions_follow_the_grammar() {
         let good: &[&[u8]] = &[

@@ -498,7 +498,7 @@ mod tests {
             (b"//evil/x", b"/evil/x", b""),
             (b"///", b"/", b""),
             (b"//?q", b"/", b"q"),
-            // Absolute-form: the path and query after the authority (issue 24; CPython
+            // Absolute-form: the path and query after the authority (RFC 9112 §3.2.2; CPython
             // keeps the whole URI in PATH_INFO).
             (b"http://example.com/x", b"/x", b""),
             (b"http://example.com/a%2Fb?q=1?2", b"/a/b", b"q=1?2"),

@@ -516,7 +516,7 @@ mod tests {
         assert_eq!(errors.take(), "");
     }
 
-    /// httpoxy (issue 24): the web server made the client's `Proxy` header `HTTP_PROXY`, in
+    /// httpoxy (CVE-2016-5385): the web server made the client's `Proxy` header `HTTP_PROXY`, in
     /// the request's variables and in the process environment laid under them; by default
     /// the application sees it in neither, and `ProxyHeaderPolicy::Keep` gives it back.
     #[test]

@@ -295,7 +295,7 @@ mod tests {
     }
 
     /// A `"` in the request line cannot end the quoted field early and forge the status and
-    /// size after it (issue 24).
+    /// size after it.
     #[test]
     fn quotes_in_the_request_line_are_escaped() {
         let client: SocketAddr = "127.0.0.1:80".parse().unwrap();

@@ -34,7 +34,7 @@ REQUESTS = [
     b"GET / HTTP/1.1\r\nContent_Type: t\r\nContent_Length: 9\r\n\r\n",
     b"GET / HTTP/1.1\r\nA:\r\nA: \t x \t\r\nB: caf\xc3\xa9\r\nC: \x80\xff\r\n\r\n",
     b"GET / HTTP/1.1\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\nUser-Agent: curl/8.0\r\n\r\n",
-    # Deliberate differences (issue 24), applied to CPython's answer by the Rust test:
+    # Deliberate differences (the guide's "What we do differently"), applied to CPython's answer by the Rust test:
     # absolute-form (the path in PATH_INFO, the authority in HTTP_HOST) and httpoxy (no
     # HTTP_PROXY).
     b"GET http://target.example/p/q?r HTTP/1.1\r\nHost: header.example\r\nX: 1\r\n\r\n",
