@@ -18,7 +18,7 @@
 #
 # "pinned" and "unpinned" are our `hello` again with other worker placements
 # (`WSGIREF_PLACEMENT=pin`: pinned to a CPU each, connections spread by the kernel's hash;
-# `none`: left to the scheduler), for the A/B of `ServerOptions::pin_workers` and
+# `none`: left to the scheduler), for the A/B of `ServerOptions::pin_threads` and
 # `steer_connections` (both on by default, as in "ours").
 #
 # Part 2, a 1 GiB file of random bytes downloaded with curl from the `serve` example and from

@@ -6,7 +6,7 @@
 //! For benchmarks, `WSGIREF_PLACEMENT` chooses where the event-loop workers run:
 //! `none` leaves them to the scheduler, `pin` pins them to a CPU each without steering
 //! connections to them; unset, the server's defaults (pinned and steered, see
-//! `ServerOptions::pin_workers` and `ServerOptions::steer_connections`).
+//! `ServerOptions::pin_threads` and `ServerOptions::steer_connections`).
 
 use wsgiref::simple_server::{
     init_stderr_logger, make_server_with, ServerOptions, WsgiRequestHandler,
@@ -26,7 +26,7 @@ fn main() -> std::io::Result<()> {
     init_stderr_logger();
     let mut options = ServerOptions::default();
     match std::env::var("WSGIREF_PLACEMENT").as_deref() {
-        Ok("none") => options.pin_workers = false,
+        Ok("none") => options.pin_threads = false,
         Ok("pin") => options.steer_connections = false,
         _ => {}
     }

@@ -1,4 +1,4 @@
-//! Worker placement (`ServerOptions::pin_workers`, `steer_connections`), observed from
+//! Worker placement (`ServerOptions::pin_threads`, `steer_connections`), observed from
 //! outside: through Linux's `/proc/self/task/*/status`, pinned workers each run on one CPU of
 //! their own, unpinned ones on all the CPUs they inherited, and a blocking helper started by
 //! a pinned worker gets the whole set back; a client on a given CPU is answered by the worker
@@ -96,8 +96,8 @@ fn workers_are_pinned_one_per_cpu_unless_told_not_to() {
 
     // Pinned (the default): worker n on our n-th CPU.
     let mut options = short_options();
-    options.workers = workers;
-    assert!(options.pin_workers, "pinning is the default");
+    options.threads = workers;
+    assert!(options.pin_threads, "pinning is the default");
     let running = start(options);
     let threads = wait_for_pinned_workers(workers);
     // Thread names are cut to 15 bytes (`wsgiref-worker-`), so workers are told apart by their
@@ -138,8 +138,8 @@ fn workers_are_pinned_one_per_cpu_unless_told_not_to() {
 
     // Unpinned: every worker keeps all of our CPUs.
     let mut options = short_options();
-    options.workers = workers;
-    options.pin_workers = false;
+    options.threads = workers;
+    options.pin_threads = false;
     let running = start(options);
     let threads = wait_for_threads("wsgiref-worker", |t| t.len() == workers);
     assert_eq!(threads.len(), workers);
@@ -170,7 +170,7 @@ fn a_client_is_served_on_the_cpu_that_receives_its_connection() {
     let ours = own_cpus();
     let workers = ours.len().min(2);
     let mut options = short_options();
-    options.workers = workers;
+    options.threads = workers;
     assert!(options.steer_connections, "steering is the default");
     let running = start_app(
         cpu_app as fn(&mut Environ<'_>, &mut StartResponse<'_>) -> _,

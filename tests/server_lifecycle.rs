@@ -149,7 +149,7 @@ fn a_cut_off_file_download_is_logged_with_the_bytes_sent() {
     };
     let recorder = Recorder::default();
     let options = ServerOptions {
-        workers: 1,
+        threads: 1,
         ..short_options()
     };
     let server = make_server_with("127.0.0.1", 0, app, recorder.clone(), options).unwrap();

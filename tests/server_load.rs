@@ -20,7 +20,7 @@ use wsgiref_core::app::{app_fn, Chunks, Once};
 /// One worker, so that one stuck thread would be the whole server.
 fn one_worker() -> ServerOptions {
     ServerOptions {
-        workers: 1,
+        threads: 1,
         ..short_options()
     }
 }

@@ -38,8 +38,8 @@
 //! # Design
 //!
 //! [`WsgiServer::serve_forever`] runs one event-loop worker per core
-//! ([`ServerOptions::workers`]), on Linux pinned to a CPU of its own
-//! ([`ServerOptions::pin_workers`]). Each has its own listening socket on the same address
+//! ([`ServerOptions::threads`]), on Linux pinned to a CPU of its own
+//! ([`ServerOptions::pin_threads`]). Each has its own listening socket on the same address
 //! (`SO_REUSEPORT`, so the kernel spreads connections without a shared accept lock; with
 //! [`ServerOptions::steer_connections`] each connection goes to the worker on the CPU that
 //! received it, which spares a cross-CPU wake-up per request) and its own

@@ -16,27 +16,27 @@ use wsgiref_core::handler::ServerConfig;
 /// options.max_connections = 100;
 /// // Many connections will come from one local proxy thread: spread them by hash instead.
 /// options.steer_connections = false;
-/// assert!(options.workers >= 1);
-/// assert!(options.pin_workers, "workers are pinned by default (Linux)");
+/// assert!(options.threads >= 1);
+/// assert!(options.pin_threads, "event loops are pinned by default (Linux)");
 /// ```
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
     /// Per-connection protocol settings: parsing limits, underscore policy, response framing.
     pub config: ServerConfig,
-    /// Event loops, each with its own listening socket (`SO_REUSEPORT`, shared only among the
-    /// workers of this server) and poller, each started on a thread of its own. Defaults to the
-    /// number of CPUs.
-    pub workers: usize,
-    /// Pin each worker to a CPU of its own (Linux only; ignored elsewhere): worker `n` to the
+    /// Event-loop threads, each with its own listening socket (`SO_REUSEPORT`, shared only
+    /// among the event loops of this server) and poller. Defaults to the number of CPUs.
+    /// (Called `workers` until now: that name, gunicorn's for worker *processes*, is kept for those.)
+    pub threads: usize,
+    /// Pin each event loop to a CPU of its own (Linux only; ignored elsewhere): loop `n` to the
     /// `n`-th CPU the thread calling [`serve_forever`](super::WsgiServer::serve_forever) may
-    /// run on, when there are at least as many such CPUs as workers (otherwise nothing is
-    /// pinned). On by default: on the 2-core benchmark machine pinned workers served 10% more
+    /// run on, when there are at least as many such CPUs as event loops (otherwise nothing is
+    /// pinned). On by default: on the 2-core benchmark machine pinned loops served 10% more
     /// requests per second than unpinned ones with 8 keep-alive connections, 6% more with 64
     /// and 3% more with `Connection: close` (9 paired rounds, `BENCHMARKS.md`, "Worker
     /// placement"). Turn it off when the server shares its CPUs with other busy threads that
     /// the scheduler should be free to move it away from. Blocking helper threads are never
     /// pinned.
-    pub pin_workers: bool,
+    pub pin_threads: bool,
     /// With pinned workers, have the kernel give each connection to the worker on the CPU
     /// that received it (`SO_INCOMING_CPU` on each worker's listener; Linux 6.2 and later,
     /// ignored elsewhere), instead of spreading connections by a hash of their addresses. The
@@ -91,8 +91,8 @@ impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
             config: ServerConfig::default(),
-            workers: std::thread::available_parallelism().map_or(1, usize::from),
-            pin_workers: true,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+            pin_threads: true,
             steer_connections: true,
             max_connections: 10_000,
             max_blocking: 256,

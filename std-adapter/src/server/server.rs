@@ -260,7 +260,7 @@ where
     fn accept_loop(&self) -> io::Result<()> {
         let shared = &self.shared;
         shared.stopping.store(false, Ordering::Relaxed);
-        let workers = shared.options.workers.max(1);
+        let workers = shared.options.threads.max(1);
         let mut listeners = vec![self.listener.try_clone()?];
         // Every worker has a socket of its own (not a clone of another worker's).
         let mut own_listeners = true;
@@ -273,7 +273,7 @@ where
             })?;
             listeners.push(extra);
         }
-        let placement = if shared.options.pin_workers {
+        let placement = if shared.options.pin_threads {
             Placement::plan(workers)
         } else {
             None
