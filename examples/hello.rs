@@ -1,7 +1,9 @@
-//! The seed's `hello_world_app` on a real server: `cargo run --release --example hello -- [PORT]`.
+//! The seed's `hello_world_app` on a real server:
+//! `cargo run --release --example hello -- [-b ADDRESS] [PORT]`.
 //!
-//! Port 0 picks a free port; the first line of output names the port. SIGINT or SIGTERM stop
-//! the server gracefully.
+//! `-b` picks the address (default `""`: every interface, IPv6 and IPv4); port 0 picks a free
+//! port (default 8000); the first line of output names the port. SIGINT or SIGTERM stop the
+//! server gracefully.
 //!
 //! For benchmarks, `WSGIREF_PLACEMENT` chooses where the event-loop workers run:
 //! `none` leaves them to the scheduler, `pin` pins them to a CPU each without steering
@@ -22,7 +24,8 @@ fn hello_world_app(
 }
 
 fn main() -> std::io::Result<()> {
-    let port = port_argument()?;
+    let args = Args::parse()
+        .map_err(|message| std::io::Error::new(std::io::ErrorKind::InvalidInput, message))?;
     init_stderr_logger();
     let mut options = ServerOptions::default();
     match std::env::var("WSGIREF_PLACEMENT").as_deref() {
@@ -30,21 +33,53 @@ fn main() -> std::io::Result<()> {
         Ok("pin") => options.steer_connections = false,
         _ => {}
     }
-    let server = make_server_with("", port, hello_world_app, WsgiRequestHandler, options)?;
+    let server = make_server_with(
+        &args.bind,
+        args.port,
+        hello_world_app,
+        WsgiRequestHandler,
+        options,
+    )?;
     server.shutdown_handle().on_termination_signals()?;
     println!("Serving HTTP on port {}...", server.server_address().port());
     server.serve_forever()
 }
 
-/// The optional first argument: a port number (default 8000).
-fn port_argument() -> std::io::Result<u16> {
-    match std::env::args().nth(1) {
-        None => Ok(8000),
-        Some(arg) => arg.parse().map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("not a port number: {arg:?}"),
-            )
-        }),
+/// The command line: `[-b ADDRESS] [PORT]`.
+struct Args {
+    /// Address to bind (`-b`, `--bind`); `""` is every interface.
+    bind: String,
+    /// Port to bind (positional; 0 picks a free one).
+    port: u16,
+}
+
+impl Args {
+    fn parse() -> Result<Args, String> {
+        use lexopt::prelude::*;
+
+        let mut args = Args {
+            bind: String::new(),
+            port: 8000,
+        };
+        let mut parser = lexopt::Parser::from_env();
+        while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+            match arg {
+                Short('b') | Long("bind") => {
+                    args.bind = parser
+                        .value()
+                        .map_err(|e| e.to_string())?
+                        .string()
+                        .map_err(|e| e.to_string())?;
+                }
+                Value(port) => {
+                    let port = port.string().map_err(|e| e.to_string())?;
+                    args.port = port
+                        .parse()
+                        .map_err(|_| format!("not a port number: {port:?}"))?;
+                }
+                other => return Err(other.unexpected().to_string()),
+            }
+        }
+        Ok(args)
     }
 }
