@@ -57,6 +57,7 @@ pub mod storage;
 pub mod stream;
 pub mod util;
 pub mod validate;
+mod wire;
 
 pub use app::{Application, Body, StartResponse};
 pub use environ::{Environ, UrlScheme, WsgiVars};

@@ -19,7 +19,8 @@
 //! The environ the sans-IO [`Session`](crate::handler::Session) (and so the std server's
 //! event loop, the C API and the async driver) hands an application starts out *deferred*:
 //! its variables stay where the wire machine left them (one small internal trait, `Source`,
-//! is all the environ knows of that machine: it imports nothing from `proto` or `gateway`).
+//! is all the environ knows of that machine: it imports nothing from `proto` or `gateway`,
+//! and the crate-internal `wire` module names the source it answers `get` from directly).
 //! For HTTP/1 that is the parsed request head (which stays put in the receive buffer for
 //! the whole exchange, the body buffered behind it) and the server's base. [`Environ::get`]
 //! answers from there; the first operation that needs the variables as a table (iterating

@@ -12,19 +12,26 @@
 //!
 //! [`Source`] is the one seam between an environ and the machine above it: this module knows
 //! no protocol. The HTTP/1 request view implements it in `proto`; a gateway protocol's params
-//! implement it in `gateway`. `Deferred` is generic over it, so each source's `get` is
-//! compiled into the deferred state's own methods (no second indirection).
+//! implement it in `gateway`. `Deferred` is generic over it, so each source's `fill` is
+//! compiled into the deferred state's own methods.
 //!
 //! The deferred state lives in the exchange's frame and the environ holds it by a `&mut dyn`
 //! reference: an environ that is never deferred (every environ of the blocking `Connection`,
 //! the CGI handlers, the tests) stays small, and a program that never defers links none of
-//! this code. The write-out can happen through `&self` (an application that iterates a
+//! this code. `get` is the exception to the vtable: the vtable hands back the source itself
+//! ([`Source::in_place`]), typed as [`InPlace`], the one source the crate binds at compile
+//! time in `crate::wire`, and the environ calls its `get` directly. A method reached through
+//! a vtable is linked whole, where a direct call is inlined into the application and its
+//! constant key folds the source's match down to one arm: 1.5 KB of Cortex-M flash for an
+//! application that routes on `PATH_INFO` (`embedded/ci.sh footprint`). `environ` still
+//! imports nothing from `proto` or `gateway`; `wire` names the source. The write-out can happen through `&self` (an application that iterates a
 //! `&Environ`), so the written table sits in a [`OnceCell`]; that, and the `&mut`, make
 //! `Environ` invariant in its lifetime (see [`Environ::shorten`](super::Environ::shorten)).
 
 use core::cell::{Cell, OnceCell};
 
 use crate::storage::{Slot, Table};
+use crate::wire::InPlace;
 
 /// What a wire machine gives an environ whose variables it has not written out: the seam
 /// between [`Environ`](super::Environ) and every protocol above it.
@@ -43,6 +50,12 @@ pub(crate) trait Source<'a> {
     /// Write every variable into `environ` (empty), in the order the protocol gives them.
     /// The caller checked beforehand that they fit; were they not to, what fits is kept.
     fn fill(&self, environ: &mut super::Environ<'_>);
+    /// This source as the crate's [`InPlace`] source, when it is that one: the environ then
+    /// calls its `get` directly rather than through the deferred state's vtable. By default
+    /// `None`, and every lookup looks in the written-out table.
+    fn in_place(&self) -> Option<&InPlace<'a>> {
+        None
+    }
 }
 
 /// What [`Source::get`] found.
@@ -95,9 +108,9 @@ impl<'a, S: Source<'a>> Deferred<'a, S> {
 /// What an environ asks of its deferred state (a trait so that the environ reaches it through
 /// a vtable, which only a program that defers builds).
 trait Pending<'a> {
-    /// The source's answer for `key` while the variables are not written out; `Build` (look
-    /// in the table) once they are.
-    fn lookup(&self, key: &[u8]) -> Lookup<'a>;
+    /// The source that answers in place, while the variables are not written out (and the
+    /// source is the crate's [`InPlace`] one).
+    fn in_place(&self) -> Option<&InPlace<'a>>;
     /// The written-out table (writing it now if need be).
     fn table(&self) -> &Table<'a>;
     /// The written-out table, moved out (writing it now if need be).
@@ -105,10 +118,10 @@ trait Pending<'a> {
 }
 
 impl<'a, S: Source<'a>> Pending<'a> for Deferred<'a, S> {
-    fn lookup(&self, key: &[u8]) -> Lookup<'a> {
+    fn in_place(&self) -> Option<&InPlace<'a>> {
         match self.built.get() {
-            None => self.source.get(key),
-            Some(_) => Lookup::Build,
+            None => self.source.in_place(),
+            Some(_) => None,
         }
     }
 
@@ -150,9 +163,10 @@ impl<'a> Vars<'a> {
     /// in the table) when they are.
     #[inline]
     pub(super) fn lookup(&self, key: &[u8]) -> Lookup<'a> {
-        match &self.deferred {
+        match self.deferred.as_ref().and_then(|d| d.in_place()) {
             None => Lookup::Build,
-            Some(d) => d.lookup(key),
+            // Through the trait, so that `InPlace` may be any source (an enum of several).
+            Some(source) => Source::get(source, key),
         }
     }
 

@@ -37,6 +37,10 @@ impl<'a> Source<'a> for RequestView<'a> {
         RequestView::get(self, key)
     }
 
+    fn in_place(&self) -> Option<&RequestView<'a>> {
+        Some(self)
+    }
+
     fn fill(&self, environ: &mut Environ<'_>) {
         // The server checked that the variables fit (`RequestView::fits`); were they not to,
         // what fits is kept.
