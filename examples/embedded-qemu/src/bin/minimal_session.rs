@@ -7,7 +7,7 @@
 //! measurement: a session writes a request's environ out only when the application first
 //! reads it, and the hello application never does, so this firmware does not link the
 //! environ write-out at all. An application that reads one variable (`PATH_INFO`, the
-//! `route` feature) adds about 4.3 KB (2026-12-04: 17,728 -> 22,064 B with `terse-errors`).
+//! `route` feature) adds about 4.6 KB (2026-12-07: 19,940 -> 24,560 B with `terse-errors`).
 //! A session also needs the whole request, body included, in its receive buffer (larger ones
 //! get 413).
 #![no_std]
