@@ -42,11 +42,13 @@ fn main() -> std::io::Result<()> {
         _ => {}
     }
     if let Some(protocol) = args.protocol {
-        let (name, address) = match protocol {
-            Protocol::FastCgi => ("FastCGI", &args.bind),
-            Protocol::Scgi => ("SCGI", &args.bind),
-            Protocol::Uwsgi => ("uwsgi", &args.bind),
+        let name = match protocol {
+            Protocol::FastCgi => "FastCGI",
+            Protocol::Scgi => "SCGI",
+            Protocol::Uwsgi => "uwsgi",
         };
+        // `-b` as the HTTP server reads it (a host; "" every interface), or a Unix socket.
+        let address = &args.bind;
         let address = if address.starts_with("unix:") {
             address.clone()
         } else if address.is_empty() {
