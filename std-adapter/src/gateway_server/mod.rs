@@ -138,3 +138,6 @@ where
     let listener = Listener::bind(address)?;
     Ok(GatewayServer::from_listener(protocol, listener, app, options)?.owning_socket())
 }
+
+#[cfg(test)]
+mod tests;
