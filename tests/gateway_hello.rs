@@ -3,6 +3,8 @@
 //! parser (keep-conn, two requests on one connection, `FCGI_GET_VALUES`, garbage); and
 //! `--protocol uwsgi -b unix:/path`, whose socket file goes when the process stops.
 //!
+//! And `serve --protocol scgi`: the directory server behind a front end.
+//!
 //! The servers are child processes on 127.0.0.1 or a Unix socket; every wait is bounded.
 
 mod harden_support;
@@ -234,4 +236,30 @@ fn hello_speaks_uwsgi_on_a_unix_socket_and_removes_it() {
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
     assert!(!socket.exists(), "the socket file was left behind");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_speaks_scgi() {
+    let dir = std::env::temp_dir().join(format!("wsgiref-serve-scgi-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hello.txt"), "a file\n").unwrap();
+    let server = Server::start(
+        "serve",
+        &["--protocol", "scgi", "-d", dir.to_str().unwrap(), "0"],
+    );
+    let headers = "CONTENT_LENGTH\x000\x00SCGI\x001\x00REQUEST_METHOD\x00GET\x00\
+                   PATH_INFO\x00/hello.txt\x00SERVER_PROTOCOL\x00HTTP/1.1\x00";
+    let mut client = TcpStream::connect(server.addr()).unwrap();
+    client.set_read_timeout(Some(LIMIT)).unwrap();
+    write!(client, "{}:{headers},", headers.len()).unwrap();
+    let mut answer = String::new();
+    client.read_to_string(&mut answer).unwrap();
+    drop(client);
+    let (status, log) = server.terminate(LIMIT);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(answer.starts_with("Status: 200 OK\r\n"), "{answer}\n{log}");
+    assert!(answer.contains("\r\nContent-Type: text/plain"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\na file\n"), "{answer}");
+    assert!(status.is_some_and(|s| s.success()), "{status:?}\n{log}");
 }
