@@ -3,8 +3,13 @@
 //! `python3 -m http.server`.
 //!
 //! ```text
-//! cargo run --release --example serve -- [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [port]
+//! cargo run --release --example serve -- [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--protocol PROTOCOL] [port]
 //! ```
+//!
+//! `--protocol fastcgi|scgi|uwsgi` serves the directory behind a front end (nginx's
+//! `fastcgi_pass`, ...) through `wsgiref::gateway_server`; `-b unix:/path` then binds a Unix
+//! socket. Its first line reads `Serving FastCGI on 127.0.0.1 port 9000 ...` or
+//! `Serving SCGI on unix:/path ...`.
 //!
 //! `DIRECTORY` defaults to the current directory, `port` to 8000 (0 picks a free port),
 //! `ADDRESS` to 127.0.0.1. The first line of output names the address and the URL to open:
@@ -28,6 +33,7 @@ mod serve;
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use wsgiref::gateway_server::{make_gateway_server, ListenAddress};
 use wsgiref::simple_server::{init_stderr_logger, make_server};
 
 use serve::cli::{self, Command, HELP, USAGE};
@@ -61,6 +67,9 @@ fn main() -> ExitCode {
     };
     let root = app.root().to_path_buf();
     init_stderr_logger();
+    if let Some(protocol) = options.protocol {
+        return serve_gateway(protocol, &options.gateway_address(), app, &root);
+    }
     let server = match make_server(&options.bind, options.port, app) {
         Ok(server) => server,
         Err(e) => {
@@ -86,6 +95,44 @@ fn main() -> ExitCode {
         cli::url(address)
     );
     // On stderr with the access log: stdout holds the one line scripts wait for.
+    eprintln!("Directory: {}", root.display());
+    match server.serve_forever() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serve the directory to a front end in a gateway protocol.
+fn serve_gateway(
+    protocol: wsgiref::gateway::Protocol,
+    address: &str,
+    app: StaticFiles,
+    root: &std::path::Path,
+) -> ExitCode {
+    let name = cli::protocol_name(protocol);
+    let server = match make_gateway_server(protocol, address, app) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("serve: cannot listen on {address}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = server.shutdown_handle().on_termination_signals() {
+        eprintln!("serve: cannot install the SIGINT/SIGTERM handler: {e}");
+        return ExitCode::FAILURE;
+    }
+    let _ = match server.local_address() {
+        ListenAddress::Tcp(a) => writeln!(
+            std::io::stdout(),
+            "Serving {name} on {} port {} ...",
+            a.ip(),
+            a.port()
+        ),
+        unix => writeln!(std::io::stdout(), "Serving {name} on {unix} ..."),
+    };
     eprintln!("Directory: {}", root.display());
     match server.serve_forever() {
         Ok(()) => ExitCode::SUCCESS,

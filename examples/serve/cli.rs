@@ -1,5 +1,5 @@
 //! The command line, shaped like `python3 -m http.server`'s:
-//! `serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [port]`.
+//! `serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--protocol PROTOCOL] [port]`.
 //!
 //! Parsed with [`lexopt`]: four options do not pay for a derive macro's compile time (the
 //! example is built by `cargo test` on every run), and `lexopt` still does the fiddly parts
@@ -9,6 +9,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use wsgiref::gateway::Protocol;
+
 /// The port when none is given, as in `python3 -m http.server`.
 pub const DEFAULT_PORT: u16 = 8000;
 /// The address when `-b` is not given. Loopback only: a directory server reachable from the
@@ -16,7 +18,8 @@ pub const DEFAULT_PORT: u16 = 8000;
 pub const DEFAULT_BIND: &str = "127.0.0.1";
 
 /// One line of usage, printed before every error and at the top of `--help`.
-pub const USAGE: &str = "usage: serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [port]";
+pub const USAGE: &str =
+    "usage: serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--protocol PROTOCOL] [port]";
 
 /// The `--help` text (after [`USAGE`]).
 pub const HELP: &str = "\
@@ -36,6 +39,9 @@ options:
                         serve this directory (default: the current directory)
   --no-dotfiles         neither list nor serve names starting with `.` (by
                         default they are, as python3 -m http.server does)
+  --protocol PROTOCOL   http (the default), or fastcgi, scgi or uwsgi to serve
+                        behind a front end such as nginx; with these, ADDRESS
+                        may be unix:/path/to.sock (a Unix socket; port ignored)
 
 Files get ETag, Last-Modified and `Cache-Control: no-cache` (the browser keeps a
 copy but asks each time, so an edited file shows on reload); conditional
@@ -63,6 +69,30 @@ pub struct Options {
     pub directory: PathBuf,
     /// Hide names starting with `.` (`--no-dotfiles`).
     pub hide_dotfiles: bool,
+    /// `--protocol fastcgi|scgi|uwsgi`: a gateway server; `None` (`http`) the HTTP one.
+    pub protocol: Option<Protocol>,
+}
+
+impl Options {
+    /// The gateway server's address: `unix:/path` as given, else `HOST:PORT`.
+    pub fn gateway_address(&self) -> String {
+        if self.bind.starts_with("unix:") {
+            self.bind.clone()
+        } else if self.bind.contains(':') && !self.bind.starts_with('[') {
+            format!("[{}]:{}", self.bind, self.port)
+        } else {
+            format!("{}:{}", self.bind, self.port)
+        }
+    }
+}
+
+/// The protocol's name in the start-up line.
+pub fn protocol_name(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::FastCgi => "FastCGI",
+        Protocol::Scgi => "SCGI",
+        Protocol::Uwsgi => "uwsgi",
+    }
 }
 
 /// Parse the arguments after the program name. The error is the message for `serve: error:`.
@@ -79,6 +109,7 @@ where
         port: DEFAULT_PORT,
         directory: PathBuf::from("."),
         hide_dotfiles: false,
+        protocol: None,
     };
     let mut port_seen = false;
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
@@ -97,6 +128,20 @@ where
                 options.directory = PathBuf::from(parser.value().map_err(|e| e.to_string())?);
             }
             Long("no-dotfiles") => options.hide_dotfiles = true,
+            Long("protocol") => {
+                let value = parser.value().map_err(|e| e.to_string())?;
+                options.protocol = match value.to_string_lossy().as_ref() {
+                    "http" => None,
+                    "fastcgi" => Some(Protocol::FastCgi),
+                    "scgi" => Some(Protocol::Scgi),
+                    "uwsgi" => Some(Protocol::Uwsgi),
+                    other => {
+                        return Err(format!(
+                            "PROTOCOL must be http, fastcgi, scgi or uwsgi, not {other:?}"
+                        ))
+                    }
+                };
+            }
             Value(value) if !port_seen => {
                 port_seen = true;
                 options.port = port(&value)?;
@@ -153,7 +198,8 @@ mod tests {
                 bind: "127.0.0.1".into(),
                 port: 8000,
                 directory: ".".into(),
-                hide_dotfiles: false
+                hide_dotfiles: false,
+                protocol: None,
             }
         );
         let o = serve(&["-b", "::", "-d", "/tmp", "--no-dotfiles", "9000"]);
@@ -163,6 +209,13 @@ mod tests {
         let o = serve(&["--bind=0.0.0.0", "--directory", "x", "0"]);
         assert_eq!((o.bind.as_str(), o.port), ("0.0.0.0", 0));
         assert_eq!(o.directory, PathBuf::from("x"));
+        let o = serve(&["--protocol", "fastcgi", "-b", "unix:/run/s.sock"]);
+        assert_eq!(o.protocol, Some(Protocol::FastCgi));
+        assert_eq!(o.gateway_address(), "unix:/run/s.sock");
+        let o = serve(&["--protocol=uwsgi", "-b", "::1", "9000"]);
+        assert_eq!(o.protocol, Some(Protocol::Uwsgi));
+        assert_eq!(o.gateway_address(), "[::1]:9000");
+        assert_eq!(serve(&["--protocol", "http"]).protocol, None);
         assert_eq!(parse(["-h"]), Ok(Command::Help));
         assert_eq!(parse(["9000", "--help"]), Ok(Command::Help));
     }
@@ -178,6 +231,8 @@ mod tests {
             &["-b"],
             &["-d"],
             &["-b", ""],
+            &["--protocol", "gopher"],
+            &["--protocol"],
         ] {
             assert!(parse(bad.iter().copied()).is_err(), "{bad:?}");
         }
