@@ -1,7 +1,7 @@
 //! Shared by the front-end tests of the gateway protocols (tests/gateway_fronts.rs): the
-//! reporting application, the backend it runs in, a front end run as a child process on a
-//! temporary directory of its own, curl as the client, and a look at the backend's TCP
-//! connections (for keep-conn reuse).
+//! reporting application, the real gateway server it runs in, a front end run as a child
+//! process in a temporary directory of its own, curl as the client, and a look at the
+//! backend's TCP connections (for keep-conn reuse).
 //!
 //! Everything talks to 127.0.0.1 only; every wait is bounded.
 #![allow(dead_code)] // each test binary uses a part of it
@@ -11,12 +11,13 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wsgiref::app::{app_fn, Body, Either};
-use wsgiref::gateway::{GatewayConfig, Protocol, Session, Step};
-use wsgiref::handlers::MemoryBuf;
+use wsgiref::app::{Body, Either, Once};
+use wsgiref::gateway::Protocol;
+use wsgiref::gateway_server::{make_gateway_server_with, GatewayServer, ListenAddress};
+use wsgiref::simple_server::ServerOptions;
 use wsgiref::{AppError, Application, Environ, StartResponse};
 
 /// The longest any single wait of these tests may take (a hung test stops, it never hangs).
@@ -100,13 +101,19 @@ impl Body for Streamed {
 /// - `/endless`: [`Endless`], for the client that disconnects;
 /// - anything else: a report, one `env NAME=value` line per variable, the `wsgi` group, and
 ///   `body_len`/`body_hash` of what it read through `wsgi.input`.
-pub fn report_app(
-    state: Arc<AppState>,
-) -> impl Application<Body = Either<Either<Streamed, Endless>, wsgiref::app::Once<Vec<u8>>>>
-       + Send
-       + Sync
-       + 'static {
-    app_fn(move |env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+pub struct ReportApp {
+    pub state: Arc<AppState>,
+}
+
+impl Application for ReportApp {
+    type Body = ReportBody;
+
+    fn call(
+        &self,
+        env: &mut Environ<'_>,
+        sr: &mut StartResponse<'_>,
+    ) -> Result<ReportBody, AppError> {
+        let state = &self.state;
         state.calls.fetch_add(1, Ordering::SeqCst);
         let path = env.get("PATH_INFO").unwrap_or(b"").to_vec();
         match &path[..] {
@@ -121,7 +128,7 @@ pub fn report_app(
             b"/endless" => {
                 sr.start("200 OK", &[("Content-Type", "application/octet-stream")])?;
                 return Ok(Either::Left(Either::Right(Endless {
-                    state: Arc::clone(&state),
+                    state: Arc::clone(state),
                     chunk: pattern(64 * 1024),
                     sent: 0,
                 })));
@@ -149,104 +156,67 @@ pub fn report_app(
         );
         text += &format!("body_len={len}\nbody_hash={hash:x}\n");
         sr.start("200 OK", &[("Content-Type", "text/plain")])?;
-        Ok(Either::Right(wsgiref::app::Once::new(text.into_bytes())))
-    })
+        Ok(Either::Right(Once::new(text.into_bytes())))
+    }
 }
 
 // ---------------------------------------------------------------------------------------
 // The backend.
 // ---------------------------------------------------------------------------------------
 
-/// A backend serving [`report_app`] over one protocol on an ephemeral port of 127.0.0.1.
+/// The real gateway server (`wsgiref::gateway_server`) serving [`report_app`] over one
+/// protocol on an ephemeral port of 127.0.0.1, on a thread of its own; shut down on drop.
 pub struct Backend {
     pub port: u16,
     pub state: Arc<AppState>,
-    pub errors: Arc<Mutex<Vec<String>>>,
+    server: Arc<GatewayServer<ReportApp>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
-/// TEMPORARY STAND-IN for `wsgiref::gateway_server` (being built on wt-gateway): a thread per
-/// connection driving a `gateway::Session`. To be replaced by the real server.
+/// The body type of [`ReportApp`].
+pub type ReportBody = Either<Either<Streamed, Endless>, Once<Vec<u8>>>;
+
 pub fn start_backend(protocol: Protocol) -> Backend {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let state = Arc::new(AppState::default());
-    let errors = Arc::new(Mutex::new(Vec::new()));
-    let app = Arc::new(report_app(Arc::clone(&state)));
-    let errs = Arc::clone(&errors);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let app = Arc::clone(&app);
-            let errs = Arc::clone(&errs);
-            std::thread::spawn(move || {
-                stream.set_read_timeout(Some(WAIT)).unwrap();
-                stream.set_write_timeout(Some(WAIT)).unwrap();
-                if let Err(e) = stand_in_session(protocol, &stream, &*app) {
-                    errs.lock().unwrap().push(format!("{protocol:?}: {e}"));
-                }
-            });
-        }
-    });
+    let app = ReportApp {
+        state: Arc::clone(&state),
+    };
+    let options = ServerOptions {
+        idle_timeout: WAIT,
+        header_timeout: WAIT,
+        body_timeout: WAIT,
+        shutdown_grace: WAIT,
+        ..ServerOptions::default()
+    };
+    let server = make_gateway_server_with(protocol, "127.0.0.1:0", app, options)
+        .unwrap_or_else(|e| panic!("{protocol:?} server on 127.0.0.1:0: {e}"));
+    let port = match server.local_address() {
+        ListenAddress::Tcp(address) => address.port(),
+        other => panic!("{protocol:?} server on {other}, not TCP"),
+    };
+    let server = Arc::new(server);
+    let serving = Arc::clone(&server);
+    let thread = std::thread::spawn(move || serving.serve_forever());
     Backend {
         port,
         state,
-        errors,
+        server,
+        thread: Some(thread),
     }
 }
 
-struct Io<'s>(&'s TcpStream);
-
-impl embedded_io::ErrorType for Io<'_> {
-    type Error = embedded_io::ErrorKind;
-}
-
-impl embedded_io::Read for Io<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        (&mut &*self.0)
-            .read(buf)
-            .map_err(|_| embedded_io::ErrorKind::Other)
-    }
-}
-
-impl embedded_io::Write for Io<'_> {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        (&mut &*self.0)
-            .write(buf)
-            .map_err(|_| embedded_io::ErrorKind::Other)
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
-fn stand_in_session<A: Application>(
-    protocol: Protocol,
-    stream: &TcpStream,
-    app: &A,
-) -> Result<(), String> {
-    let (mut rx, mut params) = (vec![0u8; 16 * 1024], vec![0u8; 32 * 1024]);
-    let mut memory = Box::new(MemoryBuf::<16384, 256, 8192>::new());
-    let mut session = Session::new(
-        protocol,
-        &mut rx,
-        &mut params,
-        memory.memory(),
-        GatewayConfig::new(protocol),
-    );
-    let mut base_buf = wsgiref::environ::EnvironBuf::<256, 8>::new();
-    let base = base_buf.environ();
-    loop {
-        match (&mut &*stream).read(session.receive_buffer()) {
-            Ok(0) => session.receive_eof(),
-            Ok(n) => session.received(n),
-            Err(e) => return Err(e.to_string()),
-        }
-        loop {
-            match session.process(app, &base, None, Io(stream), Io(stream)) {
-                Step::NeedInput => break,
-                Step::Answered(_) => {}
-                Step::Close => return Ok(()),
-                Step::Failed(e) => return Err(e.to_string()),
+impl Drop for Backend {
+    fn drop(&mut self) {
+        // Shut down and wait (bounded) for serve_forever, so no connection thread outlives the
+        // test; a failed assertion gets here too.
+        self.server.shutdown_handle().shutdown();
+        if let Some(thread) = self.thread.take() {
+            let deadline = Instant::now() + WAIT;
+            while !thread.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if thread.is_finished() && !std::thread::panicking() {
+                thread.join().unwrap().expect("serve_forever failed");
             }
         }
     }
