@@ -8,7 +8,7 @@
 //! `--protocol` is `http` (the default), `fastcgi`, `scgi` or `uwsgi`: the last three serve
 //! a front end (nginx's `fastcgi_pass`, `scgi_pass`, `uwsgi_pass`) through
 //! `wsgiref::gateway_server`, and `-b unix:/path/to.sock` binds a Unix socket instead of a
-//! port. The first line then reads `Serving FastCGI on port 9000...` or
+//! port (with no `-b`, a gateway server listens on every IPv4 interface, `0.0.0.0`). The first line then reads `Serving FastCGI on port 9000...` or
 //! `Serving uwsgi on unix:/path/to.sock...`.
 //!
 //! For benchmarks, `WSGIREF_PLACEMENT` chooses where the event-loop workers run:

@@ -726,3 +726,34 @@ fn nginx_reaches_one_application_through_the_three_gateway_servers() {
     );
     let _ = std::fs::remove_dir_all(&socket_dir);
 }
+
+/// `docs/gateway.md` quotes the nginx blocks this test runs, verbatim but for the addresses.
+#[test]
+fn the_guide_quotes_the_nginx_configuration_this_test_runs() {
+    let docs = include_str!("../docs/gateway.md");
+    let template: Vec<&str> = include_str!("nginx/gateway.conf.in")
+        .lines()
+        .map(str::trim)
+        .collect();
+    let mut quoted = 0;
+    for block in docs.split("```nginx\n").skip(1) {
+        let block = &block[..block.find("```").expect("an unclosed ```nginx block")];
+        let lines: Vec<String> = block
+            .lines()
+            .map(|l| {
+                l.trim()
+                    .replace("127.0.0.1:9000", "@FCGI_ADDRESS@")
+                    .replace("unix:/run/app/scgi.sock", "@SCGI_ADDRESS@")
+                    .replace("127.0.0.1:9001", "@UWSGI_ADDRESS@")
+            })
+            .collect();
+        assert!(
+            template
+                .windows(lines.len())
+                .any(|w| w.iter().zip(&lines).all(|(a, b)| a == b)),
+            "docs/gateway.md quotes a block that tests/nginx/gateway.conf.in does not hold:\n{block}"
+        );
+        quoted += 1;
+    }
+    assert_eq!(quoted, 4, "the FastCGI upstream and the three locations");
+}

@@ -265,19 +265,33 @@ fn log_answer(peer: &str, protocol: Protocol, seen: &Seen, report: &RunReport) {
     }
 }
 
+/// Longest wait of one read while lingering: a front end that has the whole response
+/// closes at once, or sends the rest of a body without pauses.
+const LINGER_READ: Duration = Duration::from_secs(2);
+
 /// Close after the last response so the front end reads all of it: shut down our sending
 /// side (a FIN after the response), then read and drop what it still sends (a body the
-/// application left unread, at most `unread` bytes plus framing) until it closes. Closing
-/// with unread bytes in the receive queue would send a reset instead, and the front end could
-/// lose the response's tail ("connection reset by peer" in nginx's log).
+/// application left unread, at most `unread` bytes plus framing) until it closes, for at most
+/// `body_timeout` in all and [`LINGER_READ`] per read. Closing with unread bytes in the
+/// receive queue would send a reset instead, and the front end could lose the response's
+/// tail (curl through nginx then fails with "transfer closed with outstanding read data").
 fn linger(stream: &Stream, unread: u64, body_timeout: Duration) {
-    if stream.shutdown_write().is_err() || stream.set_read_timeout(Some(body_timeout)).is_err() {
+    let until = Instant::now() + body_timeout;
+    if stream.shutdown_write().is_err() {
         return;
     }
     // FastCGI frames the body in records of 8 header bytes per up to 65,535 content bytes.
     let mut budget = unread + unread / 4096 + 64 * 1024;
     let mut sink = [0u8; 8192];
     while budget > 0 {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero()
+            || stream
+                .set_read_timeout(Some(left.min(LINGER_READ)))
+                .is_err()
+        {
+            return;
+        }
         match (&*stream).read(&mut sink) {
             Ok(0) => return,
             Ok(n) => budget = budget.saturating_sub(n as u64),
