@@ -4,7 +4,7 @@
 # minutes and needs the whole machine; figures taken while other work runs are noise.
 #
 #   bench/gateway.sh                     # ROUNDS=3, DURATION=5s, SCENARIOS="c64 c8"
-#   QUICK=1 bench/gateway.sh             # about 30 s (once built): 1 round, 2 s, c64 only
+#   QUICK=1 bench/gateway.sh             # under a minute once built (45 s on a busy machine): 1 round, 2 s, c64
 #   ROWS="static ours-fastcgi gunicorn-sync" bench/gateway.sh   # a subset
 #
 # Rows, each behind its own `server` block of ONE nginx (same shape for all: worker_processes
