@@ -391,3 +391,38 @@ fn hello_logs_refused_connections_and_serves_on() {
     // The access log names the client from the header, not the socket's peer.
     assert!(stderr.contains("203.0.113.5 - - ["), "{stderr}");
 }
+
+#[test]
+fn handle_request_reads_the_proxy_header_too() {
+    use wsgiref::simple_server::{make_server_with, WsgiRequestHandler};
+    let server = make_server_with(
+        "127.0.0.1",
+        0,
+        reporter(),
+        WsgiRequestHandler,
+        proxied_options(),
+    )
+    .unwrap();
+    let addr = server.server_address();
+    std::thread::scope(|s| {
+        let served = s.spawn(|| server.handle_request(Some(IO_LIMIT)));
+        let mut client = connect_from("127.0.0.2", addr);
+        client
+            .write_all(&proxy_v2([192, 0, 2, 44], 4444, true))
+            .unwrap();
+        let response = get(&mut client, "Connection: close\r\n");
+        assert_eq!(field(&response, "REMOTE_ADDR"), "192.0.2.44", "{response}");
+        assert_eq!(field(&response, "REMOTE_PORT"), "4444", "{response}");
+        assert_eq!(field(&response, "wsgi.url_scheme"), "https", "{response}");
+        assert_eq!(field(&response, "wsgiref.proxy.peer"), "127.0.0.2");
+        assert!(served.join().unwrap().unwrap());
+        // Plain HTTP is refused there as well, without an answer.
+        let served = s.spawn(|| server.handle_request(Some(IO_LIMIT)));
+        let mut client = connect_from("127.0.0.2", addr);
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        assert_closed_silently(&mut client);
+        assert!(served.join().unwrap().unwrap());
+    });
+}
