@@ -34,7 +34,9 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use wsgiref::gateway_server::{make_gateway_server, ListenAddress};
-use wsgiref::simple_server::{init_stderr_logger, make_server};
+use wsgiref::simple_server::{
+    init_stderr_logger, make_server_with, ServerOptions, WsgiRequestHandler,
+};
 
 use serve::cli::{self, Command, HELP, USAGE};
 use serve::{Dotfiles, StaticFiles};
@@ -70,7 +72,18 @@ fn main() -> ExitCode {
     if let Some(protocol) = options.protocol {
         return serve_gateway(protocol, &options.gateway_address(), app, &root);
     }
-    let server = match make_server(&options.bind, options.port, app) {
+    let server_options = ServerOptions {
+        proxy_protocol: options.proxy_protocol,
+        forwarded_allow_ips: options.forwarded_allow_ips.clone(),
+        ..ServerOptions::default()
+    };
+    let server = match make_server_with(
+        &options.bind,
+        options.port,
+        app,
+        WsgiRequestHandler,
+        server_options,
+    ) {
         Ok(server) => server,
         Err(e) => {
             eprintln!(

@@ -1,7 +1,11 @@
 //! The PROXY protocol decoder and the trusted-proxy resolver against a real HAProxy:
 //! `send-proxy` (version 1) and `send-proxy-v2` in HTTP mode with `option forwardfor`, and
 //! `send-proxy-v2` in TCP mode, to a test-only listener that decodes what HAProxy really
-//! sends with `wsgiref::proxy` and reports it.
+//! sends with `wsgiref::proxy` and reports it; then HAProxy in front of the real server
+//! (`make_server_with`), once with `send-proxy-v2` to a server with
+//! `ServerOptions::proxy_protocol`, once with `option forwardfor` alone to a server whose
+//! `ServerOptions::forwarded_allow_ips` names HAProxy, and the application reports what it
+//! sees. The second configuration is the one `docs/proxies.md` shows.
 //!
 //! HAProxy connects to the listener from 127.0.0.5 (`source` on the server line), so the
 //! socket's peer is the proxy and the client (127.0.0.1) is known only from the PROXY header
@@ -16,8 +20,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use wsgiref::proxy::forwarded::{ProxyHeaders, ProxyPolicy, TrustedProxies};
+use wsgiref::app::app_fn;
+use wsgiref::proxy::forwarded::{Headers, ProxyHeaders, ProxyPolicy, TrustedProxies};
 use wsgiref::proxy::protocol::{Decoder, Header};
+use wsgiref::simple_server::{make_server_with, ServerOptions, WsgiRequestHandler};
+use wsgiref::{AppError, Environ, StartResponse};
 
 /// The longest a socket operation may wait.
 const IO_LIMIT: Duration = Duration::from_secs(20);
@@ -149,9 +156,6 @@ fn haproxy_binary() -> PathBuf {
 }
 
 fn start_haproxy(ports: [u16; 3], http_backend: u16, tcp_backend: u16) -> Haproxy {
-    let dir = std::env::temp_dir().join(format!("wsgiref-proxy-haproxy-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
     let [v1, v2, tcp] = ports;
     // `http-reuse never`: every request its own backend connection, so its own header.
     let conf = format!(
@@ -164,6 +168,17 @@ fn start_haproxy(ports: [u16; 3], http_backend: u16, tcp_backend: u16) -> Haprox
          backend v2\n    server s 127.0.0.1:{http_backend} send-proxy-v2 source {HAPROXY_SOURCE}\n\
          backend tcp\n    mode tcp\n    server s 127.0.0.1:{tcp_backend} send-proxy-v2 source {HAPROXY_SOURCE}\n"
     );
+    run_haproxy("decoders", &conf, &ports)
+}
+
+/// Run HAProxy with `conf` until it listens on every one of `ports`.
+fn run_haproxy(name: &str, conf: &str, ports: &[u16]) -> Haproxy {
+    let dir = std::env::temp_dir().join(format!(
+        "wsgiref-proxy-haproxy-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
     let conf_path = dir.join("haproxy.cfg");
     std::fs::write(&conf_path, conf).unwrap();
     let child = Command::new(haproxy_binary())
@@ -266,4 +281,106 @@ fn haproxy_send_proxy_v1_v2_and_forwardfor_are_decoded() {
     assert_eq!(field(&reply, "version"), "V2", "{reply}");
     assert_eq!(field(&reply, "source"), me.to_string(), "{reply}");
     assert_eq!(field(&reply, "data"), "hello over tcp", "{reply}");
+}
+
+/// What the application behind HAProxy sees.
+fn report(
+    environ: &mut Environ<'_>,
+    start_response: &mut StartResponse<'_>,
+) -> Result<String, AppError> {
+    let mut out = String::new();
+    for key in [
+        "REMOTE_ADDR",
+        "REMOTE_PORT",
+        "HTTP_HOST",
+        "wsgiref.proxy.peer",
+    ] {
+        out.push_str(&format!("{key}={}\n", environ.get_str(key).unwrap_or("-")));
+    }
+    let scheme = environ.url_scheme().map_or("-", |s| s.as_str());
+    out.push_str(&format!("wsgi.url_scheme={scheme}\n"));
+    start_response.start("200 OK", &[("Content-Type", "text/plain")])?;
+    Ok(out)
+}
+
+/// The real server with `options` on a free port of 127.0.0.1, serving on a thread for the
+/// rest of the test process (its threads are not pinned: HAProxy shares the CPUs).
+fn real_server(options: ServerOptions) -> u16 {
+    let options = ServerOptions {
+        threads: 1,
+        pin_threads: false,
+        ..options
+    };
+    let server = make_server_with("127.0.0.1", 0, app_fn(report), WsgiRequestHandler, options)
+        .expect("bind the server");
+    let port = server.server_address().port();
+    std::thread::spawn(move || server.serve_forever());
+    port
+}
+
+#[test]
+fn haproxy_reaches_the_real_server_and_the_application_sees_the_client() {
+    // Behind `send-proxy-v2`: the PROXY header names the client. HAProxy is listed too, to
+    // show that with the PROXY protocol the header's source is what is judged: the client's
+    // forged X-Forwarded-For changes nothing, although HAProxy, its socket's peer, is trusted.
+    let proxied = real_server(ServerOptions {
+        proxy_protocol: true,
+        forwarded_allow_ips: HAPROXY_SOURCE.parse().unwrap(),
+        ..ServerOptions::default()
+    });
+    // Behind `option forwardfor` alone: HAProxy is the peer, trusted, and its headers count.
+    // It sets X-Forwarded-Proto; the server believes only X-Forwarded-* (HAProxy does not
+    // remove a client's `Forwarded`).
+    let forwarded = real_server(ServerOptions {
+        forwarded_allow_ips: HAPROXY_SOURCE
+            .parse::<wsgiref::simple_server::ForwardedAllowIps>()
+            .unwrap()
+            .with_headers(Headers::XForwarded),
+        ..ServerOptions::default()
+    });
+    let ports = [free_port(), free_port()];
+    let [via_proxy_protocol, via_forwardfor] = ports;
+    // The configuration docs/proxies.md shows (ports and `source` aside).
+    let conf = format!(
+        "global\n    maxconn 64\n\
+         defaults\n    mode http\n    timeout connect 10s\n    timeout client 30s\n    timeout server 30s\n\
+         frontend pp\n    bind 127.0.0.1:{via_proxy_protocol}\n    option forwardfor\n    default_backend pp\n\
+         frontend xff\n    bind 127.0.0.1:{via_forwardfor}\n    option forwardfor\n\
+         \x20   http-request set-header X-Forwarded-Proto https\n    default_backend xff\n\
+         backend pp\n    server app 127.0.0.1:{proxied} send-proxy-v2 source {HAPROXY_SOURCE}\n\
+         backend xff\n    server app 127.0.0.1:{forwarded} source {HAPROXY_SOURCE}\n"
+    );
+    let _haproxy = run_haproxy("server", &conf, &ports);
+
+    for port in ports {
+        // The client forges both kinds of header, with a chain naming HAProxy's address.
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: app.example\r\n\
+             X-Forwarded-For: 10.9.9.9, {HAPROXY_SOURCE}\r\nX-Forwarded-Proto: http\r\n\
+             Forwarded: for=10.8.8.8;proto=http\r\nConnection: close\r\n\r\n"
+        );
+        let (reply, me) = exchange(port, request.as_bytes());
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        // Either way the application sees the client's own address, not HAProxy's.
+        assert_eq!(field(&reply, "REMOTE_ADDR"), me.ip().to_string(), "{reply}");
+        assert_eq!(
+            field(&reply, "wsgiref.proxy.peer"),
+            HAPROXY_SOURCE,
+            "{reply}"
+        );
+        assert_eq!(field(&reply, "HTTP_HOST"), "app.example", "{reply}");
+        if port == via_proxy_protocol {
+            // The PROXY header carries the client's port too; the scheme is the listener's.
+            assert_eq!(
+                field(&reply, "REMOTE_PORT"),
+                me.port().to_string(),
+                "{reply}"
+            );
+            assert_eq!(field(&reply, "wsgi.url_scheme"), "http", "{reply}");
+        } else {
+            // X-Forwarded-For names no port; HAProxy's X-Forwarded-Proto counts.
+            assert_eq!(field(&reply, "REMOTE_PORT"), "-", "{reply}");
+            assert_eq!(field(&reply, "wsgi.url_scheme"), "https", "{reply}");
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The command line, shaped like `python3 -m http.server`'s:
-//! `serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--protocol PROTOCOL] [port]`.
+//! `serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--protocol PROTOCOL]
+//! [--proxy-protocol] [--forwarded-allow-ips LIST] [port]`.
 //!
 //! Parsed with [`lexopt`]: four options do not pay for a derive macro's compile time (the
 //! example is built by `cargo test` on every run), and `lexopt` still does the fiddly parts
@@ -10,6 +11,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use wsgiref::gateway::Protocol;
+use wsgiref::simple_server::ForwardedAllowIps;
 
 /// The port when none is given, as in `python3 -m http.server`.
 pub const DEFAULT_PORT: u16 = 8000;
@@ -18,8 +20,8 @@ pub const DEFAULT_PORT: u16 = 8000;
 pub const DEFAULT_BIND: &str = "127.0.0.1";
 
 /// One line of usage, printed before every error and at the top of `--help`.
-pub const USAGE: &str =
-    "usage: serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--protocol PROTOCOL] [port]";
+pub const USAGE: &str = "usage: serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] \
+[--protocol PROTOCOL] [--proxy-protocol] [--forwarded-allow-ips LIST] [port]";
 
 /// The `--help` text (after [`USAGE`]).
 pub const HELP: &str = "\
@@ -42,6 +44,14 @@ options:
   --protocol PROTOCOL   http (the default), or fastcgi, scgi or uwsgi to serve
                         behind a front end such as nginx; with these, ADDRESS
                         may be unix:/path/to.sock (a Unix socket; port ignored)
+  --proxy-protocol      every connection starts with a PROXY protocol header
+                        (v1 or v2, as HAProxy's send-proxy sends): its source
+                        is the client's address; a connection without one is
+                        closed
+  --forwarded-allow-ips LIST
+                        trust the Forwarded and X-Forwarded-For/-Proto/-Host
+                        headers of these peers (addresses and networks, such as
+                        127.0.0.1,10.0.0.0/8, or * for all; default: none)
 
 Files get ETag, Last-Modified and `Cache-Control: no-cache` (the browser keeps a
 copy but asks each time, so an edited file shows on reload); conditional
@@ -50,6 +60,9 @@ If-Range) and single byte ranges are honoured. Symlinks are followed only
 within DIRECTORY. Stop with Ctrl-C.";
 
 /// What the command line asked for.
+// Built once per run: boxing `Options` (large since it holds the trusted-proxy list) would
+// buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     /// Print [`USAGE`] and [`HELP`] to stdout and exit 0.
@@ -71,6 +84,10 @@ pub struct Options {
     pub hide_dotfiles: bool,
     /// `--protocol fastcgi|scgi|uwsgi`: a gateway server; `None` (`http`) the HTTP one.
     pub protocol: Option<Protocol>,
+    /// Expect a PROXY protocol header on every connection (`--proxy-protocol`).
+    pub proxy_protocol: bool,
+    /// Peers whose forwarding headers count (`--forwarded-allow-ips`).
+    pub forwarded_allow_ips: ForwardedAllowIps,
 }
 
 impl Options {
@@ -110,6 +127,8 @@ where
         directory: PathBuf::from("."),
         hide_dotfiles: false,
         protocol: None,
+        proxy_protocol: false,
+        forwarded_allow_ips: ForwardedAllowIps::none(),
     };
     let mut port_seen = false;
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
@@ -141,6 +160,14 @@ where
                         ))
                     }
                 };
+            }
+            Long("proxy-protocol") => options.proxy_protocol = true,
+            Long("forwarded-allow-ips") => {
+                let value = parser.value().map_err(|e| e.to_string())?;
+                let list = value.to_string_lossy();
+                options.forwarded_allow_ips = list
+                    .parse()
+                    .map_err(|e| format!("--forwarded-allow-ips {list:?}: {e}"))?;
             }
             Value(value) if !port_seen => {
                 port_seen = true;
@@ -200,8 +227,18 @@ mod tests {
                 directory: ".".into(),
                 hide_dotfiles: false,
                 protocol: None,
+                proxy_protocol: false,
+                forwarded_allow_ips: ForwardedAllowIps::none(),
             }
         );
+        let o = serve(&[
+            "--proxy-protocol",
+            "--forwarded-allow-ips",
+            "10.0.0.0/8,::1",
+        ]);
+        assert!(o.proxy_protocol);
+        assert!(o.forwarded_allow_ips.trusts("10.1.1.1".parse().unwrap()));
+        assert!(!o.forwarded_allow_ips.trusts("127.0.0.1".parse().unwrap()));
         let o = serve(&["-b", "::", "-d", "/tmp", "--no-dotfiles", "9000"]);
         assert_eq!((o.bind.as_str(), o.port), ("::", 9000));
         assert_eq!(o.directory, PathBuf::from("/tmp"));
@@ -223,7 +260,9 @@ mod tests {
     #[test]
     fn errors() {
         for bad in [
-            &["-p", "9000"][..],
+            &["--forwarded-allow-ips", "10.0.0.1/8"][..],
+            &["--forwarded-allow-ips"],
+            &["-p", "9000"],
             &["--port", "9000"],
             &["70000"],
             &["abc"],

@@ -10,9 +10,9 @@
 //!   request headers, sent by HTTP proxies, believed only from the peers a
 //!   [`TrustedProxies`](forwarded::TrustedProxies) list names.
 //!
-//! Wiring them into the server's listeners and environ (a `ServerOptions` setting for the
-//! trusted proxies, and one to expect the PROXY protocol on a listener) is the next step;
-//! see `docs/proxies.md`.
+//! The std server uses both through `ServerOptions::forwarded_allow_ips` and
+//! `ServerOptions::proxy_protocol` (`docs/proxies.md`); [`forwarded::Resolved::apply`] writes
+//! a trusted proxy's answer into an environ.
 
 pub mod forwarded;
 pub mod protocol;
