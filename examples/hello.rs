@@ -1,15 +1,23 @@
 //! The seed's `hello_world_app` on a real server:
-//! `cargo run --release --example hello -- [-b ADDRESS] [PORT]`.
+//! `cargo run --release --example hello -- [-b ADDRESS] [--protocol PROTOCOL] [PORT]`.
 //!
 //! `-b` picks the address (default `""`: every interface, IPv6 and IPv4); port 0 picks a free
 //! port (default 8000); the first line of output names the port. SIGINT or SIGTERM stop the
 //! server gracefully.
+//!
+//! `--protocol` is `http` (the default), `fastcgi`, `scgi` or `uwsgi`: the last three serve
+//! a front end (nginx's `fastcgi_pass`, `scgi_pass`, `uwsgi_pass`) through
+//! `wsgiref::gateway_server`, and `-b unix:/path/to.sock` binds a Unix socket instead of a
+//! port. The first line then reads `Serving FastCGI on port 9000...` or
+//! `Serving uwsgi on unix:/path/to.sock...`.
 //!
 //! For benchmarks, `WSGIREF_PLACEMENT` chooses where the event-loop workers run:
 //! `none` leaves them to the scheduler, `pin` pins them to a CPU each without steering
 //! connections to them; unset, the server's defaults (pinned and steered, see
 //! `ServerOptions::pin_threads` and `ServerOptions::steer_connections`).
 
+use wsgiref::gateway::Protocol;
+use wsgiref::gateway_server::{make_gateway_server_with, ListenAddress};
 use wsgiref::simple_server::{
     init_stderr_logger, make_server_with, ServerOptions, WsgiRequestHandler,
 };
@@ -33,6 +41,31 @@ fn main() -> std::io::Result<()> {
         Ok("pin") => options.steer_connections = false,
         _ => {}
     }
+    if let Some(protocol) = args.protocol {
+        let name = match protocol {
+            Protocol::FastCgi => "FastCGI",
+            Protocol::Scgi => "SCGI",
+            Protocol::Uwsgi => "uwsgi",
+        };
+        // `-b` as the HTTP server reads it (a host; "" every interface), or a Unix socket.
+        let address = &args.bind;
+        let address = if address.starts_with("unix:") {
+            address.clone()
+        } else if address.is_empty() {
+            format!("0.0.0.0:{}", args.port)
+        } else if address.contains(':') && !address.starts_with('[') {
+            format!("[{address}]:{}", args.port)
+        } else {
+            format!("{address}:{}", args.port)
+        };
+        let server = make_gateway_server_with(protocol, &address, hello_world_app, options)?;
+        server.shutdown_handle().on_termination_signals()?;
+        match server.local_address() {
+            ListenAddress::Tcp(a) => println!("Serving {name} on port {}...", a.port()),
+            unix => println!("Serving {name} on {unix}..."),
+        }
+        return server.serve_forever();
+    }
     let server = make_server_with(
         &args.bind,
         args.port,
@@ -45,8 +78,10 @@ fn main() -> std::io::Result<()> {
     server.serve_forever()
 }
 
-/// The command line: `[-b ADDRESS] [PORT]`.
+/// The command line: `[-b ADDRESS] [--protocol PROTOCOL] [PORT]`.
 struct Args {
+    /// `--protocol fastcgi|scgi|uwsgi`: a gateway server; `None` (or `http`) the HTTP one.
+    protocol: Option<Protocol>,
     /// Address to bind (`-b`, `--bind`); `""` is every interface.
     bind: String,
     /// Port to bind (positional; 0 picks a free one).
@@ -60,6 +95,7 @@ impl Args {
         let mut args = Args {
             bind: String::new(),
             port: 8000,
+            protocol: None,
         };
         let mut parser = lexopt::Parser::from_env();
         while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
@@ -70,6 +106,24 @@ impl Args {
                         .map_err(|e| e.to_string())?
                         .string()
                         .map_err(|e| e.to_string())?;
+                }
+                Long("protocol") => {
+                    let name = parser
+                        .value()
+                        .map_err(|e| e.to_string())?
+                        .string()
+                        .map_err(|e| e.to_string())?;
+                    args.protocol = match name.as_str() {
+                        "http" => None,
+                        "fastcgi" => Some(Protocol::FastCgi),
+                        "scgi" => Some(Protocol::Scgi),
+                        "uwsgi" => Some(Protocol::Uwsgi),
+                        _ => {
+                            return Err(format!(
+                                "--protocol: {name:?} is not http, fastcgi, scgi or uwsgi"
+                            ))
+                        }
+                    };
                 }
                 Value(port) => {
                     let port = port.string().map_err(|e| e.to_string())?;

@@ -140,6 +140,11 @@ pub mod handlers {
 #[cfg(feature = "std")]
 pub use wsgiref_std::server as simple_server;
 
+/// FastCGI, SCGI and uwsgi servers behind a front end (nginx, Apache, lighttpd): see
+/// `docs/gateway.md`, "Running a gateway server".
+#[cfg(feature = "std")]
+pub use wsgiref_std::gateway_server;
+
 /// The README's code blocks, compiled as doc tests so the README cannot drift from the API.
 #[cfg(all(doctest, feature = "std"))]
 #[doc = include_str!("../README.md")]

@@ -1,16 +1,21 @@
-//! The gateway decoders against a real front end: nginx with `fastcgi_pass` (keep-conn),
-//! `scgi_pass` and `uwsgi_pass` to test-only listeners that decode what nginx really sends with
-//! `wsgiref_core::gateway` and answer with the encoders, checked with curl through nginx.
+//! `wsgiref::gateway_server` behind a real front end: nginx with `fastcgi_pass` (keep-conn,
+//! over TCP), `scgi_pass` (over a Unix socket) and `uwsgi_pass` (over TCP), configured by
+//! `tests/nginx/gateway.conf.in` (whose blocks `docs/gateway.md` quotes), reaching one
+//! application through three gateway servers.
 //!
-//! A second test puts `wsgiref_core::gateway::Session` behind the same nginx: one real
-//! application (reporting its environ and the body it read through `wsgi.input`) answers
-//! through FastCGI, SCGI and uwsgi, with the same environ (documented differences aside), a
-//! streamed 1 MiB upload, a streamed response, the error page, and keep-conn reuse.
+//! Checked: the environ nginx gives is the same through the three protocols (documented
+//! differences aside); a 1 MiB upload streamed through `wsgi.input`; a 300 KB response of no
+//! announced length; the error page; keep-conn reuse (five requests over one FastCGI
+//! connection); an upload the application leaves unread (the lingering close: the response
+//! arrives whole, nginx logs no reset); a client that disconnects during a slowly streamed
+//! response (the application's iterator is closed, the next request is answered); garbage
+//! sent straight to a listener (one log line with the byte offset, the connection closed);
+//! the access log; and the Unix socket file removed once the server is gone.
 //!
-//! The listeners here are test scaffolding (a thread per connection), not the product's
-//! listeners, which are the next step of issue 26. nginx must be installed (`.ci/run` installs it); without it this test fails, it
-//! does not skip. Talks to 127.0.0.1 only; every wait is bounded.
+//! nginx must be installed (`.ci/run` installs it); without it this test fails, it does not
+//! skip. Talks to 127.0.0.1 only; every wait is bounded.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -19,16 +24,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wsgiref_core::gateway::fastcgi::{self, Output};
-use wsgiref_core::gateway::{scgi, uwsgi, Event, Limits, Params};
+use wsgiref::app::Body;
+use wsgiref::gateway::Protocol;
+use wsgiref::gateway_server::{make_gateway_server_with, GatewayServer, ListenAddress};
+use wsgiref::simple_server::ServerOptions;
+use wsgiref::{AppError, Application, Environ, StartResponse};
 
-/// The longest a socket operation of a listener may wait.
-const IO_LIMIT: Duration = Duration::from_secs(20);
-/// Receive buffer of each connection: body chunks can never be larger.
-const READ_BUF: usize = 16 * 1024;
+/// The longest any wait of this test may take (only to stop a hung test).
+const LIMIT: Duration = Duration::from_secs(20);
 /// Size of the streamed upload and of the large response.
 const UPLOAD: usize = 1 << 20;
 const BIG: usize = 300_000;
+/// The application's read size: the upload arrives in many reads.
+const READ_SIZE: usize = 8192;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Proto {
@@ -38,6 +46,8 @@ enum Proto {
 }
 
 impl Proto {
+    const ALL: [Proto; 3] = [Proto::FastCgi, Proto::Scgi, Proto::Uwsgi];
+
     fn prefix(self) -> &'static str {
         match self {
             Proto::FastCgi => "fcgi",
@@ -45,15 +55,60 @@ impl Proto {
             Proto::Uwsgi => "uwsgi",
         }
     }
+
+    fn protocol(self) -> Protocol {
+        match self {
+            Proto::FastCgi => Protocol::FastCgi,
+            Proto::Scgi => Protocol::Scgi,
+            Proto::Uwsgi => Protocol::Uwsgi,
+        }
+    }
 }
 
-/// What the listeners saw that a test must know: decoder errors (any fails the test) and
-/// how many connections each protocol accepted.
-#[derive(Default)]
-struct Log {
-    errors: Mutex<Vec<String>>,
-    connections: [AtomicUsize; 3],
+// ---------------------------------------------------------------------------------------
+// The server's log lines, captured.
+// ---------------------------------------------------------------------------------------
+
+static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.target().starts_with("wsgiref")
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            let line = format!("{} {}: {}", record.level(), record.target(), record.args());
+            LINES.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+        }
+    }
+    fn flush(&self) {}
 }
+
+fn capture_log() {
+    static CAPTURE: Capture = Capture;
+    if log::set_logger(&CAPTURE).is_ok() {
+        log::set_max_level(log::LevelFilter::Debug);
+    }
+}
+
+fn logged() -> Vec<String> {
+    LINES.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Wait (at most [`LIMIT`]) until `done` holds.
+fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + LIMIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "not within {LIMIT:?}: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The application.
+// ---------------------------------------------------------------------------------------
 
 /// FNV-1a, to compare a megabyte without sending it back.
 fn fnv(hash: u64, bytes: &[u8]) -> u64 {
@@ -67,218 +122,186 @@ fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }
 
-/// One request as the application sees it.
-struct Request {
-    params: Vec<(Vec<u8>, Vec<u8>)>,
-    body_len: usize,
-    body_hash: u64,
-    body_events: usize,
+/// What the application saw, shared by the three servers.
+#[derive(Default)]
+struct Seen {
+    /// Connections per protocol: a gateway server serves each connection on a thread of its
+    /// own, so a new thread is a new connection.
+    connections: [AtomicUsize; 3],
+    /// `close()` calls of the slow streamed bodies.
+    slow_closed: AtomicUsize,
 }
 
-impl Request {
-    fn new(params: Params<'_>) -> Self {
-        Request {
-            params: params
-                .iter()
-                .map(|(n, v)| (n.to_vec(), v.to_vec()))
-                .collect(),
-            body_len: 0,
-            body_hash: FNV_START,
-            body_events: 0,
-        }
-    }
-
-    fn body(&mut self, chunk: &[u8]) {
-        assert!(chunk.len() <= READ_BUF);
-        self.body_len += chunk.len();
-        self.body_hash = fnv(self.body_hash, chunk);
-        self.body_events += 1;
-    }
-
-    /// The response body: `/big` a large pattern, anything else a report of the request.
-    fn answer(&self, conn: usize, req: usize, keep_conn: bool) -> Vec<u8> {
-        let path = self.params.iter().find(|(n, _)| n == b"PATH_INFO");
-        if path.is_some_and(|(_, v)| v == b"/big") {
-            return pattern(BIG);
-        }
-        let mut out = Vec::new();
-        for (n, v) in &self.params {
-            out.extend_from_slice(b"param ");
-            out.extend_from_slice(n);
-            out.push(b'=');
-            out.extend_from_slice(v);
-            out.push(b'\n');
-        }
-        let lines = format!(
-            "body_len={}\nbody_hash={:x}\nbody_events={}\nconn={conn}\nreq={req}\nkeep_conn={keep_conn}\n",
-            self.body_len, self.body_hash, self.body_events
-        );
-        out.extend_from_slice(lines.as_bytes());
-        out
-    }
+thread_local! {
+    /// This connection's number and the requests it served.
+    static CONNECTION: std::cell::Cell<Option<(usize, usize)>> = const { std::cell::Cell::new(None) };
 }
 
-/// A response head: CGI style (`Status:`) for FastCGI and SCGI, a status line for uwsgi
-/// (what uWSGI itself sends).
-fn head(proto: Proto, body_len: usize) -> Vec<u8> {
-    let status = match proto {
-        Proto::Uwsgi => "HTTP/1.1 200 OK",
-        _ => "Status: 200 OK",
-    };
-    format!(
-        "{status}\r\nContent-Type: application/octet-stream\r\nContent-Length: {body_len}\r\n\r\n"
-    )
-    .into_bytes()
-}
-
-fn serve_fastcgi(mut stream: TcpStream, conn: usize, log: &Log) -> std::io::Result<()> {
-    let mut decoder = fastcgi::Decoder::new(
-        vec![0u8; 32 * 1024],
-        Limits::DEFAULT,
-        fastcgi::Config::DEFAULT,
-    );
-    let mut buf = vec![0u8; READ_BUF];
-    let mut current: Option<Request> = None;
-    let mut served = 0;
-    loop {
-        let n = stream.read(&mut buf)?;
-        if n == 0 {
-            return Ok(());
-        }
-        let mut input = &buf[..n];
-        loop {
-            let (used, event) = match decoder.feed(input) {
-                Ok(x) => x,
-                Err(e) => {
-                    log.errors.lock().unwrap().push(format!("fastcgi: {e}"));
-                    return Ok(());
-                }
-            };
-            input = &input[used..];
-            match event {
-                fastcgi::Event::NeedMore => break,
-                fastcgi::Event::Params => current = Some(Request::new(decoder.params().unwrap())),
-                fastcgi::Event::Body(chunk) => current.as_mut().unwrap().body(chunk),
-                fastcgi::Event::End => {
-                    served += 1;
-                    let request = current.take().unwrap();
-                    let id = decoder.request_id().unwrap();
-                    let body = request.answer(conn, served, decoder.keep_conn());
-                    let mut response = head(Proto::FastCgi, body.len());
-                    response.extend_from_slice(&body);
-                    let mut wire = Vec::new();
-                    for frame in fastcgi::stream(Output::Stdout, id, &response) {
-                        wire.extend_from_slice(&frame.header);
-                        wire.extend_from_slice(frame.content);
-                        wire.extend_from_slice(frame.padding);
-                    }
-                    wire.extend_from_slice(&fastcgi::stream_end(Output::Stdout, id));
-                    let end = decoder.end_request(0).unwrap();
-                    wire.extend_from_slice(&end.record);
-                    stream.write_all(&wire)?;
-                    if !end.keep_conn {
-                        return Ok(());
-                    }
-                }
-                fastcgi::Event::Abort => {
-                    let end = decoder.end_request(1).unwrap();
-                    stream.write_all(&end.record)?;
-                }
-                fastcgi::Event::Reply(reply) => stream.write_all(reply.as_bytes())?,
-            }
-        }
-    }
-}
-
-/// SCGI and uwsgi: one request per connection, then the raw response and close.
-fn serve_single(
+/// The one application behind all three protocols. `/big` streams a large pattern in chunks
+/// of no announced length; `/slow` streams slowly (for a client that disconnects); `/fail`
+/// fails (the error page); `/ignore` answers without reading the body; anything else
+/// reports its environ (every variable), its `wsgi.*` group, the body it read through
+/// `wsgi.input`, and its connection.
+struct ReportApp {
     proto: Proto,
-    mut stream: TcpStream,
-    conn: usize,
-    log: &Log,
-) -> std::io::Result<()> {
-    enum Decoder {
-        Scgi(scgi::Decoder<Vec<u8>>),
-        Uwsgi(uwsgi::Decoder<Vec<u8>>),
-    }
-    let mut decoder = match proto {
-        Proto::Scgi => Decoder::Scgi(scgi::Decoder::new(vec![0; 32 * 1024], Limits::DEFAULT)),
-        _ => Decoder::Uwsgi(uwsgi::Decoder::new(vec![0; 32 * 1024], Limits::DEFAULT)),
-    };
-    let mut buf = vec![0u8; READ_BUF];
-    let mut current: Option<Request> = None;
-    loop {
-        let n = stream.read(&mut buf)?;
-        if n == 0 {
-            log.errors
-                .lock()
-                .unwrap()
-                .push(format!("{proto:?}: closed mid-request"));
-            return Ok(());
-        }
-        let mut input = &buf[..n];
-        loop {
-            let fed = match &mut decoder {
-                Decoder::Scgi(d) => d.feed(input),
-                Decoder::Uwsgi(d) => d.feed(input),
-            };
-            let (used, event) = match fed {
-                Ok(x) => x,
-                Err(e) => {
-                    log.errors.lock().unwrap().push(format!("{proto:?}: {e}"));
-                    return Ok(());
-                }
-            };
-            input = &input[used..];
-            match event {
-                Event::NeedMore => break,
-                Event::Params => {
-                    let params = match &decoder {
-                        Decoder::Scgi(d) => d.params(),
-                        Decoder::Uwsgi(d) => d.params(),
-                    };
-                    current = Some(Request::new(params.unwrap()));
-                }
-                Event::Body(chunk) => current.as_mut().unwrap().body(chunk),
-                Event::End => {
-                    let body = current.take().unwrap().answer(conn, 1, false);
-                    let mut response = head(proto, body.len());
-                    response.extend_from_slice(&body);
-                    stream.write_all(&response)?;
-                    return Ok(());
-                }
-            }
+    seen: Arc<Seen>,
+}
+
+/// A response body: chunks, each after `delay`; counts its `close()` when `closed` is set.
+struct Reply {
+    chunks: VecDeque<Vec<u8>>,
+    current: Vec<u8>,
+    delay: Duration,
+    closed: Option<Arc<Seen>>,
+}
+
+impl Reply {
+    fn new(chunks: Vec<Vec<u8>>) -> Self {
+        Reply {
+            chunks: chunks.into(),
+            current: Vec::new(),
+            delay: Duration::ZERO,
+            closed: None,
         }
     }
 }
 
-/// A listener on an ephemeral port of 127.0.0.1 serving `proto`, a thread per connection.
-fn listen(proto: Proto, log: Arc<Log>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let counter = &log.connections[proto as usize];
-            let conn = counter.fetch_add(1, Ordering::SeqCst) + 1;
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                stream.set_read_timeout(Some(IO_LIMIT)).unwrap();
-                stream.set_write_timeout(Some(IO_LIMIT)).unwrap();
-                let result = match proto {
-                    Proto::FastCgi => serve_fastcgi(stream, conn, &log),
-                    _ => serve_single(proto, stream, conn, &log),
-                };
-                if let Err(e) = result {
-                    log.errors
-                        .lock()
-                        .unwrap()
-                        .push(format!("{proto:?} connection {conn}: {e}"));
-                }
-            });
+impl Body for Reply {
+    fn next_chunk(&mut self) -> Result<Option<&[u8]>, AppError> {
+        let Some(next) = self.chunks.pop_front() else {
+            return Ok(None);
+        };
+        std::thread::sleep(self.delay);
+        self.current = next;
+        Ok(Some(&self.current))
+    }
+
+    fn close(&mut self) {
+        if let Some(seen) = &self.closed {
+            seen.slow_closed.fetch_add(1, Ordering::SeqCst);
         }
-    });
-    port
+    }
+}
+
+impl Application for ReportApp {
+    type Body = Reply;
+
+    fn call(&self, env: &mut Environ<'_>, sr: &mut StartResponse<'_>) -> Result<Reply, AppError> {
+        let (conn, req) = CONNECTION.with(|c| {
+            let (conn, req) = c.get().unwrap_or_else(|| {
+                let n = self.seen.connections[self.proto as usize].fetch_add(1, Ordering::SeqCst);
+                (n + 1, 0)
+            });
+            c.set(Some((conn, req + 1)));
+            (conn, req + 1)
+        });
+        let path = env.get("PATH_INFO").unwrap_or(b"").to_vec();
+        match &path[..] {
+            b"/fail" => return Err(AppError::msg("the application failed on purpose")),
+            b"/big" => {
+                sr.start("200 OK", &[("Content-Type", "application/octet-stream")])?;
+                let chunks = pattern(BIG).chunks(10_000).map(<[u8]>::to_vec).collect();
+                return Ok(Reply::new(chunks));
+            }
+            b"/slow" => {
+                sr.start("200 OK", &[("Content-Type", "application/octet-stream")])?;
+                // At most 10 s of 8 KiB chunks: the client leaves long before the end.
+                let mut reply = Reply::new(vec![vec![b's'; 8192]; 500]);
+                reply.delay = Duration::from_millis(20);
+                reply.closed = Some(Arc::clone(&self.seen));
+                return Ok(reply);
+            }
+            b"/ignore" => {
+                sr.start("200 OK", &[("Content-Type", "text/plain")])?;
+                return Ok(Reply::new(vec![b"ignored the body\n".to_vec()]));
+            }
+            _ => {}
+        }
+        let (mut len, mut hash, mut reads) = (0usize, FNV_START, 0usize);
+        let mut buf = vec![0u8; READ_SIZE];
+        loop {
+            let n = env.input().read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            len += n;
+            reads += 1;
+            hash = fnv(hash, &buf[..n]);
+        }
+        let mut text = String::new();
+        for (k, v) in env.iter() {
+            text += &format!("env {k}={}\n", String::from_utf8_lossy(v));
+        }
+        let w = env.wsgi.unwrap();
+        text += &format!(
+            "wsgi url_scheme={} multithread={} multiprocess={} run_once={}\n",
+            w.url_scheme, w.multithread, w.multiprocess, w.run_once
+        );
+        text += &format!(
+            "body_len={len}\nbody_hash={hash:x}\nbody_reads={reads}\nconn={conn}\nreq={req}\n"
+        );
+        sr.start("200 OK", &[("Content-Type", "text/plain")])?;
+        Ok(Reply::new(vec![text.into_bytes()]))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The servers and nginx.
+// ---------------------------------------------------------------------------------------
+
+/// A gateway server running on a thread of its own until dropped.
+struct Running {
+    server: Arc<GatewayServer<ReportApp>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    fn start(proto: Proto, address: &str, seen: &Arc<Seen>) -> Running {
+        let app = ReportApp {
+            proto,
+            seen: Arc::clone(seen),
+        };
+        let options = ServerOptions {
+            idle_timeout: LIMIT,
+            header_timeout: LIMIT,
+            body_timeout: LIMIT,
+            shutdown_grace: LIMIT,
+            ..ServerOptions::default()
+        };
+        let server = make_gateway_server_with(proto.protocol(), address, app, options)
+            .unwrap_or_else(|e| panic!("{proto:?} on {address}: {e}"));
+        let server = Arc::new(server);
+        let serving = Arc::clone(&server);
+        let thread = std::thread::spawn(move || serving.serve_forever());
+        Running {
+            server,
+            thread: Some(thread),
+        }
+    }
+
+    /// The address as nginx's `*_pass` takes it.
+    fn upstream(&self) -> String {
+        self.server.local_address().to_string()
+    }
+
+    /// Shut down, wait for `serve_forever`, and drop the server.
+    fn stop(mut self) {
+        self.server.shutdown_handle().shutdown();
+        let thread = self.thread.take().unwrap();
+        let deadline = Instant::now() + LIMIT;
+        while !thread.is_finished() {
+            assert!(Instant::now() < deadline, "serve_forever did not return");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        thread.join().unwrap().unwrap();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // On a failed assertion too: stop serving so the process can end.
+        self.server.shutdown_handle().shutdown();
+    }
 }
 
 fn free_port() -> u16 {
@@ -303,7 +326,7 @@ impl Drop for Nginx {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        let deadline = Instant::now() + IO_LIMIT;
+        let deadline = Instant::now() + LIMIT;
         while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -329,7 +352,7 @@ fn nginx_binary() -> PathBuf {
 static ONE_NGINX: Mutex<()> = Mutex::new(());
 static NGINX_RUNS: AtomicUsize = AtomicUsize::new(0);
 
-fn start_nginx(fcgi: u16, scgi: u16, uwsgi: u16) -> Nginx {
+fn start_nginx(fcgi: &str, scgi: &str, uwsgi: &str) -> Nginx {
     let run = NGINX_RUNS.fetch_add(1, Ordering::SeqCst);
     let dir = std::env::temp_dir().join(format!(
         "wsgiref-gateway-nginx-{}-{run}",
@@ -348,9 +371,9 @@ fn start_nginx(fcgi: u16, scgi: u16, uwsgi: u16) -> Nginx {
     let conf = template
         .replace("@DIR@", dir.to_str().unwrap())
         .replace("@USER@", if is_root { "user root;" } else { "" })
-        .replace("@FCGI_PORT@", &fcgi.to_string())
-        .replace("@SCGI_PORT@", &scgi.to_string())
-        .replace("@UWSGI_PORT@", &uwsgi.to_string())
+        .replace("@FCGI_ADDRESS@", fcgi)
+        .replace("@SCGI_ADDRESS@", scgi)
+        .replace("@UWSGI_ADDRESS@", uwsgi)
         .replace("@NGINX_PORT@", &port.to_string());
     let conf_path = dir.join("nginx.conf");
     std::fs::write(&conf_path, conf).unwrap();
@@ -431,14 +454,14 @@ fn field<'a>(report: &'a str, key: &str) -> Option<&'a str> {
         .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
 }
 
-fn report(nginx: &Nginx, log: &Log, path: &str, upload: Option<&Path>) -> String {
+fn report(nginx: &Nginx, path: &str, upload: Option<&Path>) -> String {
     let (status, body) = curl(nginx, path, upload);
     let text = String::from_utf8(body).unwrap();
     assert_eq!(
         status,
         200,
-        "{path}: {text}\nlisteners: {:?}\nnginx: {}",
-        log.errors.lock().unwrap(),
+        "{path}: {text}\nserver log: {:#?}\nnginx: {}",
+        logged(),
         error_log(nginx)
     );
     text
@@ -446,270 +469,6 @@ fn report(nginx: &Nginx, log: &Log, path: &str, upload: Option<&Path>) -> String
 
 fn error_log(nginx: &Nginx) -> String {
     std::fs::read_to_string(nginx.dir.join("error.log")).unwrap_or_default()
-}
-
-#[test]
-fn nginx_fastcgi_scgi_and_uwsgi_reach_the_decoders_intact() {
-    let _one = ONE_NGINX.lock().unwrap_or_else(|e| e.into_inner());
-    let log = Arc::new(Log::default());
-    let fcgi = listen(Proto::FastCgi, Arc::clone(&log));
-    let scgi = listen(Proto::Scgi, Arc::clone(&log));
-    let uwsgi = listen(Proto::Uwsgi, Arc::clone(&log));
-    let nginx = start_nginx(fcgi, scgi, uwsgi);
-    let upload_path = nginx.dir.join("upload.bin");
-    let upload = pattern(UPLOAD);
-    std::fs::write(&upload_path, &upload).unwrap();
-
-    for proto in [Proto::FastCgi, Proto::Scgi, Proto::Uwsgi] {
-        let p = proto.prefix();
-        // Params as nginx passes them.
-        let r = report(
-            &nginx,
-            &log,
-            &format!("/{p}/app/extra/path?a=1&b=%20x"),
-            None,
-        );
-        let ctx = format!("{proto:?}:\n{r}");
-        assert_eq!(field(&r, "param REQUEST_METHOD"), Some("GET"), "{ctx}");
-        assert_eq!(
-            field(&r, "param SCRIPT_NAME"),
-            Some(format!("/{p}/app").as_str()),
-            "{ctx}"
-        );
-        assert_eq!(field(&r, "param PATH_INFO"), Some("/extra/path"), "{ctx}");
-        assert_eq!(field(&r, "param QUERY_STRING"), Some("a=1&b=%20x"), "{ctx}");
-        assert_eq!(
-            field(&r, "param REQUEST_URI"),
-            Some(format!("/{p}/app/extra/path?a=1&b=%20x").as_str()),
-            "{ctx}"
-        );
-        assert_eq!(field(&r, "param HTTP_X_TEST"), Some("hello"), "{ctx}");
-        assert_eq!(
-            field(&r, "param SERVER_PROTOCOL"),
-            Some("HTTP/1.1"),
-            "{ctx}"
-        );
-        assert_eq!(field(&r, "body_len"), Some("0"), "{ctx}");
-        if proto == Proto::Scgi {
-            // nginx puts CONTENT_LENGTH first and SCGI=1, as the specification requires.
-            assert!(
-                r.starts_with("param CONTENT_LENGTH=0\nparam SCGI=1\n"),
-                "{ctx}"
-            );
-        }
-
-        // A 1 MiB upload, streamed: many body chunks, never the whole body at once.
-        let r = report(
-            &nginx,
-            &log,
-            &format!("/{p}/app/upload"),
-            Some(&upload_path),
-        );
-        let ctx = format!("{proto:?}:\n{r}");
-        assert_eq!(field(&r, "param REQUEST_METHOD"), Some("POST"), "{ctx}");
-        assert_eq!(field(&r, "param CONTENT_LENGTH"), Some("1048576"), "{ctx}");
-        assert_eq!(field(&r, "body_len"), Some("1048576"), "{ctx}");
-        let hash = format!("{:x}", fnv(FNV_START, &upload));
-        assert_eq!(field(&r, "body_hash"), Some(hash.as_str()), "{ctx}");
-        let events: usize = field(&r, "body_events").unwrap().parse().unwrap();
-        assert!(events >= UPLOAD / READ_BUF, "{ctx}");
-
-        // A large response arrives intact (FastCGI: several 65,535-byte STDOUT records).
-        let (status, body) = curl(&nginx, &format!("/{p}/app/big"), None);
-        assert_eq!(status, 200, "{proto:?}");
-        assert!(
-            body == pattern(BIG),
-            "{proto:?}: {} bytes, not the pattern",
-            body.len()
-        );
-    }
-
-    // fastcgi_keep_conn on: every FastCGI request above and these two came over one
-    // connection, which the application kept open because nginx set FCGI_KEEP_CONN.
-    let first = report(&nginx, &log, "/fcgi/app/one", None);
-    let second = report(&nginx, &log, "/fcgi/app/two", None);
-    assert_eq!(field(&first, "keep_conn"), Some("true"), "{first}");
-    assert_eq!(
-        field(&first, "conn"),
-        field(&second, "conn"),
-        "{first}\n{second}"
-    );
-    let req = |r: &str| field(r, "req").unwrap().parse::<usize>().unwrap();
-    assert_eq!(req(&second), req(&first) + 1);
-    assert_eq!(req(&second), 5, "{second}");
-    assert_eq!(
-        log.connections[Proto::FastCgi as usize].load(Ordering::SeqCst),
-        1
-    );
-    // SCGI and uwsgi: a connection per request.
-    assert_eq!(
-        log.connections[Proto::Scgi as usize].load(Ordering::SeqCst),
-        3
-    );
-    assert_eq!(
-        log.connections[Proto::Uwsgi as usize].load(Ordering::SeqCst),
-        3
-    );
-
-    let errors = log.errors.lock().unwrap();
-    assert!(
-        errors.is_empty(),
-        "listener errors: {errors:?}\n{}",
-        error_log(&nginx)
-    );
-}
-
-// ---------------------------------------------------------------------------------------
-// The gateway sessions: nginx reaches a real application through `gateway::Session`.
-// ---------------------------------------------------------------------------------------
-
-use std::cell::Cell;
-
-use wsgiref_core::app::{app_fn, Chunks, StartResponse};
-use wsgiref_core::environ::EnvironBuf;
-use wsgiref_core::gateway::{GatewayConfig, Protocol, Session, Step};
-use wsgiref_core::handler::MemoryBuf;
-use wsgiref_core::{AppError, Environ};
-
-/// A TCP stream as the `embedded_io` source and sink a session takes.
-struct Io<'s>(&'s TcpStream);
-
-fn io_kind(e: std::io::Error) -> embedded_io::ErrorKind {
-    match e.kind() {
-        std::io::ErrorKind::BrokenPipe => embedded_io::ErrorKind::BrokenPipe,
-        std::io::ErrorKind::ConnectionReset => embedded_io::ErrorKind::ConnectionReset,
-        std::io::ErrorKind::Interrupted => embedded_io::ErrorKind::Interrupted,
-        _ => embedded_io::ErrorKind::Other,
-    }
-}
-
-impl embedded_io::ErrorType for Io<'_> {
-    type Error = embedded_io::ErrorKind;
-}
-
-impl embedded_io::Read for Io<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        self.0.read(buf).map_err(io_kind)
-    }
-}
-
-impl embedded_io::Write for Io<'_> {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        self.0.write(buf).map_err(io_kind)
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        self.0.flush().map_err(io_kind)
-    }
-}
-
-/// The one application behind all three protocols. `/big` streams a large pattern in chunks
-/// of no announced length; `/fail` fails (the error page); anything else reports its
-/// environ (every variable), its `wsgi.*` group, and the body it read through `wsgi.input`.
-fn report_app(conn: usize, served: &Cell<usize>) -> impl wsgiref_core::app::Application + '_ {
-    app_fn(move |env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
-        served.set(served.get() + 1);
-        let path = env.get("PATH_INFO").unwrap_or(b"").to_vec();
-        if path == b"/fail" {
-            return Err(AppError::msg("the application failed on purpose"));
-        }
-        if path == b"/big" {
-            sr.start("200 OK", &[("Content-Type", "application/octet-stream")])?;
-            let chunks: Vec<Vec<u8>> = pattern(BIG).chunks(10_000).map(<[u8]>::to_vec).collect();
-            return Ok(Chunks::new(chunks.into_iter()));
-        }
-        let (mut len, mut hash, mut reads) = (0usize, FNV_START, 0usize);
-        let mut buf = vec![0u8; 8192];
-        loop {
-            let n = env.input().read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            len += n;
-            reads += 1;
-            hash = fnv(hash, &buf[..n]);
-        }
-        let mut text = String::new();
-        for (k, v) in env.iter() {
-            text += &format!("env {k}={}\n", String::from_utf8_lossy(v));
-        }
-        let w = env.wsgi.unwrap();
-        text += &format!(
-            "wsgi url_scheme={} multithread={} multiprocess={} run_once={}\n",
-            w.url_scheme, w.multithread, w.multiprocess, w.run_once
-        );
-        text += &format!(
-            "body_len={len}\nbody_hash={hash:x}\nbody_reads={reads}\nconn={conn}\nreq={}\n",
-            served.get()
-        );
-        sr.start("200 OK", &[("Content-Type", "text/plain")])?;
-        Ok(Chunks::new(vec![text.into_bytes()].into_iter()))
-    })
-}
-
-/// One connection served by a `gateway::Session`: read, feed, process; the session reads
-/// the rest of a body from the stream itself while the application reads `wsgi.input`.
-fn serve_session(protocol: Protocol, stream: TcpStream, conn: usize, log: &Log) {
-    let (mut rx, mut params) = (vec![0u8; READ_BUF], vec![0u8; 32 * 1024]);
-    let mut memory = Box::new(MemoryBuf::<16384, 256, 8192>::new());
-    let mut session = Session::new(
-        protocol,
-        &mut rx,
-        &mut params,
-        memory.memory(),
-        GatewayConfig::new(protocol),
-    );
-    let mut base_buf = EnvironBuf::<256, 8>::new();
-    let mut base = base_buf.environ();
-    base.set("SERVER_SOFTWARE", "gateway-test/1").unwrap();
-    let served = Cell::new(0);
-    let app = report_app(conn, &served);
-    loop {
-        let space = session.receive_buffer();
-        match (&stream).read(space) {
-            Ok(0) => session.receive_eof(),
-            Ok(n) => session.received(n),
-            Err(e) => {
-                log.errors
-                    .lock()
-                    .unwrap()
-                    .push(format!("{protocol:?} connection {conn}: {e}"));
-                return;
-            }
-        }
-        loop {
-            match session.process(&app, &base, None, Io(&stream), Io(&stream)) {
-                Step::NeedInput => break,
-                Step::Answered(_) => {}
-                Step::Close => return,
-                Step::Failed(e) => {
-                    log.errors
-                        .lock()
-                        .unwrap()
-                        .push(format!("{protocol:?} connection {conn}: {e}"));
-                    return;
-                }
-            }
-        }
-    }
-}
-
-fn listen_sessions(protocol: Protocol, log: Arc<Log>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let counter = &log.connections[protocol as usize];
-            let conn = counter.fetch_add(1, Ordering::SeqCst) + 1;
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                stream.set_read_timeout(Some(IO_LIMIT)).unwrap();
-                stream.set_write_timeout(Some(IO_LIMIT)).unwrap();
-                serve_session(protocol, stream, conn, &log);
-            });
-        }
-    });
-    port
 }
 
 /// The environ lines of a report, with the documented differences between the protocols
@@ -731,58 +490,100 @@ fn comparable_environ(report: &str, prefix: &str) -> Vec<String> {
 }
 
 #[test]
-fn nginx_reaches_one_application_through_the_three_gateway_sessions() {
+fn nginx_reaches_one_application_through_the_three_gateway_servers() {
     let _one = ONE_NGINX.lock().unwrap_or_else(|e| e.into_inner());
-    let log = Arc::new(Log::default());
-    let fcgi = listen_sessions(Protocol::FastCgi, Arc::clone(&log));
-    let scgi = listen_sessions(Protocol::Scgi, Arc::clone(&log));
-    let uwsgi = listen_sessions(Protocol::Uwsgi, Arc::clone(&log));
-    let nginx = start_nginx(fcgi, scgi, uwsgi);
+    capture_log();
+    let seen = Arc::new(Seen::default());
+    let socket_dir =
+        std::env::temp_dir().join(format!("wsgiref-gateway-sock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&socket_dir);
+    std::fs::create_dir_all(&socket_dir).unwrap();
+    let scgi_socket = socket_dir.join("scgi.sock");
+    // A stale socket file from a server that died: replaced, since nothing answers on it.
+    drop(std::os::unix::net::UnixListener::bind(&scgi_socket).unwrap());
+    assert!(scgi_socket.exists());
+
+    let fcgi = Running::start(Proto::FastCgi, "127.0.0.1:0", &seen);
+    let scgi = Running::start(
+        Proto::Scgi,
+        &format!("unix:{}", scgi_socket.display()),
+        &seen,
+    );
+    let uwsgi = Running::start(Proto::Uwsgi, "127.0.0.1:0", &seen);
+    assert_eq!(
+        scgi.server.local_address(),
+        &ListenAddress::Unix(scgi_socket.clone())
+    );
+    // A live socket is refused, never replaced.
+    let taken = make_gateway_server_with(
+        Protocol::Scgi,
+        &format!("unix:{}", scgi_socket.display()),
+        ReportApp {
+            proto: Proto::Scgi,
+            seen: Arc::clone(&seen),
+        },
+        ServerOptions::default(),
+    );
+    assert_eq!(
+        taken.err().map(|e| e.kind()),
+        Some(std::io::ErrorKind::AddrInUse)
+    );
+
+    let nginx = start_nginx(&fcgi.upstream(), &scgi.upstream(), &uwsgi.upstream());
     let upload_path = nginx.dir.join("upload.bin");
     let upload = pattern(UPLOAD);
     std::fs::write(&upload_path, &upload).unwrap();
 
     let mut environs = Vec::new();
-    for proto in [Proto::FastCgi, Proto::Scgi, Proto::Uwsgi] {
+    for proto in Proto::ALL {
         let p = proto.prefix();
-        let r = report(
-            &nginx,
-            &log,
-            &format!("/{p}/app/extra/path?a=1&b=%20x"),
-            None,
-        );
+        let r = report(&nginx, &format!("/{p}/app/extra/path?a=1&b=%20x"), None);
         let ctx = format!("{proto:?}:\n{r}");
+        // The params as nginx passes them.
         assert_eq!(field(&r, "env REQUEST_METHOD"), Some("GET"), "{ctx}");
-        assert_eq!(field(&r, "env PATH_INFO"), Some("/extra/path"), "{ctx}");
-        assert_eq!(field(&r, "env QUERY_STRING"), Some("a=1&b=%20x"), "{ctx}");
-        assert_eq!(field(&r, "env HTTP_X_TEST"), Some("hello"), "{ctx}");
-        // The base environ lies under the front end's variables.
         assert_eq!(
-            field(&r, "env SERVER_SOFTWARE"),
-            Some("gateway-test/1"),
+            field(&r, "env SCRIPT_NAME"),
+            Some(format!("/{p}/app").as_str()),
             "{ctx}"
         );
+        assert_eq!(field(&r, "env PATH_INFO"), Some("/extra/path"), "{ctx}");
+        assert_eq!(field(&r, "env QUERY_STRING"), Some("a=1&b=%20x"), "{ctx}");
+        assert_eq!(
+            field(&r, "env REQUEST_URI"),
+            Some(format!("/{p}/app/extra/path?a=1&b=%20x").as_str()),
+            "{ctx}"
+        );
+        assert_eq!(field(&r, "env HTTP_X_TEST"), Some("hello"), "{ctx}");
+        assert_eq!(field(&r, "env SERVER_PROTOCOL"), Some("HTTP/1.1"), "{ctx}");
+        assert_eq!(field(&r, "env REMOTE_ADDR"), Some("127.0.0.1"), "{ctx}");
+        // The server's base environ lies under the front end's variables.
+        assert_eq!(field(&r, "env GATEWAY_INTERFACE"), Some("CGI/1.1"), "{ctx}");
         assert!(
             r.contains("wsgi url_scheme=http multithread=true multiprocess=false run_once=false\n"),
             "{ctx}"
         );
         assert_eq!(field(&r, "body_len"), Some("0"), "{ctx}");
+        if proto == Proto::Scgi {
+            // nginx puts CONTENT_LENGTH first and SCGI=1, as the specification requires:
+            // they follow the base environ's two variables.
+            let env: Vec<&str> = r.lines().filter(|l| l.starts_with("env ")).collect();
+            assert_eq!(env[2..4], ["env CONTENT_LENGTH=0", "env SCGI=1"], "{ctx}");
+        }
         environs.push(comparable_environ(&r, p));
 
         // A 1 MiB upload, read by the application through wsgi.input while it streams in.
-        let r = report(
-            &nginx,
-            &log,
-            &format!("/{p}/app/upload"),
-            Some(&upload_path),
-        );
+        let r = report(&nginx, &format!("/{p}/app/upload"), Some(&upload_path));
         let ctx = format!("{proto:?}:\n{r}");
+        assert_eq!(field(&r, "env REQUEST_METHOD"), Some("POST"), "{ctx}");
         assert_eq!(field(&r, "env CONTENT_LENGTH"), Some("1048576"), "{ctx}");
         assert_eq!(field(&r, "body_len"), Some("1048576"), "{ctx}");
         let hash = format!("{:x}", fnv(FNV_START, &upload));
         assert_eq!(field(&r, "body_hash"), Some(hash.as_str()), "{ctx}");
+        let reads: usize = field(&r, "body_reads").unwrap().parse().unwrap();
+        assert!(reads >= UPLOAD / READ_SIZE, "{ctx}");
 
-        // A streamed response of no announced length arrives whole.
+        // A streamed response of no announced length arrives whole (FastCGI: several
+        // 65,535-byte STDOUT records).
         let (status, body) = curl(&nginx, &format!("/{p}/app/big"), None);
         assert_eq!(status, 200, "{proto:?}");
         assert!(
@@ -796,7 +597,7 @@ fn nginx_reaches_one_application_through_the_three_gateway_sessions() {
         assert_eq!(status, 500, "{proto:?}");
         assert_eq!(
             body,
-            wsgiref_core::handler::HandlerConfig::ERROR_BODY,
+            wsgiref::handlers::HandlerConfig::ERROR_BODY,
             "{proto:?}"
         );
     }
@@ -807,35 +608,121 @@ fn nginx_reaches_one_application_through_the_three_gateway_sessions() {
         "FastCGI and uwsgi environs differ"
     );
 
-    // Keep-conn: every FastCGI request came over one connection, which the session kept
-    // open because nginx set FCGI_KEEP_CONN.
-    let first = report(&nginx, &log, "/fcgi/app/one", None);
-    let second = report(&nginx, &log, "/fcgi/app/two", None);
+    // Keep-conn: every FastCGI request came over one connection, which the server kept open
+    // because nginx set FCGI_KEEP_CONN: these two are its fifth and sixth.
+    let first = report(&nginx, "/fcgi/app/one", None);
+    let second = report(&nginx, "/fcgi/app/two", None);
     assert_eq!(
         field(&first, "conn"),
         field(&second, "conn"),
         "{first}\n{second}"
     );
     let req = |r: &str| field(r, "req").unwrap().parse::<usize>().unwrap();
-    assert_eq!(req(&second), req(&first) + 1);
+    assert_eq!(req(&first), 5, "{first}");
+    assert_eq!(req(&second), 6, "{second}");
     assert_eq!(
-        log.connections[Proto::FastCgi as usize].load(Ordering::SeqCst),
+        seen.connections[Proto::FastCgi as usize].load(Ordering::SeqCst),
         1
     );
-    // SCGI and uwsgi: a connection per request.
+    // SCGI and uwsgi: a connection per request (4 each, the error page's included).
     assert_eq!(
-        log.connections[Proto::Scgi as usize].load(Ordering::SeqCst),
+        seen.connections[Proto::Scgi as usize].load(Ordering::SeqCst),
         4
     );
     assert_eq!(
-        log.connections[Proto::Uwsgi as usize].load(Ordering::SeqCst),
+        seen.connections[Proto::Uwsgi as usize].load(Ordering::SeqCst),
         4
+    );
+    // The access log: the front end's REMOTE_ADDR and the request line.
+    let lines = logged();
+    assert!(
+        lines.iter().any(|l| {
+            l.starts_with("INFO wsgiref::access: 127.0.0.1 - - [")
+                && l.contains("] \"GET /fcgi/app/one HTTP/1.1\" 200 ")
+        }),
+        "{lines:#?}"
     );
 
-    let errors = log.errors.lock().unwrap();
+    // An upload the application does not read: SCGI and uwsgi close the connection after the
+    // response with the body unread. The lingering close lets nginx read the whole response
+    // (a close with unread bytes would reset the connection under it).
+    for proto in [Proto::Scgi, Proto::Uwsgi] {
+        let p = proto.prefix();
+        for _ in 0..3 {
+            let (status, body) = curl(&nginx, &format!("/{p}/app/ignore"), Some(&upload_path));
+            assert_eq!(
+                (status, body.as_slice()),
+                (200, &b"ignored the body\n"[..]),
+                "{proto:?}: {}",
+                error_log(&nginx)
+            );
+        }
+    }
+    let errors = error_log(&nginx);
+    assert!(!errors.contains("reset"), "nginx saw a reset:\n{errors}");
+
+    // A client that disconnects during a slowly streamed response: nginx closes the
+    // upstream connection, the application's iterator is closed, the servers serve on.
+    for proto in [Proto::FastCgi, Proto::Uwsgi] {
+        let before = seen.slow_closed.load(Ordering::SeqCst);
+        let mut client = TcpStream::connect(("127.0.0.1", nginx.port)).unwrap();
+        client.set_read_timeout(Some(LIMIT)).unwrap();
+        write!(
+            client,
+            "GET /{}/app/slow HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            proto.prefix()
+        )
+        .unwrap();
+        let mut got = vec![0u8; 4096];
+        let n = client.read(&mut got).unwrap();
+        assert!(got[..n].starts_with(b"HTTP/1.1 200 OK"), "{proto:?}");
+        drop(client);
+        eventually(&format!("{proto:?}: the slow body's close() ran"), || {
+            seen.slow_closed.load(Ordering::SeqCst) == before + 1
+        });
+        let r = report(&nginx, &format!("/{}/app/after", proto.prefix()), None);
+        assert_eq!(field(&r, "env PATH_INFO"), Some("/after"), "{proto:?}");
+    }
+    let lines = logged();
     assert!(
-        errors.is_empty(),
-        "listener errors: {errors:?}\n{}",
-        error_log(&nginx)
+        lines
+            .iter()
+            .any(|l| l.contains("front end closed the connection")),
+        "{lines:#?}"
     );
+
+    // Garbage straight to a listener: one log line saying what and where, the connection
+    // closed, the server serving on.
+    let ListenAddress::Tcp(fcgi_address) = *fcgi.server.local_address() else {
+        unreachable!()
+    };
+    let mut raw = TcpStream::connect(fcgi_address).unwrap();
+    raw.set_read_timeout(Some(LIMIT)).unwrap();
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut rest = Vec::new();
+    match raw.read_to_end(&mut rest) {
+        Ok(_) => assert!(rest.is_empty(), "answered garbage: {rest:?}"),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    eventually("the protocol error is logged", || {
+        logged().iter().any(|l| {
+            l.starts_with("WARN wsgiref::gateway: ")
+                && l.contains("FastCGI protocol error: ")
+                && l.contains(" at byte ")
+        })
+    });
+    let r = report(&nginx, "/fcgi/app/still", None);
+    assert_eq!(field(&r, "env PATH_INFO"), Some("/still"));
+
+    drop(nginx);
+    // Stopped: serve_forever returns; the Unix socket file goes with the server.
+    fcgi.stop();
+    uwsgi.stop();
+    scgi.stop();
+    assert!(
+        !scgi_socket.exists(),
+        "{} left behind",
+        scgi_socket.display()
+    );
+    let _ = std::fs::remove_dir_all(&socket_dir);
 }

@@ -15,5 +15,6 @@ pub mod cgi;
 pub mod clock;
 pub mod errors;
 pub mod file;
+pub mod gateway_server;
 pub mod io;
 pub mod server;

@@ -322,7 +322,12 @@ impl<'s> Session<'s> {
             };
             self.rx.start += used;
             self.consumed += used as u64;
-            self.started |= used > 0;
+            self.started = match &self.wire {
+                // The rest of an answered request's body (skipped) and management records
+                // are not a request: an end of input after them cuts nothing short.
+                Wire::FastCgi(decoder) => !decoder.between_requests(),
+                _ => self.started || used > 0,
+            };
             match event {
                 Owned::NeedMore => {
                     if !self.eof {
@@ -792,6 +797,16 @@ mod tests {
     /// Feed `fed`, then process until the session needs input or closes, with `source` as the
     /// body's source.
     fn drive(protocol: Protocol, fed: &[u8], source: &[u8], eof: bool) -> Run {
+        drive_with(&echo(), protocol, fed, source, eof)
+    }
+
+    fn drive_with(
+        app: &impl Application,
+        protocol: Protocol,
+        fed: &[u8],
+        source: &[u8],
+        eof: bool,
+    ) -> Run {
         let (mut rx, mut params) = ([0u8; 256], [0u8; 1024]);
         let mut memory: MemoryBuf = MemoryBuf::new();
         let mut session = Session::new(
@@ -804,7 +819,6 @@ mod tests {
         let mut base_buf = EnvironBuf::<128, 4>::new();
         let mut base = base_buf.environ();
         base.set("SERVER_SOFTWARE", "base/1").unwrap();
-        let app = echo();
         let mut out = Sink(Vec::new());
         let mut steps = Vec::new();
         let mut fed = fed;
@@ -815,7 +829,7 @@ mod tests {
             if fed.is_empty() && eof {
                 session.receive_eof();
             }
-            let step = session.process(&app, &base, None, &mut source, &mut out);
+            let step = session.process(app, &base, None, &mut source, &mut out);
             steps.push(step);
             match step {
                 Step::Answered(_) => {}
@@ -900,6 +914,43 @@ mod tests {
         let types: Vec<u8> = others.iter().map(|o| o.0).collect();
         assert_eq!(types, [10, 3, 3]);
         assert_eq!(others[1].2[4], 3, "FCGI_UNKNOWN_ROLE");
+    }
+
+    #[test]
+    fn fastcgi_connection_ending_between_requests_is_closed_not_truncated() {
+        // The application leaves the body unread: its records are skipped after the answer.
+        let unread = app_fn(|_: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+            sr.start("200 OK", &[])?;
+            Ok::<_, AppError>(&b"ok"[..])
+        });
+        let mut wire = fcgi_request(1, true, &[("REQUEST_METHOD", "POST")], b"unread");
+        wire.extend(record(9, 0, &pair("FCGI_MPXS_CONNS", "")));
+        let run = drive_with(&unread, Protocol::FastCgi, &wire, b"", true);
+        assert!(
+            matches!(run.steps[..], [Step::Answered(_), Step::Close]),
+            "{:?}",
+            run.steps
+        );
+        let (_, others) = unframe(&run.out);
+        assert_eq!(others.last().unwrap().0, 10, "FCGI_GET_VALUES_RESULT");
+        // Half a record header, then the end: that is cut short.
+        let mut wire = fcgi_request(1, true, &[("REQUEST_METHOD", "GET")], b"");
+        wire.extend_from_slice(&[1, 9, 0]);
+        let run = drive(Protocol::FastCgi, &wire, b"", true);
+        assert!(
+            matches!(
+                run.steps[..],
+                [
+                    Step::Answered(_),
+                    Step::Failed(Error {
+                        kind: ErrorKind::Truncated,
+                        ..
+                    })
+                ]
+            ),
+            "{:?}",
+            run.steps
+        );
     }
 
     #[test]

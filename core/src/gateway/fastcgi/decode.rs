@@ -253,6 +253,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         (self.request != Request::Idle).then_some(self.id)
     }
 
+    /// No request is active and no record is partly read: the connection may end here
+    /// without cutting anything short (the records of an answered request's unread body,
+    /// skipped, and management records leave it so).
+    pub(crate) fn between_requests(&self) -> bool {
+        self.request == Request::Idle && matches!(self.state, State::Header { got: 0, .. })
+    }
+
     /// Whether the active request asked to keep the connection (`FCGI_KEEP_CONN`).
     pub fn keep_conn(&self) -> bool {
         self.request != Request::Idle && self.keep_conn

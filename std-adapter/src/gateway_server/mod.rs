@@ -1,0 +1,140 @@
+//! A FastCGI, SCGI or uwsgi server: behind nginx, Apache or lighttpd, on a TCP or Unix
+//! socket, running one [`gateway::Session`](wsgiref_core::gateway::Session) per connection.
+//!
+//! ```no_run
+//! use wsgiref::gateway::Protocol;
+//! use wsgiref::gateway_server::make_gateway_server;
+//! use wsgiref::simple_server::{demo_app, init_stderr_logger};
+//!
+//! init_stderr_logger(); // the access log and protocol errors, on stderr
+//! let server = make_gateway_server(Protocol::FastCgi, "unix:/run/app/fcgi.sock", demo_app)?;
+//! server.shutdown_handle().on_termination_signals()?;
+//! println!("Serving FastCGI on {}...", server.local_address());
+//! server.serve_forever()?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! nginx's side (`fastcgi_pass`, `scgi_pass`, `uwsgi_pass`) is in `docs/gateway.md`,
+//! "Running a gateway server".
+//!
+//! # Execution model: a thread per connection
+//!
+//! Each accepted connection is served by a thread of its own, which reads, runs the
+//! application, and writes, blocking. At most [`ServerOptions::max_connections`] are open at
+//! once; past that a new connection is logged (`warn`) and closed at once, and the front end
+//! retries another upstream or answers `502`.
+//!
+//! This is not the HTTP server's event loop, on purpose. Behind a front end, connections are
+//! few and long-lived: nginx keeps a small pool of them (`keepalive N` with
+//! `fastcgi_keep_conn on`) and reuses them for request after request, instead of one per
+//! client. The front end buffers slow clients (request bodies and responses), so a
+//! connection is busy only while the application runs, and an application that blocks (a
+//! database, an upstream call) then holds only its own connection's thread, never anyone
+//! else's. The price, a thread and its (mostly untouched) stack per open connection, is small
+//! for the tens of connections a front end opens. SCGI and uwsgi carry one request per
+//! connection, so there each request costs an accept and a thread start.
+//!
+//! # Timeouts and limits ([`ServerOptions`])
+//!
+//! * `idle_timeout`: how long a connection may wait for its next request (FastCGI keep-conn);
+//! * `header_timeout`: from a request's first byte until its params are complete;
+//! * `body_timeout`: each read of the request body, and each write of the response;
+//! * `receive_buffer`: each connection's receive buffer (the body is streamed through it,
+//!   never held whole: `wsgi.input` reads from the socket as the application asks);
+//! * the params are bounded by [`Limits::DEFAULT`](wsgiref_core::gateway::Limits).
+//!
+//! # What is logged (through the [`log`] crate)
+//!
+//! * each answered request, in the HTTP server's access-log format on target
+//!   [`ACCESS_TARGET`](crate::server::access_log::ACCESS_TARGET), with the front end's
+//!   `REMOTE_ADDR` (the client's address) and the request line built from `REQUEST_METHOD`,
+//!   `REQUEST_URI` (or `SCRIPT_NAME` + `PATH_INFO` + `QUERY_STRING`) and `SERVER_PROTOCOL`;
+//! * on target `wsgiref::gateway`: a protocol error (what and at which byte, then the
+//!   connection is closed: `warn`), a front end that went away mid-response (`info`; the
+//!   application's iterator is closed and the server serves on), refused connections (`warn`).
+//!
+//! A panicking application is answered with the error page ([`CatchPanic`](crate::server::CatchPanic)).
+//!
+//! # Closing
+//!
+//! SCGI and uwsgi connections end with the response; FastCGI ones when the front end did not
+//! ask for keep-conn. Before closing, the server shuts down its sending side and reads what
+//! the front end still sends (a body the application did not read, bounded by the request's
+//! `CONTENT_LENGTH`, each read by `body_timeout`): closing with unread bytes would reset the
+//! connection, and the front end could lose the end of the response.
+//!
+//! # Shutdown
+//!
+//! [`ShutdownHandle::shutdown`](crate::server::ShutdownHandle::shutdown) (or SIGINT/SIGTERM
+//! with [`on_termination_signals`](crate::server::ShutdownHandle::on_termination_signals))
+//! stops accepting; requests in flight finish, idle connections close, and
+//! [`GatewayServer::serve_forever`] returns within `shutdown_grace`. A Unix socket file that
+//! [`make_gateway_server`] created is removed when the server is dropped.
+
+mod connection;
+mod listener;
+mod server;
+
+use std::io;
+
+pub use listener::{ListenAddress, Listener};
+pub use server::GatewayServer;
+use wsgiref_core::gateway::Protocol;
+use wsgiref_core::Application;
+
+use crate::server::ServerOptions;
+
+/// A gateway server for `protocol` on `address`, with the default [`ServerOptions`], bound
+/// and ready to serve.
+///
+/// `address` is `HOST:PORT` (`127.0.0.1:9000`, `[::1]:9000`; port 0 picks a free one) or
+/// `unix:/path/to.sock` (see [`Listener::bind`] for stale socket files and permissions).
+///
+/// ```no_run
+/// use wsgiref::gateway::Protocol;
+/// use wsgiref::gateway_server::make_gateway_server;
+/// use wsgiref::simple_server::demo_app;
+///
+/// let server = make_gateway_server(Protocol::Uwsgi, "127.0.0.1:0", demo_app)?;
+/// println!("Serving uwsgi on port {}...", server.local_address().port().unwrap());
+/// server.serve_forever()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn make_gateway_server<A>(
+    protocol: Protocol,
+    address: &str,
+    app: A,
+) -> io::Result<GatewayServer<A>>
+where
+    A: Application + Send + Sync + 'static,
+{
+    make_gateway_server_with(protocol, address, app, ServerOptions::default())
+}
+
+/// [`make_gateway_server`] with options: timeouts, `max_connections`, buffer sizes.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use wsgiref::gateway::Protocol;
+/// use wsgiref::gateway_server::make_gateway_server_with;
+/// use wsgiref::simple_server::{demo_app, ServerOptions};
+///
+/// let mut options = ServerOptions::default();
+/// options.max_connections = 64; // threads: one per connection
+/// options.idle_timeout = Duration::from_secs(120); // longer than nginx keeps idle upstreams
+/// let server = make_gateway_server_with(Protocol::FastCgi, "127.0.0.1:9000", demo_app, options)?;
+/// server.serve_forever()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn make_gateway_server_with<A>(
+    protocol: Protocol,
+    address: &str,
+    app: A,
+    options: ServerOptions,
+) -> io::Result<GatewayServer<A>>
+where
+    A: Application + Send + Sync + 'static,
+{
+    let listener = Listener::bind(address)?;
+    Ok(GatewayServer::from_listener(protocol, listener, app, options)?.owning_socket())
+}

@@ -1,0 +1,291 @@
+//! [`GatewayServer`]: accept gateway connections and serve each on a thread of its own.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wsgiref_core::gateway::{GatewayConfig, Protocol};
+use wsgiref_core::Application;
+
+use super::connection::{self, name, TARGET};
+use super::listener::{ListenAddress, Listener, Stream};
+use crate::server::{CatchPanic, ServerOptions, ShutdownHandle};
+
+/// What every connection thread of one server shares.
+pub(crate) struct Inner<A> {
+    pub(crate) app: CatchPanic<A>,
+    pub(crate) protocol: Protocol,
+    pub(crate) config: GatewayConfig,
+    pub(crate) options: ServerOptions,
+    /// The base environ under the front end's variables.
+    pub(crate) base: Vec<(String, Vec<u8>)>,
+    stop: ShutdownHandle,
+    /// Connections open now.
+    open: AtomicUsize,
+}
+
+impl<A> Inner<A> {
+    /// The server is shutting down: idle connections close.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.0.is_requested()
+    }
+}
+
+/// Counts a connection as open until dropped.
+struct OpenGuard<A>(Arc<Inner<A>>);
+
+impl<A> Drop for OpenGuard<A> {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A FastCGI, SCGI or uwsgi server: see the [module docs](super).
+///
+/// ```no_run
+/// use wsgiref::gateway::Protocol;
+/// use wsgiref::gateway_server::make_gateway_server;
+/// use wsgiref::simple_server::demo_app;
+///
+/// let server = make_gateway_server(Protocol::FastCgi, "127.0.0.1:9000", demo_app)?;
+/// server.shutdown_handle().on_termination_signals()?;
+/// println!("Serving FastCGI on {}...", server.local_address());
+/// server.serve_forever()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct GatewayServer<A> {
+    inner: Arc<Inner<A>>,
+    listener: Listener,
+    address: ListenAddress,
+    /// The Unix socket file this server created, removed when it is dropped.
+    owned_socket: Option<PathBuf>,
+    running: AtomicBool,
+}
+
+impl<A> GatewayServer<A>
+where
+    A: Application + Send + Sync + 'static,
+{
+    /// Serve `protocol` on a listener bound elsewhere: an inherited socket (systemd, a
+    /// supervisor that forks workers), or one made with [`Listener::bind`]. A Unix socket file
+    /// given this way is left in place when the server is dropped (its owner removes it).
+    ///
+    /// Of `options`, the gateway server uses `max_connections`, `idle_timeout`,
+    /// `header_timeout` (until a request's params are complete), `body_timeout` (each body
+    /// read and response write), `receive_buffer` and `shutdown_grace`; `config.handler`'s
+    /// `proxy_header` and `error_status` apply. `threads` and the event-loop settings do not
+    /// (a thread per connection: see the [module docs](super)).
+    ///
+    /// ```no_run
+    /// use wsgiref::gateway::Protocol;
+    /// use wsgiref::gateway_server::{GatewayServer, Listener};
+    /// use wsgiref::simple_server::{demo_app, ServerOptions};
+    ///
+    /// let listener = Listener::Tcp(std::net::TcpListener::bind("127.0.0.1:9000")?);
+    /// let server =
+    ///     GatewayServer::from_listener(Protocol::Scgi, listener, demo_app, ServerOptions::default())?;
+    /// server.serve_forever()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn from_listener(
+        protocol: Protocol,
+        listener: Listener,
+        app: A,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        let address = listener.local_address()?;
+        let mut config = GatewayConfig::new(protocol);
+        config.handler.proxy_header = options.config.handler.proxy_header;
+        config.handler.error_status = options.config.handler.error_status;
+        let base = vec![
+            ("GATEWAY_INTERFACE".to_string(), b"CGI/1.1".to_vec()),
+            ("SCRIPT_NAME".to_string(), Vec::new()),
+        ];
+        Ok(GatewayServer {
+            inner: Arc::new(Inner {
+                app: CatchPanic(app),
+                protocol,
+                config,
+                options,
+                base,
+                stop: ShutdownHandle(Arc::default()),
+                open: AtomicUsize::new(0),
+            }),
+            listener,
+            address,
+            owned_socket: None,
+            running: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn owning_socket(mut self) -> Self {
+        if let ListenAddress::Unix(path) = &self.address {
+            self.owned_socket = Some(path.clone());
+        }
+        self
+    }
+
+    /// Where the server listens (with the real port when port 0 was asked for).
+    pub fn local_address(&self) -> &ListenAddress {
+        &self.address
+    }
+
+    /// The protocol it speaks.
+    pub fn protocol(&self) -> Protocol {
+        self.inner.protocol
+    }
+
+    /// A handle that stops [`serve_forever`](Self::serve_forever) from anywhere:
+    /// `shutdown()` stops accepting, lets requests in flight finish, closes idle keep-conn
+    /// connections, and `serve_forever` returns within `shutdown_grace`;
+    /// `on_termination_signals()` does that on SIGINT/SIGTERM.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.inner.stop.clone()
+    }
+
+    /// Connections open right now.
+    pub fn open_connections(&self) -> usize {
+        self.inner.open.load(Ordering::Acquire)
+    }
+
+    /// Accept connections and serve each on a thread of its own until the server is shut
+    /// down; then wait for requests in flight (at most `shutdown_grace`) and return.
+    pub fn serve_forever(&self) -> io::Result<()> {
+        if self.running.swap(true, Ordering::AcqRel) {
+            return Err(io::Error::other("serve_forever is already running"));
+        }
+        let result = self.accept_loop();
+        let until = Instant::now() + self.inner.options.shutdown_grace;
+        while self.open_connections() > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let left = self.open_connections();
+        if left > 0 {
+            log::warn!(
+                target: TARGET,
+                "shutdown_grace over with {left} connection(s) still open; returning"
+            );
+        }
+        self.inner.stop.0.reset();
+        self.running.store(false, Ordering::Release);
+        result
+    }
+
+    fn accept_loop(&self) -> io::Result<()> {
+        const LISTENER: mio::Token = mio::Token(0);
+        const WAKE: mio::Token = mio::Token(1);
+        let mut poll = mio::Poll::new()?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKE)?);
+        self.inner.stop.0.register(waker)?;
+        let mut listener = match self.listener.try_clone()? {
+            Listener::Tcp(l) => {
+                l.set_nonblocking(true)?;
+                MioListener::Tcp(mio::net::TcpListener::from_std(l))
+            }
+            Listener::Unix(l) => {
+                l.set_nonblocking(true)?;
+                MioListener::Unix(mio::net::UnixListener::from_std(l))
+            }
+        };
+        match &mut listener {
+            MioListener::Tcp(l) => {
+                poll.registry()
+                    .register(l, LISTENER, mio::Interest::READABLE)?
+            }
+            MioListener::Unix(l) => {
+                poll.registry()
+                    .register(l, LISTENER, mio::Interest::READABLE)?
+            }
+        }
+        let mut events = mio::Events::with_capacity(8);
+        log::debug!(
+            target: TARGET,
+            "serving {} on {}",
+            name(self.inner.protocol),
+            self.address
+        );
+        while !self.inner.stopping() {
+            match listener.accept() {
+                Ok(stream) => self.start(stream),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Err(e) = poll.poll(&mut events, None) {
+                        if e.kind() != io::ErrorKind::Interrupted {
+                            return Err(e);
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // Out of descriptors or memory, for instance: say so, wait, go on.
+                    log::error!(target: TARGET, "accept failed: {e}");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Serve an accepted connection on a thread of its own, unless `max_connections` are open.
+    fn start(&self, stream: Stream) {
+        let inner = &self.inner;
+        let max = inner.options.max_connections;
+        if inner
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_err()
+        {
+            // A front end retries elsewhere or answers 502; a thread per connection must
+            // stay bounded.
+            log::warn!(
+                target: TARGET,
+                "{}: connection limit ({max}) reached, connection closed",
+                stream.peer()
+            );
+            return;
+        }
+        let guard = OpenGuard(Arc::clone(inner));
+        let spawned = std::thread::Builder::new()
+            .name("wsgiref-gateway".into())
+            .spawn(move || {
+                let guard = guard;
+                connection::serve(stream, &guard.0);
+            });
+        if let Err(e) = spawned {
+            log::error!(target: TARGET, "no thread for a new connection: {e}; closed");
+        }
+    }
+}
+
+impl<A> Drop for GatewayServer<A> {
+    fn drop(&mut self) {
+        if let Some(path) = &self.owned_socket {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+enum MioListener {
+    Tcp(mio::net::TcpListener),
+    Unix(mio::net::UnixListener),
+}
+
+impl MioListener {
+    fn accept(&self) -> io::Result<Stream> {
+        match self {
+            MioListener::Tcp(l) => {
+                let (s, _) = l.accept()?;
+                let s = std::net::TcpStream::from(s);
+                let _ = s.set_nodelay(true);
+                Ok(Stream::Tcp(s))
+            }
+            MioListener::Unix(l) => {
+                let (s, _) = l.accept()?;
+                Ok(Stream::Unix(std::os::unix::net::UnixStream::from(s)))
+            }
+        }
+    }
+}
