@@ -1,5 +1,6 @@
 //! The seed's `hello_world_app` on a real server:
-//! `cargo run --release --example hello -- [-b ADDRESS] [--protocol PROTOCOL] [PORT]`.
+//! `cargo run --release --example hello -- [-b ADDRESS] [--protocol PROTOCOL] [--proxy-protocol]
+//! [--forwarded-allow-ips LIST] [PORT]`.
 //!
 //! `-b` picks the address (default `""`: every interface, IPv6 and IPv4); port 0 picks a free
 //! port (default 8000); the first line of output names the port. SIGINT or SIGTERM stop the
@@ -11,6 +12,11 @@
 //! port. The first line then reads `Serving FastCGI on port 9000...` or
 //! `Serving uwsgi on unix:/path/to.sock...`.
 //!
+//! Behind a proxy (`docs/proxies.md`): `--proxy-protocol` expects a PROXY protocol header
+//! (v1 or v2) at the start of every connection (`ServerOptions::proxy_protocol`), and
+//! `--forwarded-allow-ips 127.0.0.1,10.0.0.0/8` (or `*`) names the peers whose `Forwarded`
+//! and `X-Forwarded-*` headers count (`ServerOptions::forwarded_allow_ips`; default: none).
+//!
 //! For benchmarks, `WSGIREF_PLACEMENT` chooses where the event-loop workers run:
 //! `none` leaves them to the scheduler, `pin` pins them to a CPU each without steering
 //! connections to them; unset, the server's defaults (pinned and steered, see
@@ -19,7 +25,7 @@
 use wsgiref::gateway::Protocol;
 use wsgiref::gateway_server::{make_gateway_server_with, ListenAddress};
 use wsgiref::simple_server::{
-    init_stderr_logger, make_server_with, ServerOptions, WsgiRequestHandler,
+    init_stderr_logger, make_server_with, ForwardedAllowIps, ServerOptions, WsgiRequestHandler,
 };
 use wsgiref::{AppError, Environ, StartResponse};
 
@@ -35,7 +41,11 @@ fn main() -> std::io::Result<()> {
     let args = Args::parse()
         .map_err(|message| std::io::Error::new(std::io::ErrorKind::InvalidInput, message))?;
     init_stderr_logger();
-    let mut options = ServerOptions::default();
+    let mut options = ServerOptions {
+        proxy_protocol: args.proxy_protocol,
+        forwarded_allow_ips: args.forwarded_allow_ips,
+        ..ServerOptions::default()
+    };
     match std::env::var("WSGIREF_PLACEMENT").as_deref() {
         Ok("none") => options.pin_threads = false,
         Ok("pin") => options.steer_connections = false,
@@ -78,7 +88,8 @@ fn main() -> std::io::Result<()> {
     server.serve_forever()
 }
 
-/// The command line: `[-b ADDRESS] [--protocol PROTOCOL] [PORT]`.
+/// The command line: `[-b ADDRESS] [--protocol PROTOCOL] [--proxy-protocol]
+/// [--forwarded-allow-ips LIST] [PORT]`.
 struct Args {
     /// `--protocol fastcgi|scgi|uwsgi`: a gateway server; `None` (or `http`) the HTTP one.
     protocol: Option<Protocol>,
@@ -86,6 +97,10 @@ struct Args {
     bind: String,
     /// Port to bind (positional; 0 picks a free one).
     port: u16,
+    /// Every connection starts with a PROXY protocol header (`--proxy-protocol`).
+    proxy_protocol: bool,
+    /// Peers whose forwarding headers count (`--forwarded-allow-ips`).
+    forwarded_allow_ips: ForwardedAllowIps,
 }
 
 impl Args {
@@ -96,6 +111,8 @@ impl Args {
             bind: String::new(),
             port: 8000,
             protocol: None,
+            proxy_protocol: false,
+            forwarded_allow_ips: ForwardedAllowIps::none(),
         };
         let mut parser = lexopt::Parser::from_env();
         while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
@@ -124,6 +141,17 @@ impl Args {
                             ))
                         }
                     };
+                }
+                Long("proxy-protocol") => args.proxy_protocol = true,
+                Long("forwarded-allow-ips") => {
+                    let list = parser
+                        .value()
+                        .map_err(|e| e.to_string())?
+                        .string()
+                        .map_err(|e| e.to_string())?;
+                    args.forwarded_allow_ips = list
+                        .parse()
+                        .map_err(|e| format!("--forwarded-allow-ips {list:?}: {e}"))?;
                 }
                 Value(port) => {
                     let port = port.string().map_err(|e| e.to_string())?;

@@ -28,7 +28,9 @@ mod serve;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use wsgiref::simple_server::{init_stderr_logger, make_server};
+use wsgiref::simple_server::{
+    init_stderr_logger, make_server_with, ServerOptions, WsgiRequestHandler,
+};
 
 use serve::cli::{self, Command, HELP, USAGE};
 use serve::{Dotfiles, StaticFiles};
@@ -61,7 +63,18 @@ fn main() -> ExitCode {
     };
     let root = app.root().to_path_buf();
     init_stderr_logger();
-    let server = match make_server(&options.bind, options.port, app) {
+    let server_options = ServerOptions {
+        proxy_protocol: options.proxy_protocol,
+        forwarded_allow_ips: options.forwarded_allow_ips.clone(),
+        ..ServerOptions::default()
+    };
+    let server = match make_server_with(
+        &options.bind,
+        options.port,
+        app,
+        WsgiRequestHandler,
+        server_options,
+    ) {
         Ok(server) => server,
         Err(e) => {
             eprintln!(

@@ -1,5 +1,6 @@
 //! The command line, shaped like `python3 -m http.server`'s:
-//! `serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [port]`.
+//! `serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--proxy-protocol]
+//! [--forwarded-allow-ips LIST] [port]`.
 //!
 //! Parsed with [`lexopt`]: four options do not pay for a derive macro's compile time (the
 //! example is built by `cargo test` on every run), and `lexopt` still does the fiddly parts
@@ -9,6 +10,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use wsgiref::simple_server::ForwardedAllowIps;
+
 /// The port when none is given, as in `python3 -m http.server`.
 pub const DEFAULT_PORT: u16 = 8000;
 /// The address when `-b` is not given. Loopback only: a directory server reachable from the
@@ -16,7 +19,8 @@ pub const DEFAULT_PORT: u16 = 8000;
 pub const DEFAULT_BIND: &str = "127.0.0.1";
 
 /// One line of usage, printed before every error and at the top of `--help`.
-pub const USAGE: &str = "usage: serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [port]";
+pub const USAGE: &str = "usage: serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] \
+[--proxy-protocol] [--forwarded-allow-ips LIST] [port]";
 
 /// The `--help` text (after [`USAGE`]).
 pub const HELP: &str = "\
@@ -36,6 +40,14 @@ options:
                         serve this directory (default: the current directory)
   --no-dotfiles         neither list nor serve names starting with `.` (by
                         default they are, as python3 -m http.server does)
+  --proxy-protocol      every connection starts with a PROXY protocol header
+                        (v1 or v2, as HAProxy's send-proxy sends): its source
+                        is the client's address; a connection without one is
+                        closed
+  --forwarded-allow-ips LIST
+                        trust the Forwarded and X-Forwarded-For/-Proto/-Host
+                        headers of these peers (addresses and networks, such as
+                        127.0.0.1,10.0.0.0/8, or * for all; default: none)
 
 Files get ETag, Last-Modified and `Cache-Control: no-cache` (the browser keeps a
 copy but asks each time, so an edited file shows on reload); conditional
@@ -44,6 +56,9 @@ If-Range) and single byte ranges are honoured. Symlinks are followed only
 within DIRECTORY. Stop with Ctrl-C.";
 
 /// What the command line asked for.
+// Built once per run: boxing `Options` (large since it holds the trusted-proxy list) would
+// buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     /// Print [`USAGE`] and [`HELP`] to stdout and exit 0.
@@ -63,6 +78,10 @@ pub struct Options {
     pub directory: PathBuf,
     /// Hide names starting with `.` (`--no-dotfiles`).
     pub hide_dotfiles: bool,
+    /// Expect a PROXY protocol header on every connection (`--proxy-protocol`).
+    pub proxy_protocol: bool,
+    /// Peers whose forwarding headers count (`--forwarded-allow-ips`).
+    pub forwarded_allow_ips: ForwardedAllowIps,
 }
 
 /// Parse the arguments after the program name. The error is the message for `serve: error:`.
@@ -79,6 +98,8 @@ where
         port: DEFAULT_PORT,
         directory: PathBuf::from("."),
         hide_dotfiles: false,
+        proxy_protocol: false,
+        forwarded_allow_ips: ForwardedAllowIps::none(),
     };
     let mut port_seen = false;
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
@@ -97,6 +118,14 @@ where
                 options.directory = PathBuf::from(parser.value().map_err(|e| e.to_string())?);
             }
             Long("no-dotfiles") => options.hide_dotfiles = true,
+            Long("proxy-protocol") => options.proxy_protocol = true,
+            Long("forwarded-allow-ips") => {
+                let value = parser.value().map_err(|e| e.to_string())?;
+                let list = value.to_string_lossy();
+                options.forwarded_allow_ips = list
+                    .parse()
+                    .map_err(|e| format!("--forwarded-allow-ips {list:?}: {e}"))?;
+            }
             Value(value) if !port_seen => {
                 port_seen = true;
                 options.port = port(&value)?;
@@ -153,9 +182,19 @@ mod tests {
                 bind: "127.0.0.1".into(),
                 port: 8000,
                 directory: ".".into(),
-                hide_dotfiles: false
+                hide_dotfiles: false,
+                proxy_protocol: false,
+                forwarded_allow_ips: ForwardedAllowIps::none(),
             }
         );
+        let o = serve(&[
+            "--proxy-protocol",
+            "--forwarded-allow-ips",
+            "10.0.0.0/8,::1",
+        ]);
+        assert!(o.proxy_protocol);
+        assert!(o.forwarded_allow_ips.trusts("10.1.1.1".parse().unwrap()));
+        assert!(!o.forwarded_allow_ips.trusts("127.0.0.1".parse().unwrap()));
         let o = serve(&["-b", "::", "-d", "/tmp", "--no-dotfiles", "9000"]);
         assert_eq!((o.bind.as_str(), o.port), ("::", 9000));
         assert_eq!(o.directory, PathBuf::from("/tmp"));
@@ -170,7 +209,9 @@ mod tests {
     #[test]
     fn errors() {
         for bad in [
-            &["-p", "9000"][..],
+            &["--forwarded-allow-ips", "10.0.0.1/8"][..],
+            &["--forwarded-allow-ips"],
+            &["-p", "9000"],
             &["--port", "9000"],
             &["70000"],
             &["abc"],

@@ -586,6 +586,29 @@ impl<'a> Environ<'a> {
         self.wsgi.map(|w| w.url_scheme)
     }
 
+    /// Change `wsgi.url_scheme`, as middleware behind a TLS-terminating proxy must (Werkzeug's
+    /// `ProxyFix` assigns `environ["wsgi.url_scheme"]`). Returns the scheme it replaced.
+    ///
+    /// The scheme belongs to the `wsgi.*` group ([`WsgiVars`]), which a server sets as a
+    /// whole: an environ without the group (one built by hand, before
+    /// [`setup_testing_defaults`](crate::util::setup_testing_defaults)) is left unchanged and
+    /// `None` is returned, rather than inventing the group's other values.
+    ///
+    /// ```
+    /// use wsgiref_core::environ::{Environ, EnvironBuf, UrlScheme, WsgiVars};
+    ///
+    /// let mut buf = EnvironBuf::<64, 4>::new();
+    /// let mut environ = buf.environ();
+    /// assert_eq!(environ.set_url_scheme(UrlScheme::Https), None); // no wsgi.* group yet
+    /// environ.wsgi = Some(WsgiVars::testing(UrlScheme::Http));
+    /// assert_eq!(environ.set_url_scheme(UrlScheme::Https), Some(UrlScheme::Http));
+    /// assert_eq!(environ.url_scheme(), Some(UrlScheme::Https));
+    /// ```
+    pub fn set_url_scheme(&mut self, scheme: UrlScheme) -> Option<UrlScheme> {
+        let wsgi = self.wsgi.as_mut()?;
+        Some(core::mem::replace(&mut wsgi.url_scheme, scheme))
+    }
+
     /// Attach `wsgi.input`: the request body stream.
     pub fn set_input(&mut self, input: &'a dyn InputStream) {
         self.input = Some(input);

@@ -37,6 +37,7 @@ use wsgiref_core::{Application, Environ};
 
 use super::blocking::{serve_one_request, OneRequest};
 use super::handover::{Calls, Eager};
+use super::proxied::{self, Forwarding, Pending, Progress};
 use super::request_handler::RequestHandler;
 use super::server::{refuse_busy, OpenGuard, WsgiServer};
 use crate::clock::LoopClock;
@@ -92,6 +93,9 @@ pub(crate) struct Conn<'s> {
     _open: OpenGuard<'s>,
     /// The handler's access log, for responses logged after the loop's turn (file bodies).
     logger: &'s dyn AccessLog,
+    /// The PROXY protocol header still to be read (`ServerOptions::proxy_protocol`); until
+    /// it is, `client` is the socket's peer and no request is read.
+    proxy: Option<Box<Pending>>,
 }
 
 /// The request handler's `log_request`, without its type (a connection does not carry it).
@@ -539,7 +543,13 @@ where
         for i in 0..st.conns.len() {
             if let Some(conn) = st.conns[i].as_mut() {
                 if now >= conn.deadline {
-                    if conn.request_started.is_some() && !conn.has_unsent() {
+                    if conn.proxy.is_some() {
+                        log::warn!(
+                            target: "wsgiref::server",
+                            "{}: PROXY protocol header not received in time; closed",
+                            conn.client
+                        );
+                    } else if conn.request_started.is_some() && !conn.has_unsent() {
                         log::info!(
                             target: "wsgiref::server",
                             "{}: request not received in time; closed (408)",
@@ -641,10 +651,16 @@ where
             closing: false,
             eof: false,
             want_write: false,
-            deadline: now + options.idle_timeout,
+            // The PROXY header is part of the first request's head, for the timeout.
+            deadline: now
+                + match options.proxy_protocol {
+                    true => options.header_timeout,
+                    false => options.idle_timeout,
+                },
             request_started: None,
             _open: guard,
             logger: &shared.handler,
+            proxy: options.proxy_protocol.then(Pending::new),
         });
     }
 }
@@ -692,11 +708,52 @@ fn close<'s>(lp: &Loop<'s>, st: &mut LoopState<'s>, i: usize) {
     }
 }
 
+/// Read the PROXY protocol header of a new connection (`ServerOptions::proxy_protocol`) as
+/// far as it has come. `None` once it is complete: the connection's peer and base environ are
+/// then the header's, and its requests are served as usual.
+#[cold]
+#[inline(never)]
+fn proxy_header<'s, A, H>(
+    conn: &mut Conn<'s>,
+    server: &'s WsgiServer<A, H>,
+    registry: &mio::Registry,
+    index: usize,
+    now: Instant,
+) -> Option<After>
+where
+    A: Application,
+    H: RequestHandler,
+{
+    let pending = conn.proxy.as_mut()?;
+    let socket_peer = conn.client;
+    let progress = proxied::read_header(
+        pending,
+        &mut conn.stream,
+        &socket_peer,
+        &mut conn.rx,
+        &mut conn.len,
+    );
+    match progress {
+        Progress::Waiting => Some(register(conn, registry, index, false)),
+        Progress::Refused => Some(After::Close),
+        Progress::Done(header) => {
+            conn.proxy = None;
+            let peer = proxied::effective_peer(&header, socket_peer);
+            let mut environ = server.shared.connection_environ(&peer);
+            proxied::annotate(&mut environ, &header, socket_peer, peer);
+            conn.environ = environ;
+            conn.client = peer;
+            conn.deadline = now + server.shared.options.idle_timeout;
+            None
+        }
+    }
+}
+
 /// Read, answer, write: everything one readiness event allows.
-fn drive<P, A, H>(
-    conn: &mut Conn<'_>,
+fn drive<'s, P, A, H>(
+    conn: &mut Conn<'s>,
     app: &P,
-    server: &WsgiServer<A, H>,
+    server: &'s WsgiServer<A, H>,
     memory: &mut OwnedMemory,
     registry: &mio::Registry,
     index: usize,
@@ -704,6 +761,7 @@ fn drive<P, A, H>(
 ) -> After
 where
     P: Application,
+    A: Application,
     H: RequestHandler,
 {
     let shared = &server.shared;
@@ -713,6 +771,14 @@ where
         date,
         peer_closed,
     } = turn;
+    if conn.proxy.is_some() {
+        if let Some(after) = proxy_header(conn, server, registry, index, now) {
+            return after;
+        }
+    }
+    // Forwarding headers count from the peers `forwarded_allow_ips` names (the PROXY
+    // header's source, when there is one).
+    let app = &Forwarding::new(app, options, conn.client);
     // Passes are bounded: each either consumes bytes or stops.
     for _ in 0..64 {
         if let Err(after) = flush(conn, now + options.body_timeout) {
@@ -1176,7 +1242,7 @@ where
         handler,
         stream,
         client,
-        app,
+        &Forwarding::new(app, options, client),
         &conn.environ,
         options,
         received,

@@ -86,6 +86,7 @@ mod handover;
 mod listener;
 mod options;
 mod panic;
+mod proxied;
 mod request_handler;
 #[allow(clippy::module_inception)] // `server::server` holds WsgiServer; the module is the API
 mod server;
@@ -98,6 +99,7 @@ pub use access_log::init_stderr_logger;
 pub use demo_app::demo_app;
 pub use options::ServerOptions;
 pub use panic::{CatchPanic, Guarded};
+pub use proxied::{ForwardedAllowIps, MAX_FORWARDED_ALLOW_IPS};
 pub use request_handler::{BaseEnviron, ConnectionContext, RequestHandler, WsgiRequestHandler};
 pub use server::{AppRef, WsgiServer};
 pub use shutdown::ShutdownHandle;

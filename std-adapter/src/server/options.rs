@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use wsgiref_core::handler::ServerConfig;
 
+use super::proxied::ForwardedAllowIps;
+
 /// Settings of a [`WsgiServer`](super::WsgiServer). The defaults suit a public-facing server
 /// on a small machine; tests shorten the timeouts.
 ///
@@ -85,6 +87,57 @@ pub struct ServerOptions {
     /// How long [`serve_forever`](super::WsgiServer::serve_forever) waits for in-flight
     /// requests after [`shutdown`](super::WsgiServer::shutdown) before it returns anyway.
     pub shutdown_grace: Duration,
+    /// The peers whose `Forwarded` (RFC 7239) and `X-Forwarded-For`/`-Proto`/`-Host` headers
+    /// set `REMOTE_ADDR`, `REMOTE_PORT`, `wsgi.url_scheme` and `HTTP_HOST` (with
+    /// `SERVER_NAME`/`SERVER_PORT`), as gunicorn's `forwarded_allow_ips` and Werkzeug's
+    /// `ProxyFix` do; from any other peer those headers are left as they came. The peer's own
+    /// address is kept in `wsgiref.proxy.peer`. The access log keeps naming the peer.
+    ///
+    /// **Default: nobody.** gunicorn trusts `127.0.0.1` by default, which lets every process
+    /// on the machine (any user's, any sandboxed one that can open a TCP connection) claim
+    /// to be any client and to have come over TLS; a server that is not behind a proxy would
+    /// believe them too. Naming the proxy is one line, and a wrong guess is a hole.
+    ///
+    /// With [`proxy_protocol`](Self::proxy_protocol), the peer judged here is the PROXY
+    /// header's source, not the balancer: see the
+    /// [`ForwardedAllowIps`](super::ForwardedAllowIps) docs and `docs/proxies.md`.
+    ///
+    /// ```
+    /// use wsgiref_std::server::ServerOptions;
+    ///
+    /// let options = ServerOptions {
+    ///     // nginx on this host, and the balancers of a private network.
+    ///     forwarded_allow_ips: "127.0.0.1, ::1, 10.0.0.0/8".parse()?,
+    ///     ..ServerOptions::default()
+    /// };
+    /// assert!(options.forwarded_allow_ips.trusts("10.1.2.3".parse().unwrap()));
+    /// # Ok::<(), wsgiref_core::proxy::forwarded::TrustListError>(())
+    /// ```
+    pub forwarded_allow_ips: ForwardedAllowIps,
+    /// Every connection starts with a PROXY protocol header, version 1 or 2 (HAProxy's
+    /// `send-proxy`/`send-proxy-v2`, AWS NLB, nginx's `proxy_protocol on` in `stream`), whose
+    /// source address becomes `REMOTE_ADDR`/`REMOTE_PORT` and the access log's client for
+    /// every request of the connection; a `LOCAL` header (a health check) keeps the socket's
+    /// peer, and a TLS TLV (`send-proxy-v2-ssl`) makes `wsgi.url_scheme` `https`. The
+    /// balancer's address is kept in `wsgiref.proxy.peer`.
+    ///
+    /// Off by default. When on, a connection without a valid header (plain HTTP, say) is
+    /// closed with a log line, and the header must be complete within
+    /// [`header_timeout`](Self::header_timeout). It is read by the event loop as it arrives,
+    /// in any number of pieces, into the connection's buffer: at most 107 bytes for version
+    /// 1 and 16 plus at most 4 KiB for version 2. The header is believed from whoever sends
+    /// it, so only the balancers must be able to reach such a server (bind it to a private
+    /// address, or firewall it).
+    ///
+    /// ```
+    /// use wsgiref_std::server::ServerOptions;
+    ///
+    /// // Behind HAProxy with `server app 10.0.0.5:8000 send-proxy-v2`.
+    /// let options = ServerOptions { proxy_protocol: true, ..ServerOptions::default() };
+    /// assert!(!ServerOptions::default().proxy_protocol);
+    /// # let _ = options;
+    /// ```
+    pub proxy_protocol: bool,
 }
 
 impl Default for ServerOptions {
@@ -101,6 +154,8 @@ impl Default for ServerOptions {
             body_timeout: Duration::from_secs(30),
             receive_buffer: 16 * 1024,
             shutdown_grace: Duration::from_secs(30),
+            forwarded_allow_ips: ForwardedAllowIps::none(),
+            proxy_protocol: false,
         }
     }
 }

@@ -58,16 +58,34 @@ pub(crate) struct Shared<A, H> {
 
 impl<A: Application, H: RequestHandler> Shared<A, H> {
     /// Serve one connection on this thread (blocking).
-    pub(crate) fn serve_stream(&self, stream: TcpStream, client: SocketAddr, received: Vec<u8>) {
+    pub(crate) fn serve_stream(
+        &self,
+        mut stream: TcpStream,
+        mut client: SocketAddr,
+        mut received: Vec<u8>,
+    ) {
         let shared = self;
         if let Err(e) = stream.set_nonblocking(false) {
             log::debug!(target: "wsgiref::server", "{client}: {e}");
             return;
         }
         let app = shared.app.load();
-        let environ = shared.connection_environ(&client);
+        let mut environ = shared.connection_environ(&client);
+        if shared.options.proxy_protocol {
+            let limit = shared.options.header_timeout;
+            let Some((header, rest)) =
+                super::proxied::read_header_blocking(&mut stream, &client, limit)
+            else {
+                return;
+            };
+            let peer = super::proxied::effective_peer(&header, client);
+            environ = shared.connection_environ(&peer);
+            super::proxied::annotate(&mut environ, &header, client, peer);
+            (client, received) = (peer, rest);
+        }
+        let app = super::proxied::Forwarding::new(&*app, &shared.options, client);
         let context = ConnectionContext {
-            app: &*app,
+            app: &app,
             environ: &environ,
             options: &shared.options,
             stopping: &shared.stopping,

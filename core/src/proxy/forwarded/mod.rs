@@ -72,9 +72,11 @@ use core::net::IpAddr;
 
 use crate::environ::UrlScheme;
 
+mod apply;
 mod parse;
 mod trusted;
 
+pub use apply::PEER_KEY;
 pub use trusted::{IpNet, TrustErrorKind, TrustListError, TrustedProxies};
 
 /// Who a forwarding header names: an address, `unknown`, or an obfuscated identifier.

@@ -217,6 +217,23 @@ impl<const N: usize> Default for TrustedProxies<N> {
     }
 }
 
+impl<const N: usize> FromStr for TrustedProxies<N> {
+    type Err = TrustListError;
+
+    /// [`TrustedProxies::parse`], so that a setting reads `"10.0.0.0/8".parse()?`.
+    ///
+    /// ```
+    /// use wsgiref_core::proxy::forwarded::TrustedProxies;
+    /// let trusted: TrustedProxies<4> = "127.0.0.1, ::1".parse()?;
+    /// assert_eq!(trusted.len(), 2);
+    /// assert!("*".parse::<TrustedProxies<4>>()?.trusts_everyone());
+    /// # Ok::<(), wsgiref_core::proxy::forwarded::TrustListError>(())
+    /// ```
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text)
+    }
+}
+
 impl<const N: usize> TrustedProxies<N> {
     /// Trust nobody: forwarding headers never count. The default.
     pub const fn none() -> Self {
