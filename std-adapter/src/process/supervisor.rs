@@ -313,7 +313,8 @@ impl<'l> Supervisor<'l> {
                 let at = *last + RESTART_THROTTLE;
                 log::warn!(
                     target: "wsgiref::process",
-                    "worker {slot} is restarting too often: next start in {} ms",
+                    "worker {slot} started less than {} s ago: next start in {} ms",
+                    RESTART_THROTTLE.as_secs(),
                     at.duration_since(now).as_millis()
                 );
                 at
