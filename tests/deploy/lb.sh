@@ -25,13 +25,22 @@ cd "$ROOT"
 # Each switch turns on a phase or a mode that needs a feature from another branch; a phase that
 # is off prints a loud "NOT RUN" line in the summary (and does not fail the script).
 # FastCGI phase: `hello --protocol fastcgi` (branch wt-gateway).
-LB_FASTCGI=${LB_FASTCGI:-0}
+# LB_HTTP=0 (and the others =0) runs only some phases, when working on one.
+LB_HTTP=${LB_HTTP:-1}
+LB_FASTCGI=${LB_FASTCGI:-1}
 # HAProxy phase: `hello --proxy-protocol` (branch wt-proxies).
-LB_PROXY_PROTOCOL=${LB_PROXY_PROTOCOL:-0}
-# Worker processes: instances run `--workers 2` and the rolling restart is a SIGHUP to each
-# supervisor (branch wt-procs). Off: one process per instance, restarted by SIGTERM (graceful
-# stop) and a new start, relying on the front end's retry while the instance is away.
-LB_WORKERS=${LB_WORKERS:-0}
+LB_PROXY_PROTOCOL=${LB_PROXY_PROTOCOL:-1}
+# Worker processes: HTTP instances run `--workers 2` and the rolling restart is a SIGHUP to
+# each supervisor (branch wt-procs). The FastCGI server has no worker processes yet: its
+# instances run one process each and restart by SIGTERM (graceful stop) and a new start,
+# relying on nginx's retry while the instance is away.
+LB_WORKERS=${LB_WORKERS:-1}
+# Three instances share this machine's CPUs, so their event-loop threads are left to the
+# scheduler (WSGIREF_PLACEMENT=none, see examples/hello.rs) instead of each instance pinning
+# its threads to the same CPUs (docs/deploy.md: one pinned instance per machine, or none
+# pinned). LB_PLACEMENT=default keeps the server's defaults (pinned and steered).
+LB_PLACEMENT=${LB_PLACEMENT:-none}
+if [ "$LB_PLACEMENT" = default ]; then unset WSGIREF_PLACEMENT; else export WSGIREF_PLACEMENT=$LB_PLACEMENT; fi
 
 # wrk: 2 threads, 16 connections; read timeout 5 s (a request nobody answers counts as failed).
 WRK_ARGS=(-t 2 -c 16 --timeout 5s)
@@ -66,12 +75,17 @@ cleanup() {
     [ -n "$WRK_PID" ] && kill -9 "$WRK_PID" 2>/dev/null || true
     [ -n "$FRONT_PID" ] && kill -TERM "$FRONT_PID" 2>/dev/null || true
     for pid in "${INSTANCE_PIDS[@]}"; do
-        # Each instance is its own process group (setsid): its workers go with it.
-        [ -n "$pid" ] && kill -9 -- "-$pid" 2>/dev/null || true
+        # An instance and its worker processes (each in a process group of its own).
+        # shellcheck disable=SC2046 # one pid per word
+        [ -n "$pid" ] && kill -9 "$pid" $(children "$pid") 2>/dev/null || true
     done
-    [ -n "$FRONT_PID" ] && { timeout 5 tail --pid="$FRONT_PID" -f /dev/null || kill -9 "$FRONT_PID"; } 2>/dev/null || true
-    # nginx's workers leave with their master; make sure, by the pid file's process group.
-    [ -s "$DIR/nginx.pid" ] && kill -9 -- "-$(cat "$DIR/nginx.pid")" 2>/dev/null || true
+    if [ -n "$FRONT_PID" ]; then
+        # nginx's workers leave with their master; if it hangs, both are killed.
+        local front_children
+        front_children=$(children "$FRONT_PID")
+        timeout 5 tail --pid="$FRONT_PID" -f /dev/null 2>/dev/null ||
+            kill -9 "$FRONT_PID" $front_children 2>/dev/null || true
+    fi
     wait 2>/dev/null || true
     rm -rf "$DIR"
 }
@@ -109,23 +123,36 @@ ported() {
 
 # --- instances -----------------------------------------------------------------------------------
 GENERATION=0
-# start_instance I FLAGS...: start instance I (0-2) on ADDRS[I]:PORT in its own process group and
-# wait until it listens. Its output goes to DIR/iI.gN.{out,err}, a new pair for each start.
+# start_instance I FLAGS...: start instance I (0-2) on ADDRS[I]:PORT and wait until it listens. Its output goes to DIR/iI.gN.{out,err}, a new pair for each start.
 start_instance() {
     local i=$1
     shift
     GENERATION=$((GENERATION + 1))
     local log=$DIR/i$i.g$GENERATION
-    setsid "$HELLO" -b "${ADDRS[$i]}" "$@" "$PORT" >"$log.out" 2>"$log.err" &
+    "$HELLO" -b "${ADDRS[$i]}" "$@" "$PORT" >"$log.out" 2>"$log.err" &
     INSTANCE_PIDS[i]=$!
     INSTANCE_LOGS[i]=$log.err
     local n
     for ((n = 0; n < 100; n++)); do
         grep -q "port $PORT" "$log.out" 2>/dev/null && return 0
-        kill -0 "${INSTANCE_PIDS[i]}" 2>/dev/null || fail "instance $i (${ADDRS[$i]}) exited at start"
+        alive "${INSTANCE_PIDS[i]}" || fail "instance $i (${ADDRS[$i]}) exited at start"
         sleep 0.05
     done
     fail "instance $i (${ADDRS[$i]}) did not say it was serving within 5 s"
+}
+# alive PID: the process exists and is not a zombie (an orphaned worker may stay a zombie
+# where PID 1 does not reap).
+alive() {
+    [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]
+}
+# children PID: the processes PID started (a supervisor's workers, in process groups of their
+# own).
+children() {
+    cat /proc/"$1"/task/*/children 2>/dev/null || true
+}
+# requests_seen I: the requests instance I's current log shows (its access log lines).
+requests_seen() {
+    grep -c '"GET / HTTP/1' "${INSTANCE_LOGS[$1]}" || true
 }
 # wait_serving I: wait (up to 10 s) until instance I's access log shows a request the front end
 # passed on: the front end has it in rotation again, so the next one may go away.
@@ -141,15 +168,41 @@ wait_serving() {
 wait_gone() {
     local n
     for ((n = 0; n < 300; n++)); do
-        kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null || true; return 0; }
+        alive "$1" || { wait "$1" 2>/dev/null || true; return 0; }
         sleep 0.05
     done
     fail "$2 (pid $1) still running 15 s after it was asked to stop"
 }
-kill_instance() { # kill_instance I: SIGKILL, the whole process group
-    kill -9 -- "-${INSTANCE_PIDS[$1]}"
-    wait_gone "${INSTANCE_PIDS[$1]}" "instance $1" 2>/dev/null
+kill_instance() { # kill_instance I: SIGKILL to the instance and its worker processes at once
+    local pid=${INSTANCE_PIDS[$1]} workers worker
+    workers=$(children "$pid")
+    # shellcheck disable=SC2086 # one pid per word
+    kill -9 "$pid" $workers
+    wait_gone "$pid" "instance $1" 2>/dev/null
+    for worker in $workers; do wait_gone "$worker" "a worker of instance $1"; done
     INSTANCE_PIDS[$1]=""
+}
+# hup_instance I: SIGHUP to instance I's supervisor (a zero-downtime restart: new workers on
+# the same socket, the old ones drained); waits until the old workers are gone and the new
+# ones have answered a request through the front end.
+hup_instance() {
+    local pid=${INSTANCE_PIDS[$1]} log=${INSTANCE_LOGS[$1]} old ready worker n seen
+    old=$(children "$pid")
+    [ -n "$old" ] || fail "instance $1 has no worker processes to restart"
+    ready=$(grep -c 'is ready; stopping the previous one' "$log" || true)
+    kill -HUP "$pid"
+    for ((n = 0; n < 600; n++)); do
+        [ "$(grep -c 'is ready; stopping the previous one' "$log" || true)" -gt "$ready" ] && break
+        sleep 0.05
+    done
+    [ "$n" -lt 600 ] || fail "instance $1: no new generation ready within 30 s of SIGHUP"
+    for worker in $old; do wait_gone "$worker" "an old worker of instance $1"; done
+    seen=$(requests_seen "$1")
+    for ((n = 0; n < 200; n++)); do
+        [ "$(requests_seen "$1")" -gt "$seen" ] && return 0
+        sleep 0.05
+    done
+    fail "instance $1's new workers got no request through the front end within 10 s"
 }
 stop_instance() { # stop_instance I: SIGTERM (graceful: in-flight requests finish)
     kill -TERM "${INSTANCE_PIDS[$1]}"
@@ -221,12 +274,13 @@ wait_front() {
 # --- one phase -----------------------------------------------------------------------------------
 declare -a SUMMARY=()
 FAILED=0
-# run_phase NAME START_FRONT CONFIG FLAGS...: three instances started with FLAGS behind the
-# front end that START_FRONT starts with CONFIG, under load through the kill and the rolling
-# restart; records the counts and the verdict.
+# run_phase NAME START_FRONT CONFIG RESTART FLAGS...: three instances started with FLAGS behind
+# the front end that START_FRONT starts with CONFIG, under load through the kill and the
+# rolling restart (RESTART: hup, a SIGHUP to each supervisor; term, SIGTERM and a new start);
+# records the counts and the verdict.
 run_phase() {
-    local name=$1 start_front=$2 config=$3
-    shift 3
+    local name=$1 start_front=$2 config=$3 restart=$4
+    shift 4
     local flags=("$@")
     local i
     echo
@@ -249,7 +303,7 @@ run_phase() {
     wait_serving 1
 
     for i in 0 1 2; do
-        if [ "$LB_WORKERS" = 1 ]; then
+        if [ "$restart" = hup ]; then
             echo "$(date +%s.%N | cut -c1-14) $name: rolling restart: SIGHUP to instance $i's supervisor"
             hup_instance "$i"
         else
@@ -294,7 +348,7 @@ run_phase() {
         FAILED=1
     fi
     local line
-    line=$(printf '%-8s requests=%-7s failed=%s (connect=%s read=%s write=%s timeout=%s non-2xx=%s bad-body=%s) front-end-errors-retried=%s idle-instances=%s %s' \
+    line=$(printf '%-8s requests=%-7s failed=%s (connect=%s read=%s write=%s timeout=%s non-2xx=%s bad-body=%s) front-end-error-lines=%s idle-instances=%s %s' \
         "$name" "$requests" "$failed" "$connect" "$read" "$write" "$timeout" "$non2xx" "$badbody" "$retried" "$idle" "$verdict")
     echo "$line"
     SUMMARY+=("$line")
@@ -309,22 +363,27 @@ not_run() {
     SUMMARY+=("$line")
 }
 
-workers=()
-[ "$LB_WORKERS" = 1 ] && workers=(--workers 2)
+workers=() restart=term
+[ "$LB_WORKERS" = 1 ] && workers=(--workers 2) restart=hup
 
-run_phase HTTP start_nginx tests/deploy/nginx-http.conf "${workers[@]}"
+if [ "$LB_HTTP" = 1 ]; then
+    run_phase HTTP start_nginx tests/deploy/nginx-http.conf "$restart" "${workers[@]}"
+else
+    not_run HTTP "LB_HTTP=0"
+fi
 if [ "$LB_FASTCGI" = 1 ]; then
-    run_phase FastCGI start_nginx tests/deploy/nginx-fastcgi.conf --protocol fastcgi "${workers[@]}"
+    # One process per instance: the FastCGI server has no worker processes (yet).
+    run_phase FastCGI start_nginx tests/deploy/nginx-fastcgi.conf term --protocol fastcgi
 else
     not_run FastCGI "hello has no --protocol fastcgi yet (branch wt-gateway); set LB_FASTCGI=1 in tests/deploy/lb.sh"
 fi
 if [ "$LB_PROXY_PROTOCOL" = 1 ]; then
-    run_phase HAProxy start_haproxy tests/deploy/haproxy.cfg --proxy-protocol "${workers[@]}"
+    run_phase HAProxy start_haproxy tests/deploy/haproxy.cfg "$restart" --proxy-protocol "${workers[@]}"
 else
     not_run HAProxy "hello has no --proxy-protocol yet (branch wt-proxies); set LB_PROXY_PROTOCOL=1 in tests/deploy/lb.sh"
 fi
 
 echo
-echo "=== load-balanced deployment: 3 instances, kill -9 + restart of one, rolling restart of all ($([ "$LB_WORKERS" = 1 ] && echo "--workers 2, SIGHUP" || echo "one process each, SIGTERM + start"))"
+echo "=== load-balanced deployment: 3 instances, kill -9 + restart of one, rolling restart of all (HTTP instances: $([ "$LB_WORKERS" = 1 ] && echo "--workers 2, SIGHUP" || echo "one process each, SIGTERM + start"); FastCGI: one process each, SIGTERM + start)"
 printf '%s\n' "${SUMMARY[@]}"
 exit $FAILED
