@@ -22,8 +22,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
 # --- what the instances can do ------------------------------------------------------------------
-# Each switch turns on a phase or a mode that needs a feature from another branch; a phase that
-# is off prints a loud "NOT RUN" line in the summary (and does not fail the script).
+# Each switch turns a phase or a mode on (1) or off (0); a phase that is off prints a loud
+# "NOT RUN" line in the summary (and does not fail the script).
 # FastCGI phase: `hello --protocol fastcgi` (branch wt-gateway).
 # LB_HTTP=0 (and the others =0) runs only some phases, when working on one.
 LB_HTTP=${LB_HTTP:-1}
@@ -367,7 +367,8 @@ workers=() restart=term
 [ "$LB_WORKERS" = 1 ] && workers=(--workers 2) restart=hup
 
 if [ "$LB_HTTP" = 1 ]; then
-    run_phase HTTP start_nginx tests/deploy/nginx-http.conf "$restart" "${workers[@]}"
+    # nginx sends X-Forwarded-For/-Proto: the instances trust it (and only it) for REMOTE_ADDR.
+    run_phase HTTP start_nginx tests/deploy/nginx-http.conf "$restart" --forwarded-allow-ips 127.0.0.1 "${workers[@]}"
 else
     not_run HTTP "LB_HTTP=0"
 fi
@@ -375,12 +376,12 @@ if [ "$LB_FASTCGI" = 1 ]; then
     # One process per instance: the FastCGI server has no worker processes (yet).
     run_phase FastCGI start_nginx tests/deploy/nginx-fastcgi.conf term --protocol fastcgi
 else
-    not_run FastCGI "hello has no --protocol fastcgi yet (branch wt-gateway); set LB_FASTCGI=1 in tests/deploy/lb.sh"
+    not_run FastCGI "switched off (LB_FASTCGI=0)"
 fi
 if [ "$LB_PROXY_PROTOCOL" = 1 ]; then
     run_phase HAProxy start_haproxy tests/deploy/haproxy.cfg "$restart" --proxy-protocol "${workers[@]}"
 else
-    not_run HAProxy "hello has no --proxy-protocol yet (branch wt-proxies); set LB_PROXY_PROTOCOL=1 in tests/deploy/lb.sh"
+    not_run HAProxy "switched off (LB_PROXY_PROTOCOL=0)"
 fi
 
 echo
