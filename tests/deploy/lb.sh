@@ -83,6 +83,7 @@ cleanup() {
         # nginx's workers leave with their master; if it hangs, both are killed.
         local front_children
         front_children=$(children "$FRONT_PID")
+        # shellcheck disable=SC2086 # one pid per word
         timeout 5 tail --pid="$FRONT_PID" -f /dev/null 2>/dev/null ||
             kill -9 "$FRONT_PID" $front_children 2>/dev/null || true
     fi
@@ -327,8 +328,15 @@ run_phase() {
     result=$(grep '^RESULT ' "$DIR/wrk.out" || true)
     [ -n "$result" ] || { cat "$DIR/wrk.out" >&2; fail "$name: wrk printed no RESULT line"; }
     # requests=N connect=N read=N write=N timeout=N non2xx=N badbody=N
-    local requests connect read write timeout non2xx badbody
-    eval "$(echo "${result#RESULT }" | tr ' ' '\n' | sed 's/^/local /')"
+    local requests="" connect="" read="" write="" timeout="" non2xx="" badbody="" pair
+    for pair in ${result#RESULT }; do
+        [[ $pair =~ ^(requests|connect|read|write|timeout|non2xx|badbody)=([0-9]+)$ ]] ||
+            fail "$name: unexpected field in wrk's RESULT line: $pair"
+        printf -v "${BASH_REMATCH[1]}" '%s' "${BASH_REMATCH[2]}"
+    done
+    for pair in requests connect read write timeout non2xx badbody; do
+        [ -n "${!pair}" ] || fail "$name: no $pair in wrk's RESULT line: $result"
+    done
     local failed=$((connect + read + write + timeout + non2xx + badbody))
     # Every instance of every generation must have answered requests through the front end:
     # otherwise the kill or a restart happened while no load reached it, proving nothing.
@@ -347,12 +355,22 @@ run_phase() {
         verdict=FAILED
         FAILED=1
     fi
+    if [ "$verdict" = FAILED ]; then
+        # What the front end saw, by kind, and the slowest requests: where a failure shows.
+        echo "$name: front-end log lines by kind:" >&2
+        sed -E 's/^.*\[(error|warn|crit)\] [0-9#]+: (\*[0-9]+ )?//; s/, client:.*//' \
+            "$DIR/nginx-error.log" "$DIR/haproxy.log" 2>/dev/null | sort | uniq -c | sort -rn | head -15 >&2 || true
+        if [ -s "$DIR/nginx-access.log" ]; then
+            echo "$name: slowest requests (seconds, status, instances tried):" >&2
+            sort -rn "$DIR/nginx-access.log" | head -5 >&2
+        fi
+    fi
     local line
     line=$(printf '%-8s requests=%-7s failed=%s (connect=%s read=%s write=%s timeout=%s non-2xx=%s bad-body=%s) front-end-error-lines=%s idle-instances=%s %s' \
         "$name" "$requests" "$failed" "$connect" "$read" "$write" "$timeout" "$non2xx" "$badbody" "$retried" "$idle" "$verdict")
     echo "$line"
     SUMMARY+=("$line")
-    rm -f "$DIR"/i*.g*.out "$DIR"/i*.g*.err "$DIR/nginx-error.log" "$DIR/haproxy.log"
+    rm -f "$DIR"/i*.g*.out "$DIR"/i*.g*.err "$DIR/nginx-error.log" "$DIR/nginx-access.log" "$DIR/haproxy.log"
 }
 
 not_run() {
