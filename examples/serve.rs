@@ -3,7 +3,7 @@
 //! `python3 -m http.server`.
 //!
 //! ```text
-//! cargo run --release --example serve -- [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [port]
+//! cargo run --release --example serve -- [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--workers N] [port]
 //! ```
 //!
 //! `DIRECTORY` defaults to the current directory, `port` to 8000 (0 picks a free port),
@@ -28,7 +28,9 @@ mod serve;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use wsgiref::simple_server::{init_stderr_logger, make_server};
+use wsgiref::simple_server::{
+    init_stderr_logger, make_server_with, ServerOptions, WsgiRequestHandler,
+};
 
 use serve::cli::{self, Command, HELP, USAGE};
 use serve::{Dotfiles, StaticFiles};
@@ -61,7 +63,17 @@ fn main() -> ExitCode {
     };
     let root = app.root().to_path_buf();
     init_stderr_logger();
-    let server = match make_server(&options.bind, options.port, app) {
+    let server_options = ServerOptions {
+        workers: options.workers,
+        ..ServerOptions::default()
+    };
+    let server = match make_server_with(
+        &options.bind,
+        options.port,
+        app,
+        WsgiRequestHandler,
+        server_options,
+    ) {
         Ok(server) => server,
         Err(e) => {
             eprintln!(

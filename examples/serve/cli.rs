@@ -1,5 +1,5 @@
 //! The command line, shaped like `python3 -m http.server`'s:
-//! `serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [port]`.
+//! `serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--workers N] [port]`.
 //!
 //! Parsed with [`lexopt`]: four options do not pay for a derive macro's compile time (the
 //! example is built by `cargo test` on every run), and `lexopt` still does the fiddly parts
@@ -16,7 +16,8 @@ pub const DEFAULT_PORT: u16 = 8000;
 pub const DEFAULT_BIND: &str = "127.0.0.1";
 
 /// One line of usage, printed before every error and at the top of `--help`.
-pub const USAGE: &str = "usage: serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [port]";
+pub const USAGE: &str =
+    "usage: serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--workers N] [port]";
 
 /// The `--help` text (after [`USAGE`]).
 pub const HELP: &str = "\
@@ -36,6 +37,9 @@ options:
                         serve this directory (default: the current directory)
   --no-dotfiles         neither list nor serve names starting with `.` (by
                         default they are, as python3 -m http.server does)
+  --workers N           serve from N worker processes under a supervisor that
+                        restarts any that dies; SIGHUP replaces them all without
+                        dropping a connection (default: 0, serve in this process)
 
 Files get ETag, Last-Modified and `Cache-Control: no-cache` (the browser keeps a
 copy but asks each time, so an edited file shows on reload); conditional
@@ -63,6 +67,8 @@ pub struct Options {
     pub directory: PathBuf,
     /// Hide names starting with `.` (`--no-dotfiles`).
     pub hide_dotfiles: bool,
+    /// Worker processes (`--workers`, `ServerOptions::workers`); 0 serves in this process.
+    pub workers: usize,
 }
 
 /// Parse the arguments after the program name. The error is the message for `serve: error:`.
@@ -79,6 +85,7 @@ where
         port: DEFAULT_PORT,
         directory: PathBuf::from("."),
         hide_dotfiles: false,
+        workers: 0,
     };
     let mut port_seen = false;
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
@@ -97,6 +104,13 @@ where
                 options.directory = PathBuf::from(parser.value().map_err(|e| e.to_string())?);
             }
             Long("no-dotfiles") => options.hide_dotfiles = true,
+            Long("workers") => {
+                let value = parser.value().map_err(|e| e.to_string())?;
+                let text = value.to_string_lossy();
+                options.workers = text
+                    .parse()
+                    .map_err(|_| format!("--workers must be a number, not {text:?}"))?;
+            }
             Value(value) if !port_seen => {
                 port_seen = true;
                 options.port = port(&value)?;
@@ -153,7 +167,8 @@ mod tests {
                 bind: "127.0.0.1".into(),
                 port: 8000,
                 directory: ".".into(),
-                hide_dotfiles: false
+                hide_dotfiles: false,
+                workers: 0,
             }
         );
         let o = serve(&["-b", "::", "-d", "/tmp", "--no-dotfiles", "9000"]);
@@ -163,6 +178,7 @@ mod tests {
         let o = serve(&["--bind=0.0.0.0", "--directory", "x", "0"]);
         assert_eq!((o.bind.as_str(), o.port), ("0.0.0.0", 0));
         assert_eq!(o.directory, PathBuf::from("x"));
+        assert_eq!(serve(&["--workers", "3"]).workers, 3);
         assert_eq!(parse(["-h"]), Ok(Command::Help));
         assert_eq!(parse(["9000", "--help"]), Ok(Command::Help));
     }
@@ -178,6 +194,8 @@ mod tests {
             &["-b"],
             &["-d"],
             &["-b", ""],
+            &["--workers", "many"],
+            &["--workers"],
         ] {
             assert!(parse(bad.iter().copied()).is_err(), "{bad:?}");
         }
