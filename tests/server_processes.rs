@@ -444,3 +444,38 @@ fn socket_activation_with_workers_hands_the_socket_on() {
     assert_eq!(pids.len(), 2, "two workers answer: {pids:?}");
     assert!(!pids.contains(&server.pid()), "{}", server.log());
 }
+
+#[test]
+fn sigttin_adds_a_worker_and_sigttou_removes_one() {
+    let server = Server::supervised(1, "ttin");
+    let first = server.worker_pids(1, 10);
+    server.signal("TTIN");
+    // A second worker joins: two distinct pids answer (sampled until seen, bounded).
+    let deadline = Instant::now() + PATIENCE;
+    let mut seen = first.clone();
+    while seen.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no second worker; log:\n{}",
+            server.log()
+        );
+        seen.extend(server.worker_pids(2, 50));
+    }
+    server.signal("TTOU");
+    let deadline = Instant::now() + PATIENCE;
+    while !server.log().contains("): stopped (exit status: 0)") {
+        assert!(
+            Instant::now() < deadline,
+            "no worker stopped after SIGTTOU; log:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = server.log();
+    assert!(
+        log.contains("workers: 1 → 2") && log.contains("workers: 2 → 1"),
+        "{log}"
+    );
+    // The one left still answers.
+    assert_eq!(server.worker_pids(1, 10).len(), 1);
+}
