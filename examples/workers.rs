@@ -20,6 +20,8 @@ fn which_worker(
     start_response: &mut StartResponse<'_>,
 ) -> Result<Vec<u8>, AppError> {
     if environ.get("PATH_INFO") == Some(b"/slow".as_slice()) {
+        // Says when the request is in flight (tests signal the worker then).
+        eprintln!("pid {}: slow request started", std::process::id());
         std::thread::sleep(Duration::from_millis(500));
     }
     start_response.start("200 OK", &[("Content-Type", "text/plain; charset=utf-8")])?;

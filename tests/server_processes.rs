@@ -479,3 +479,31 @@ fn sigttin_adds_a_worker_and_sigttou_removes_one() {
     // The one left still answers.
     assert_eq!(server.worker_pids(1, 10).len(), 1);
 }
+
+#[test]
+fn a_worker_signalled_twice_still_finishes_its_request() {
+    // systemd's default KillMode=control-group sends SIGTERM to every process of the service,
+    // so a worker may get one from systemd and one from its supervisor.
+    let server = Server::supervised(1, "twice");
+    let worker = *server.worker_pids(1, 10).iter().next().unwrap();
+    let address = server.address();
+    let slow = std::thread::spawn(move || get(address, "/slow"));
+    // Both signals only once the request is being served (it sleeps 500 ms).
+    let deadline = Instant::now() + PATIENCE;
+    while !server.log().contains("slow request started") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for _ in 0..2 {
+        let status = Command::new("kill")
+            .args(["-TERM", &worker.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    assert_eq!(
+        slow.join().unwrap(),
+        Ok(worker),
+        "the request in flight is answered; log:\n{}",
+        server.log()
+    );
+}
