@@ -181,7 +181,9 @@ fn read(path: &Path) -> String {
 /// One GET on a fresh connection; the pid in the answer.
 fn get(address: SocketAddr, path: &str) -> Result<i32, String> {
     let body = fetch(address, path)?;
-    body.strip_prefix("pid ")
+    body.lines()
+        .next()
+        .and_then(|line| line.strip_prefix("pid "))
         .and_then(|p| p.trim().parse().ok())
         .ok_or_else(|| format!("no pid in {body:?}"))
 }
@@ -243,6 +245,8 @@ fn workers_serve_from_distinct_processes() {
         !pids.contains(&server.pid()),
         "the supervisor serves nothing itself"
     );
+    let body = fetch(server.address(), "/").unwrap();
+    assert!(body.contains("wsgi.multiprocess true"), "{body:?}");
 }
 
 #[test]
@@ -452,6 +456,8 @@ fn socket_activation_serves_the_given_socket() {
         "log:\n{}",
         server.log()
     );
+    let body = fetch(server.address(), "/").unwrap();
+    assert!(body.contains("wsgi.multiprocess false"), "{body:?}");
 }
 
 #[test]
