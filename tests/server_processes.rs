@@ -602,3 +602,52 @@ fn the_systemd_units_verify_and_serve_under_socket_activation() {
     server.signal("TERM");
     assert_eq!(server.wait(), Some(0), "log:\n{}", server.log());
 }
+
+#[test]
+fn a_socket_activated_unix_socket_is_refused_with_a_clear_error() {
+    let path = std::env::temp_dir().join(format!("wsgiref-activate-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut child = Command::new("/usr/bin/systemd-socket-activate")
+        .arg("-l")
+        .arg(&path)
+        .arg(example_binary("hello"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("systemd-socket-activate (Debian package systemd; .ci/run installs it)");
+    // It starts the server at the first connection.
+    let deadline = Instant::now() + PATIENCE;
+    let mut connected = None;
+    while connected.is_none() {
+        connected = std::os::unix::net::UnixStream::connect(&path).ok();
+        if connected.is_none() {
+            assert!(Instant::now() < deadline, "no socket at {}", path.display());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("is a Unix socket: the HTTP server listens on TCP only"),
+        "{stderr}"
+    );
+}
