@@ -3,7 +3,7 @@
 //! `python3 -m http.server`.
 //!
 //! ```text
-//! cargo run --release --example serve -- [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [port]
+//! cargo run --release --example serve -- [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--workers N] [port]
 //! ```
 //!
 //! `DIRECTORY` defaults to the current directory, `port` to 8000 (0 picks a free port),
@@ -66,6 +66,7 @@ fn main() -> ExitCode {
     let server_options = ServerOptions {
         proxy_protocol: options.proxy_protocol,
         forwarded_allow_ips: options.forwarded_allow_ips.clone(),
+        workers: options.workers,
         ..ServerOptions::default()
     };
     let server = match make_server_with(

@@ -1,6 +1,7 @@
 //! Which worker process answered: `cargo run --example workers -- [-b ADDRESS] [--workers N] [PORT]`.
 //!
-//! Every response says `pid N` (the process that served it), so `curl` run a few times shows
+//! Every response says `pid N` (the process that served it) and `wsgi.multiprocess true`
+//! (or `false` without workers), so `curl` run a few times shows
 //! the supervisor's workers taking turns, and a `kill -HUP` of the supervisor shows them all
 //! replaced. `/slow` waits half a second before answering: a request in flight while the
 //! workers are restarted or stopped, which must still be answered. Defaults: `127.0.0.1`, two
@@ -20,10 +21,17 @@ fn which_worker(
     start_response: &mut StartResponse<'_>,
 ) -> Result<Vec<u8>, AppError> {
     if environ.get("PATH_INFO") == Some(b"/slow".as_slice()) {
+        // Says when the request is in flight (tests signal the worker then).
+        eprintln!("pid {}: slow request started", std::process::id());
         std::thread::sleep(Duration::from_millis(500));
     }
     start_response.start("200 OK", &[("Content-Type", "text/plain; charset=utf-8")])?;
-    Ok(format!("pid {}\n", std::process::id()).into_bytes())
+    let multiprocess = environ.wsgi.is_some_and(|w| w.multiprocess);
+    Ok(format!(
+        "pid {}\nwsgi.multiprocess {multiprocess}\n",
+        std::process::id()
+    )
+    .into_bytes())
 }
 
 fn main() -> std::io::Result<()> {

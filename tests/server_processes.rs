@@ -17,30 +17,35 @@ use std::time::{Duration, Instant};
 /// Longest any one wait may take before the test gives up.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// The `workers` example, built by `cargo test` beside the test binaries (or built here).
+/// The `workers` example (answers `pid N`).
 fn workers_binary() -> PathBuf {
+    example_binary("workers")
+}
+
+/// Example `name`, built by `cargo test` beside the test binaries (or built here).
+fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's own path");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("test binary inside target/<profile>/deps");
-    let name = format!("workers{}", std::env::consts::EXE_SUFFIX);
-    let bin = profile_dir.join("examples").join(&name);
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    let bin = profile_dir.join("examples").join(&file);
     if bin.is_file() {
         return bin;
     }
     let target = profile_dir
         .parent()
         .expect("target directory above the profile directory")
-        .join("workers-example");
+        .join("processes-examples");
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "workers", "--target-dir"])
+        .args(["build", "--quiet", "--example", name, "--target-dir"])
         .arg(&target)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
-        .expect("run cargo to build the workers example");
-    assert!(status.success(), "building the workers example failed");
-    target.join("debug").join("examples").join(name)
+        .expect("run cargo to build an example");
+    assert!(status.success(), "building the {name} example failed");
+    target.join("debug").join("examples").join(file)
 }
 
 /// A running supervisor (or socket-activated server), killed with its workers when dropped.
@@ -82,7 +87,11 @@ impl Server {
         let port = first
             .split("port ")
             .nth(1)
-            .and_then(|rest| rest.split(' ').next())
+            .map(|rest| {
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .unwrap_or("")
+            })
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("no port in {first:?}"));
         Server { child, port, log }
@@ -153,6 +162,7 @@ impl Drop for Server {
         // leave them to notice their parent is gone; SIGQUIT kills them first.
         let _ = Command::new("kill")
             .args(["-QUIT", &self.pid().to_string()])
+            .stderr(Stdio::null())
             .status();
         let deadline = Instant::now() + PATIENCE;
         while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
@@ -170,6 +180,16 @@ fn read(path: &Path) -> String {
 
 /// One GET on a fresh connection; the pid in the answer.
 fn get(address: SocketAddr, path: &str) -> Result<i32, String> {
+    let body = fetch(address, path)?;
+    body.lines()
+        .next()
+        .and_then(|line| line.strip_prefix("pid "))
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or_else(|| format!("no pid in {body:?}"))
+}
+
+/// One GET on a fresh connection; the body of its `200` answer.
+fn fetch(address: SocketAddr, path: &str) -> Result<String, String> {
     let mut stream = TcpStream::connect_timeout(&address, PATIENCE).map_err(|e| e.to_string())?;
     stream
         .set_read_timeout(Some(PATIENCE))
@@ -187,10 +207,9 @@ fn get(address: SocketAddr, path: &str) -> Result<i32, String> {
         return Err(format!("not a 200: {reply:?}"));
     }
     reply
-        .rsplit("pid ")
-        .next()
-        .and_then(|p| p.trim().parse().ok())
-        .ok_or_else(|| format!("no pid in {reply:?}"))
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .ok_or_else(|| format!("no body in {reply:?}"))
 }
 
 /// Whether process `pid` is gone (or a zombie nobody reaped yet: it serves nothing).
@@ -226,6 +245,8 @@ fn workers_serve_from_distinct_processes() {
         !pids.contains(&server.pid()),
         "the supervisor serves nothing itself"
     );
+    let body = fetch(server.address(), "/").unwrap();
+    assert!(body.contains("wsgi.multiprocess true"), "{body:?}");
 }
 
 #[test]
@@ -435,6 +456,8 @@ fn socket_activation_serves_the_given_socket() {
         "log:\n{}",
         server.log()
     );
+    let body = fetch(server.address(), "/").unwrap();
+    assert!(body.contains("wsgi.multiprocess false"), "{body:?}");
 }
 
 #[test]
@@ -443,4 +466,188 @@ fn socket_activation_with_workers_hands_the_socket_on() {
     let pids = server.worker_pids(2, 500);
     assert_eq!(pids.len(), 2, "two workers answer: {pids:?}");
     assert!(!pids.contains(&server.pid()), "{}", server.log());
+}
+
+#[test]
+fn sigttin_adds_a_worker_and_sigttou_removes_one() {
+    let server = Server::supervised(1, "ttin");
+    let first = server.worker_pids(1, 10);
+    server.signal("TTIN");
+    // A second worker joins: two distinct pids answer (sampled until seen, bounded).
+    let deadline = Instant::now() + PATIENCE;
+    let mut seen = first.clone();
+    while seen.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no second worker; log:\n{}",
+            server.log()
+        );
+        seen.extend(server.worker_pids(2, 50));
+    }
+    server.signal("TTOU");
+    let deadline = Instant::now() + PATIENCE;
+    while !server.log().contains("): stopped (exit status: 0)") {
+        assert!(
+            Instant::now() < deadline,
+            "no worker stopped after SIGTTOU; log:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = server.log();
+    assert!(
+        log.contains("workers: 1 → 2") && log.contains("workers: 2 → 1"),
+        "{log}"
+    );
+    // The one left still answers.
+    assert_eq!(server.worker_pids(1, 10).len(), 1);
+}
+
+#[test]
+fn a_worker_signalled_twice_still_finishes_its_request() {
+    // systemd's default KillMode=control-group sends SIGTERM to every process of the service,
+    // so a worker may get one from systemd and one from its supervisor.
+    let server = Server::supervised(1, "twice");
+    let worker = *server.worker_pids(1, 10).iter().next().unwrap();
+    let address = server.address();
+    let slow = std::thread::spawn(move || get(address, "/slow"));
+    // Both signals only once the request is being served (it sleeps 500 ms).
+    let deadline = Instant::now() + PATIENCE;
+    while !server.log().contains("slow request started") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for _ in 0..2 {
+        let status = Command::new("kill")
+            .args(["-TERM", &worker.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    assert_eq!(
+        slow.join().unwrap(),
+        Ok(worker),
+        "the request in flight is answered; log:\n{}",
+        server.log()
+    );
+}
+
+#[test]
+fn the_systemd_units_verify_and_serve_under_socket_activation() {
+    let units = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/systemd");
+    let service = read(&units.join("wsgiref-hello.service"));
+    let socket = read(&units.join("wsgiref-hello.socket"));
+    let hello = example_binary("hello");
+    // systemd's own check of both files, with ExecStart naming the hello example.
+    let dir = std::env::temp_dir().join(format!("wsgiref-units-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("wsgiref-hello.socket"), &socket).unwrap();
+    std::fs::write(
+        dir.join("wsgiref-hello.service"),
+        service.replace("/usr/local/bin/hello", hello.to_str().unwrap()),
+    )
+    .unwrap();
+    let verify = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(dir.join("wsgiref-hello.socket"))
+        .arg(dir.join("wsgiref-hello.service"))
+        .output()
+        .expect("run systemd-analyze (Debian package systemd; .ci/run installs it)");
+    let _ = std::fs::remove_dir_all(&dir);
+    let complaints = String::from_utf8_lossy(&verify.stderr).into_owned()
+        + &String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success() && complaints.trim().is_empty(),
+        "systemd-analyze verify: {complaints}"
+    );
+    // The service's command line, given the socket's address (on a free port), as systemd
+    // would start it.
+    let exec = service
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart= in the service");
+    let listen = socket
+        .lines()
+        .find_map(|l| l.strip_prefix("ListenStream="))
+        .expect("ListenStream= in the socket");
+    let (host, _) = listen.rsplit_once(':').expect("ListenStream=HOST:PORT");
+    let workers: usize = exec
+        .split_once("--workers ")
+        .and_then(|(_, n)| n.split_whitespace().next()?.parse().ok())
+        .expect("ExecStart= runs workers");
+    let port = free_port();
+    let mut command = Command::new("/usr/bin/systemd-socket-activate");
+    command
+        .args(["-l", &format!("{host}:{port}")])
+        .arg(&hello)
+        .args(exec.split_whitespace().skip(1));
+    let probe = std::thread::spawn(move || {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            match fetch(SocketAddr::from(([127, 0, 0, 1], port)), "/") {
+                Ok(body) => return Ok(body),
+                Err(e) if Instant::now() > deadline => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    });
+    let mut server = Server::start(command, "units");
+    assert_eq!(server.port, port);
+    assert_eq!(probe.join().unwrap().as_deref(), Ok("Hello World!"));
+    let log = server.log();
+    assert!(
+        log.contains(&format!("starting {workers} worker(s)")),
+        "{log}"
+    );
+    // systemctl stop: SIGTERM to the main process (KillMode=mixed).
+    server.signal("TERM");
+    assert_eq!(server.wait(), Some(0), "log:\n{}", server.log());
+}
+
+#[test]
+fn a_socket_activated_unix_socket_is_refused_with_a_clear_error() {
+    let path = std::env::temp_dir().join(format!("wsgiref-activate-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut child = Command::new("/usr/bin/systemd-socket-activate")
+        .arg("-l")
+        .arg(&path)
+        .arg(example_binary("hello"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("systemd-socket-activate (Debian package systemd; .ci/run installs it)");
+    // It starts the server at the first connection.
+    let deadline = Instant::now() + PATIENCE;
+    let mut connected = None;
+    while connected.is_none() {
+        connected = std::os::unix::net::UnixStream::connect(&path).ok();
+        if connected.is_none() {
+            assert!(Instant::now() < deadline, "no socket at {}", path.display());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("is a Unix socket: the HTTP server listens on TCP only"),
+        "{stderr}"
+    );
 }

@@ -1,5 +1,5 @@
 //! The command line, shaped like `python3 -m http.server`'s:
-//! `serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--proxy-protocol]
+//! `serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--workers N] [--proxy-protocol]
 //! [--forwarded-allow-ips LIST] [port]`.
 //!
 //! Parsed with [`lexopt`]: four options do not pay for a derive macro's compile time (the
@@ -20,7 +20,7 @@ pub const DEFAULT_BIND: &str = "127.0.0.1";
 
 /// One line of usage, printed before every error and at the top of `--help`.
 pub const USAGE: &str = "usage: serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] \
-[--proxy-protocol] [--forwarded-allow-ips LIST] [port]";
+[--workers N] [--proxy-protocol] [--forwarded-allow-ips LIST] [port]";
 
 /// The `--help` text (after [`USAGE`]).
 pub const HELP: &str = "\
@@ -48,6 +48,9 @@ options:
                         trust the Forwarded and X-Forwarded-For/-Proto/-Host
                         headers of these peers (addresses and networks, such as
                         127.0.0.1,10.0.0.0/8, or * for all; default: none)
+  --workers N           serve from N worker processes under a supervisor that
+                        restarts any that dies; SIGHUP replaces them all without
+                        dropping a connection (default: 0, serve in this process)
 
 Files get ETag, Last-Modified and `Cache-Control: no-cache` (the browser keeps a
 copy but asks each time, so an edited file shows on reload); conditional
@@ -82,6 +85,8 @@ pub struct Options {
     pub proxy_protocol: bool,
     /// Peers whose forwarding headers count (`--forwarded-allow-ips`).
     pub forwarded_allow_ips: ForwardedAllowIps,
+    /// Worker processes (`--workers`, `ServerOptions::workers`); 0 serves in this process.
+    pub workers: usize,
 }
 
 /// Parse the arguments after the program name. The error is the message for `serve: error:`.
@@ -100,6 +105,7 @@ where
         hide_dotfiles: false,
         proxy_protocol: false,
         forwarded_allow_ips: ForwardedAllowIps::none(),
+        workers: 0,
     };
     let mut port_seen = false;
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
@@ -125,6 +131,13 @@ where
                 options.forwarded_allow_ips = list
                     .parse()
                     .map_err(|e| format!("--forwarded-allow-ips {list:?}: {e}"))?;
+            }
+            Long("workers") => {
+                let value = parser.value().map_err(|e| e.to_string())?;
+                let text = value.to_string_lossy();
+                options.workers = text
+                    .parse()
+                    .map_err(|_| format!("--workers must be a number, not {text:?}"))?;
             }
             Value(value) if !port_seen => {
                 port_seen = true;
@@ -185,6 +198,7 @@ mod tests {
                 hide_dotfiles: false,
                 proxy_protocol: false,
                 forwarded_allow_ips: ForwardedAllowIps::none(),
+                workers: 0,
             }
         );
         let o = serve(&[
@@ -202,6 +216,7 @@ mod tests {
         let o = serve(&["--bind=0.0.0.0", "--directory", "x", "0"]);
         assert_eq!((o.bind.as_str(), o.port), ("0.0.0.0", 0));
         assert_eq!(o.directory, PathBuf::from("x"));
+        assert_eq!(serve(&["--workers", "3"]).workers, 3);
         assert_eq!(parse(["-h"]), Ok(Command::Help));
         assert_eq!(parse(["9000", "--help"]), Ok(Command::Help));
     }
@@ -219,6 +234,8 @@ mod tests {
             &["-b"],
             &["-d"],
             &["-b", ""],
+            &["--workers", "many"],
+            &["--workers"],
         ] {
             assert!(parse(bad.iter().copied()).is_err(), "{bad:?}");
         }

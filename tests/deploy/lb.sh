@@ -95,9 +95,15 @@ trap cleanup EXIT
 # Debug build: `cargo test --workspace` (the CI step before this one) has already built the
 # examples in debug, so this costs nothing there, while a release build would take minutes on
 # CI's two cores; this script counts failed requests, it does not measure speed (bench/ does).
-cargo build -q --example hello
-TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-HELLO=$TARGET/debug/examples/hello
+# LB_HELLO=PATH runs another build of hello instead (to compare two versions).
+if [ -n "${LB_HELLO:-}" ]; then
+    HELLO=$LB_HELLO
+else
+    cargo build -q --example hello
+    TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+    HELLO=$TARGET/debug/examples/hello
+fi
+[ -x "$HELLO" ] || fail "no hello binary at $HELLO"
 
 ADDRS=(127.0.0.2 127.0.0.3 127.0.0.4)
 # One port free on all three addresses, and one for the front end on 127.0.0.1.

@@ -182,6 +182,11 @@ where
                      listens on TCP only",
                 ));
             };
+            let mut options = options;
+            if let crate::process::Origin::Supervisor(_) = origin {
+                // Other processes run the same application at the same time (PEP 3333).
+                options.config.handler.multiprocess = true;
+            }
             let mut server = Self::from_listener(listener, host, app, handler, options)?;
             log::info!(
                 target: "wsgiref::server",

@@ -93,17 +93,24 @@ impl ShutdownHandle {
             .name("wsgiref-signals".into())
             .spawn(move || {
                 let mut seen = 0;
+                // A worker process is stopped by its supervisor, not a user: a repeated
+                // SIGTERM (systemd's KillMode=control-group signals every process of the
+                // service, and the supervisor signals its workers too) must not cut its
+                // requests short; the supervisor's SIGKILL after the grace period does that.
+                let worker = std::env::var_os(crate::process::WORKER_ENV).is_some();
                 for signal in signals.forever() {
                     seen += 1;
                     if seen > 1 {
+                        if worker {
+                            continue;
+                        }
                         // A supervisor's workers go with it.
                         crate::process::kill_workers_now();
                         std::process::exit(128 + signal);
                     }
                     log::info!(target: "wsgiref::server", "signal {signal}: shutting down");
-                    // Printed whatever the log level: the user at the terminal needs it (not
-                    // in a worker process: its supervisor, not a user, sent the signal).
-                    if std::env::var_os(crate::process::WORKER_ENV).is_none() {
+                    // Printed whatever the log level: the user at the terminal needs it.
+                    if !worker {
                         eprintln!(
                             "Shutting down: finishing requests in flight \
                          (press Ctrl-C again to exit at once)"
