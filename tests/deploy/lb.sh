@@ -41,6 +41,11 @@ LB_WORKERS=${LB_WORKERS:-1}
 # pinned). LB_PLACEMENT=default keeps the server's defaults (pinned and steered).
 LB_PLACEMENT=${LB_PLACEMENT:-none}
 if [ "$LB_PLACEMENT" = default ]; then unset WSGIREF_PLACEMENT; else export WSGIREF_PLACEMENT=$LB_PLACEMENT; fi
+# LB_SETSID=1 starts each instance in a session of its own (setsid): with the kernel's
+# autogroup scheduling, a scheduling group of its own, as a systemd service is in a cgroup of
+# its own. With LB_PLACEMENT=default that is the combination that stalled requests for
+# seconds on a busy machine (docs/deploy.md, "How many workers and threads").
+LB_SETSID=${LB_SETSID:-0}
 
 # wrk: 2 threads, 16 connections; read timeout 5 s (a request nobody answers counts as failed).
 WRK_ARGS=(-t 2 -c 16 --timeout 5s)
@@ -136,7 +141,9 @@ start_instance() {
     shift
     GENERATION=$((GENERATION + 1))
     local log=$DIR/i$i.g$GENERATION
-    "$HELLO" -b "${ADDRS[$i]}" "$@" "$PORT" >"$log.out" 2>"$log.err" &
+    local launch=()
+    [ "$LB_SETSID" = 1 ] && launch=(setsid)
+    "${launch[@]}" "$HELLO" -b "${ADDRS[$i]}" "$@" "$PORT" >"$log.out" 2>"$log.err" &
     INSTANCE_PIDS[i]=$!
     INSTANCE_LOGS[i]=$log.err
     local n
