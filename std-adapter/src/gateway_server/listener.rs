@@ -21,7 +21,7 @@ const BACKLOG: i32 = 1024;
 /// it to [`GatewayServer::from_listener`](super::GatewayServer::from_listener).
 ///
 /// ```no_run
-/// use wsgiref::gateway_server::Listener;
+/// use wsgiref_std::gateway_server::Listener;
 ///
 /// let tcp = Listener::bind("127.0.0.1:9000")?;
 /// let unix = Listener::bind("unix:/run/app/fcgi.sock")?;
@@ -41,7 +41,7 @@ pub enum Listener {
 /// [`Listener::bind`] reads.
 ///
 /// ```
-/// use wsgiref::gateway_server::ListenAddress;
+/// use wsgiref_std::gateway_server::ListenAddress;
 /// let unix = ListenAddress::Unix("/run/app.sock".into());
 /// assert_eq!(unix.to_string(), "unix:/run/app.sock");
 /// assert_eq!(unix.port(), None);
@@ -57,7 +57,7 @@ pub enum ListenAddress {
 }
 
 impl ListenAddress {
-    /// The TCP port, if this is a TCP address.
+    /// The TCP port, if this is a TCP address (see the type's example).
     pub fn port(&self) -> Option<u16> {
         match self {
             ListenAddress::Tcp(a) => Some(a.port()),
@@ -87,6 +87,13 @@ impl Listener {
     /// user connect): a front end running as another user needs a group-writable socket, so
     /// set the umask (`umask 007` in the unit file or the shell) or change the file's mode
     /// after binding.
+    ///
+    /// ```no_run
+    /// use wsgiref_std::gateway_server::Listener;
+    ///
+    /// let listener = Listener::bind("unix:/run/app/scgi.sock")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn bind(address: &str) -> io::Result<Listener> {
         match address.strip_prefix("unix:") {
             Some(path) => bind_unix(Path::new(path)).map(Listener::Unix),
@@ -95,6 +102,14 @@ impl Listener {
     }
 
     /// Where it listens.
+    ///
+    /// ```no_run
+    /// use wsgiref_std::gateway_server::Listener;
+    ///
+    /// let listener = Listener::bind("[::1]:0")?;
+    /// println!("port {:?}", listener.local_address()?.port());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_address(&self) -> io::Result<ListenAddress> {
         match self {
             Listener::Tcp(l) => l.local_addr().map(ListenAddress::Tcp),

@@ -2,9 +2,9 @@
 //! socket, running one [`gateway::Session`](wsgiref_core::gateway::Session) per connection.
 //!
 //! ```no_run
-//! use wsgiref::gateway::Protocol;
-//! use wsgiref::gateway_server::make_gateway_server;
-//! use wsgiref::simple_server::{demo_app, init_stderr_logger};
+//! use wsgiref_core::gateway::Protocol;
+//! use wsgiref_std::gateway_server::make_gateway_server;
+//! use wsgiref_std::server::{demo_app, init_stderr_logger};
 //!
 //! init_stderr_logger(); // the access log and protocol errors, on stderr
 //! let server = make_gateway_server(Protocol::FastCgi, "unix:/run/app/fcgi.sock", demo_app)?;
@@ -91,9 +91,9 @@ use crate::server::ServerOptions;
 /// `unix:/path/to.sock` (see [`Listener::bind`] for stale socket files and permissions).
 ///
 /// ```no_run
-/// use wsgiref::gateway::Protocol;
-/// use wsgiref::gateway_server::make_gateway_server;
-/// use wsgiref::simple_server::demo_app;
+/// use wsgiref_core::gateway::Protocol;
+/// use wsgiref_std::gateway_server::make_gateway_server;
+/// use wsgiref_std::server::demo_app;
 ///
 /// let server = make_gateway_server(Protocol::Uwsgi, "127.0.0.1:0", demo_app)?;
 /// println!("Serving uwsgi on port {}...", server.local_address().port().unwrap());
@@ -115,9 +115,9 @@ where
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use wsgiref::gateway::Protocol;
-/// use wsgiref::gateway_server::make_gateway_server_with;
-/// use wsgiref::simple_server::{demo_app, ServerOptions};
+/// use wsgiref_core::gateway::Protocol;
+/// use wsgiref_std::gateway_server::make_gateway_server_with;
+/// use wsgiref_std::server::{demo_app, ServerOptions};
 ///
 /// let mut options = ServerOptions::default();
 /// options.max_connections = 64; // threads: one per connection
@@ -138,3 +138,6 @@ where
     let listener = Listener::bind(address)?;
     Ok(GatewayServer::from_listener(protocol, listener, app, options)?.owning_socket())
 }
+
+#[cfg(test)]
+mod tests;

@@ -45,9 +45,9 @@ impl<A> Drop for OpenGuard<A> {
 /// A FastCGI, SCGI or uwsgi server: see the [module docs](super).
 ///
 /// ```no_run
-/// use wsgiref::gateway::Protocol;
-/// use wsgiref::gateway_server::make_gateway_server;
-/// use wsgiref::simple_server::demo_app;
+/// use wsgiref_core::gateway::Protocol;
+/// use wsgiref_std::gateway_server::make_gateway_server;
+/// use wsgiref_std::server::demo_app;
 ///
 /// let server = make_gateway_server(Protocol::FastCgi, "127.0.0.1:9000", demo_app)?;
 /// server.shutdown_handle().on_termination_signals()?;
@@ -79,9 +79,9 @@ where
     /// (a thread per connection: see the [module docs](super)).
     ///
     /// ```no_run
-    /// use wsgiref::gateway::Protocol;
-    /// use wsgiref::gateway_server::{GatewayServer, Listener};
-    /// use wsgiref::simple_server::{demo_app, ServerOptions};
+    /// use wsgiref_core::gateway::Protocol;
+    /// use wsgiref_std::gateway_server::{GatewayServer, Listener};
+    /// use wsgiref_std::server::{demo_app, ServerOptions};
     ///
     /// let listener = Listener::Tcp(std::net::TcpListener::bind("127.0.0.1:9000")?);
     /// let server =
@@ -120,38 +120,20 @@ where
         })
     }
 
-    pub(crate) fn owning_socket(mut self) -> Self {
-        if let ListenAddress::Unix(path) = &self.address {
-            self.owned_socket = Some(path.clone());
-        }
-        self
-    }
-
-    /// Where the server listens (with the real port when port 0 was asked for).
-    pub fn local_address(&self) -> &ListenAddress {
-        &self.address
-    }
-
-    /// The protocol it speaks.
-    pub fn protocol(&self) -> Protocol {
-        self.inner.protocol
-    }
-
-    /// A handle that stops [`serve_forever`](Self::serve_forever) from anywhere:
-    /// `shutdown()` stops accepting, lets requests in flight finish, closes idle keep-conn
-    /// connections, and `serve_forever` returns within `shutdown_grace`;
-    /// `on_termination_signals()` does that on SIGINT/SIGTERM.
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.inner.stop.clone()
-    }
-
-    /// Connections open right now.
-    pub fn open_connections(&self) -> usize {
-        self.inner.open.load(Ordering::Acquire)
-    }
-
     /// Accept connections and serve each on a thread of its own until the server is shut
-    /// down; then wait for requests in flight (at most `shutdown_grace`) and return.
+    /// down; then wait for requests in flight (at most `shutdown_grace`) and return. A
+    /// second call while one runs is refused; after it returns, it may be called again.
+    ///
+    /// ```no_run
+    /// use wsgiref_core::gateway::Protocol;
+    /// use wsgiref_std::gateway_server::make_gateway_server;
+    /// use wsgiref_std::server::demo_app;
+    ///
+    /// let server = make_gateway_server(Protocol::FastCgi, "127.0.0.1:0", demo_app)?;
+    /// server.shutdown_handle().on_termination_signals()?;
+    /// server.serve_forever()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn serve_forever(&self) -> io::Result<()> {
         if self.running.swap(true, Ordering::AcqRel) {
             return Err(io::Error::other("serve_forever is already running"));
@@ -257,6 +239,84 @@ where
         if let Err(e) = spawned {
             log::error!(target: TARGET, "no thread for a new connection: {e}; closed");
         }
+    }
+}
+
+impl<A> GatewayServer<A> {
+    pub(crate) fn owning_socket(mut self) -> Self {
+        if let ListenAddress::Unix(path) = &self.address {
+            self.owned_socket = Some(path.clone());
+        }
+        self
+    }
+
+    /// Where the server listens (with the real port when port 0 was asked for).
+    ///
+    /// ```no_run
+    /// use wsgiref_core::gateway::Protocol;
+    /// use wsgiref_std::gateway_server::make_gateway_server;
+    /// use wsgiref_std::server::demo_app;
+    ///
+    /// let server = make_gateway_server(Protocol::FastCgi, "127.0.0.1:0", demo_app)?;
+    /// let port = server.local_address().port().expect("a TCP address");
+    /// println!("Serving FastCGI on port {port}...");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn local_address(&self) -> &ListenAddress {
+        &self.address
+    }
+
+    /// The protocol it speaks.
+    ///
+    /// ```no_run
+    /// use wsgiref_core::gateway::Protocol;
+    /// use wsgiref_std::gateway_server::make_gateway_server;
+    /// use wsgiref_std::server::demo_app;
+    ///
+    /// let server = make_gateway_server(Protocol::FastCgi, "127.0.0.1:0", demo_app)?;
+    /// assert_eq!(server.protocol(), Protocol::FastCgi);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn protocol(&self) -> Protocol {
+        self.inner.protocol
+    }
+
+    /// A handle that stops [`serve_forever`](Self::serve_forever) from anywhere:
+    /// `shutdown()` stops accepting, lets requests in flight finish, closes idle keep-conn
+    /// connections, and `serve_forever` returns within `shutdown_grace`;
+    /// `on_termination_signals()` does that on SIGINT/SIGTERM.
+    ///
+    /// ```no_run
+    /// use wsgiref_core::gateway::Protocol;
+    /// use wsgiref_std::gateway_server::make_gateway_server;
+    /// use wsgiref_std::server::demo_app;
+    ///
+    /// let server = make_gateway_server(Protocol::FastCgi, "127.0.0.1:0", demo_app)?;
+    /// let stop = server.shutdown_handle();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_secs(60));
+    ///     stop.shutdown();
+    /// });
+    /// server.serve_forever()?; // returns after the minute, once requests in flight are done
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.inner.stop.clone()
+    }
+
+    /// Connections open right now (each has a thread): for a status page or a test.
+    ///
+    /// ```no_run
+    /// use wsgiref_core::gateway::Protocol;
+    /// use wsgiref_std::gateway_server::make_gateway_server;
+    /// use wsgiref_std::server::demo_app;
+    ///
+    /// let server = make_gateway_server(Protocol::FastCgi, "127.0.0.1:0", demo_app)?;
+    /// assert_eq!(server.open_connections(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn open_connections(&self) -> usize {
+        self.inner.open.load(Ordering::Acquire)
     }
 }
 
