@@ -1,10 +1,13 @@
 //! The seed's `hello_world_app` on a real server:
-//! `cargo run --release --example hello -- [-b ADDRESS] [--protocol PROTOCOL]
+//! `cargo run --release --example hello -- [-b ADDRESS] [--protocol PROTOCOL] [--workers N]
 //! [--proxy-protocol] [--forwarded-allow-ips LIST] [PORT]`.
 //!
 //! `-b` picks the address (default `""`: every interface, IPv6 and IPv4); port 0 picks a free
 //! port (default 8000); the first line of output names the port. SIGINT or SIGTERM stop the
-//! server gracefully.
+//! server gracefully. `--workers N` (N ≥ 1) serves from N worker processes under a supervisor
+//! (`ServerOptions::workers`: SIGHUP replaces them without dropping a connection); each worker
+//! prints the start-up line too. Started by systemd's socket activation, it serves the socket
+//! it was given.
 //!
 //! `--protocol` is `http` (the default), `fastcgi`, `scgi` or `uwsgi`: the last three serve
 //! a front end (nginx's `fastcgi_pass`, `scgi_pass`, `uwsgi_pass`) through
@@ -45,6 +48,7 @@ fn main() -> std::io::Result<()> {
     let mut options = ServerOptions {
         proxy_protocol: args.proxy_protocol,
         forwarded_allow_ips: args.forwarded_allow_ips,
+        workers: args.workers,
         ..ServerOptions::default()
     };
     match std::env::var("WSGIREF_PLACEMENT").as_deref() {
@@ -89,13 +93,15 @@ fn main() -> std::io::Result<()> {
     server.serve_forever()
 }
 
-/// The command line: `[-b ADDRESS] [--protocol PROTOCOL] [--proxy-protocol]
+/// The command line: `[-b ADDRESS] [--protocol PROTOCOL] [--workers N] [--proxy-protocol]
 /// [--forwarded-allow-ips LIST] [PORT]`.
 struct Args {
     /// `--protocol fastcgi|scgi|uwsgi`: a gateway server; `None` (or `http`) the HTTP one.
     protocol: Option<Protocol>,
     /// Address to bind (`-b`, `--bind`); `""` is every interface.
     bind: String,
+    /// Worker processes (`--workers`); 0 serves in this process.
+    workers: usize,
     /// Port to bind (positional; 0 picks a free one).
     port: u16,
     /// Every connection starts with a PROXY protocol header (`--proxy-protocol`).
@@ -110,6 +116,7 @@ impl Args {
 
         let mut args = Args {
             bind: String::new(),
+            workers: 0,
             port: 8000,
             protocol: None,
             proxy_protocol: false,
@@ -153,6 +160,16 @@ impl Args {
                     args.forwarded_allow_ips = list
                         .parse()
                         .map_err(|e| format!("--forwarded-allow-ips {list:?}: {e}"))?;
+                }
+                Long("workers") => {
+                    let workers = parser
+                        .value()
+                        .map_err(|e| e.to_string())?
+                        .string()
+                        .map_err(|e| e.to_string())?;
+                    args.workers = workers
+                        .parse()
+                        .map_err(|_| format!("--workers: not a number: {workers:?}"))?;
                 }
                 Value(port) => {
                     let port = port.string().map_err(|e| e.to_string())?;

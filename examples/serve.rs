@@ -3,7 +3,8 @@
 //! `python3 -m http.server`.
 //!
 //! ```text
-//! cargo run --release --example serve -- [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--protocol PROTOCOL] [port]
+//! cargo run --release --example serve -- [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles]
+//!     [--protocol PROTOCOL] [--workers N] [--proxy-protocol] [--forwarded-allow-ips LIST] [port]
 //! ```
 //!
 //! `--protocol fastcgi|scgi|uwsgi` serves the directory behind a front end (nginx's
@@ -75,6 +76,7 @@ fn main() -> ExitCode {
     let server_options = ServerOptions {
         proxy_protocol: options.proxy_protocol,
         forwarded_allow_ips: options.forwarded_allow_ips.clone(),
+        workers: options.workers,
         ..ServerOptions::default()
     };
     let server = match make_server_with(

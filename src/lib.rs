@@ -160,6 +160,11 @@ pub struct GatewayDoctests;
 #[doc = include_str!("../docs/proxies.md")]
 pub struct ProxiesDoctests;
 
+/// docs/processes.md's code blocks, compiled as doc tests.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../docs/processes.md")]
+pub struct ProcessesDoctests;
+
 /// The guide's code blocks (`docs/guide.md`), compiled and run as doc tests.
 #[cfg(all(doctest, feature = "std"))]
 #[doc = include_str!("../docs/guide.md")]

@@ -178,3 +178,29 @@ fn a_closed_stdout_is_not_a_crash() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn workers_serve_the_directory_and_stop_on_sigterm() {
+    let dir = Dir::new("workers");
+    let mut command = Command::new(serve_binary());
+    command.arg("-d").arg(&dir.0).args(["--workers", "2", "0"]);
+    let (server, _) = Server::spawn(command);
+    for _ in 0..4 {
+        let reply = server.request("GET", b"/hello.txt", &[]);
+        assert_eq!(reply.status, 200, "{}", reply.head);
+        assert_eq!(reply.body, b"workers");
+    }
+    let supervisor = server.pid();
+    let (code, log) = server.terminate();
+    assert_eq!(code, Some(0), "graceful stop; log:\n{log}");
+    // The supervisor started two workers, and they stopped with it.
+    assert!(
+        log.contains(&format!("supervisor {supervisor}: starting 2 worker(s)")),
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("): stopped (exit status: 0)").count(),
+        2,
+        "{log}"
+    );
+}

@@ -1,5 +1,5 @@
 //! The command line, shaped like `python3 -m http.server`'s:
-//! `serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--protocol PROTOCOL]
+//! `serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] [--protocol PROTOCOL] [--workers N]
 //! [--proxy-protocol] [--forwarded-allow-ips LIST] [port]`.
 //!
 //! Parsed with [`lexopt`]: four options do not pay for a derive macro's compile time (the
@@ -21,7 +21,7 @@ pub const DEFAULT_BIND: &str = "127.0.0.1";
 
 /// One line of usage, printed before every error and at the top of `--help`.
 pub const USAGE: &str = "usage: serve [-h] [-b ADDRESS] [-d DIRECTORY] [--no-dotfiles] \
-[--protocol PROTOCOL] [--proxy-protocol] [--forwarded-allow-ips LIST] [port]";
+[--protocol PROTOCOL] [--workers N] [--proxy-protocol] [--forwarded-allow-ips LIST] [port]";
 
 /// The `--help` text (after [`USAGE`]).
 pub const HELP: &str = "\
@@ -52,6 +52,9 @@ options:
                         trust the Forwarded and X-Forwarded-For/-Proto/-Host
                         headers of these peers (addresses and networks, such as
                         127.0.0.1,10.0.0.0/8, or * for all; default: none)
+  --workers N           serve from N worker processes under a supervisor that
+                        restarts any that dies; SIGHUP replaces them all without
+                        dropping a connection (default: 0, serve in this process)
 
 Files get ETag, Last-Modified and `Cache-Control: no-cache` (the browser keeps a
 copy but asks each time, so an edited file shows on reload); conditional
@@ -88,6 +91,8 @@ pub struct Options {
     pub proxy_protocol: bool,
     /// Peers whose forwarding headers count (`--forwarded-allow-ips`).
     pub forwarded_allow_ips: ForwardedAllowIps,
+    /// Worker processes (`--workers`, `ServerOptions::workers`); 0 serves in this process.
+    pub workers: usize,
 }
 
 impl Options {
@@ -129,6 +134,7 @@ where
         protocol: None,
         proxy_protocol: false,
         forwarded_allow_ips: ForwardedAllowIps::none(),
+        workers: 0,
     };
     let mut port_seen = false;
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
@@ -168,6 +174,13 @@ where
                 options.forwarded_allow_ips = list
                     .parse()
                     .map_err(|e| format!("--forwarded-allow-ips {list:?}: {e}"))?;
+            }
+            Long("workers") => {
+                let value = parser.value().map_err(|e| e.to_string())?;
+                let text = value.to_string_lossy();
+                options.workers = text
+                    .parse()
+                    .map_err(|_| format!("--workers must be a number, not {text:?}"))?;
             }
             Value(value) if !port_seen => {
                 port_seen = true;
@@ -229,6 +242,7 @@ mod tests {
                 protocol: None,
                 proxy_protocol: false,
                 forwarded_allow_ips: ForwardedAllowIps::none(),
+                workers: 0,
             }
         );
         let o = serve(&[
@@ -253,6 +267,7 @@ mod tests {
         assert_eq!(o.protocol, Some(Protocol::Uwsgi));
         assert_eq!(o.gateway_address(), "[::1]:9000");
         assert_eq!(serve(&["--protocol", "http"]).protocol, None);
+        assert_eq!(serve(&["--workers", "3"]).workers, 3);
         assert_eq!(parse(["-h"]), Ok(Command::Help));
         assert_eq!(parse(["9000", "--help"]), Ok(Command::Help));
     }
@@ -272,6 +287,8 @@ mod tests {
             &["-b", ""],
             &["--protocol", "gopher"],
             &["--protocol"],
+            &["--workers", "many"],
+            &["--workers"],
         ] {
             assert!(parse(bad.iter().copied()).is_err(), "{bad:?}");
         }

@@ -134,6 +134,34 @@ impl Server {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// Stop the server with SIGTERM (gracefully) and wait (bounded) for it: its exit code
+    /// (`None` if a signal ended it) and what it wrote to stderr.
+    #[allow(dead_code)] // not every test file that shares this module stops servers this way
+    pub fn terminate(mut self) -> (Option<i32>, String) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM {}", self.child.id());
+        let deadline = std::time::Instant::now() + IO_LIMIT;
+        let code = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for serve") {
+                break status.code();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "serve did not stop after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        (code, stderr)
+    }
+
     /// Stop the server and return what it wrote to stderr (its access log).
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();

@@ -90,6 +90,9 @@ pub(crate) struct Conn<'s> {
     deadline: Instant,
     /// When the partial request at the front of `rx` started arriving.
     request_started: Option<Instant>,
+    /// Until its first bytes arrive, a just-accepted connection is not idle for a graceful
+    /// stop before this instant (see [`FIRST_BYTES_GRACE`]).
+    awaiting_first_bytes: Option<Instant>,
     _open: OpenGuard<'s>,
     /// The handler's access log, for responses logged after the loop's turn (file bodies).
     logger: &'s dyn AccessLog,
@@ -447,6 +450,13 @@ fn settle<'s>(lp: &Loop<'s>, st: &mut LoopState<'s>, i: usize, mut conn: Conn<'s
     }
 }
 
+/// How long a graceful stop waits for the first request of a connection accepted just
+/// before it. Such a client has sent nothing yet only because it has had no time to: closing
+/// it would fail a request that a worker replaced by a zero-downtime restart accepted a moment
+/// before it stopped (seen as "broken pipe" by a client sending GETs in a loop). A client
+/// that connects and sends nothing delays the stop by this much at most.
+const FIRST_BYTES_GRACE: Duration = Duration::from_secs(1);
+
 /// Start a turn: shutdown bookkeeping, wait for events, take back given-back connections,
 /// check deadlines. Fills `st.tokens`.
 fn new_turn<'s, A, H>(
@@ -472,9 +482,11 @@ where
     if let Some(until) = st.stop_deadline {
         // Close idle connections; the loop ends when none is left (or time is up).
         for i in 0..st.conns.len() {
-            let idle = st.conns[i]
-                .as_ref()
-                .is_some_and(|c| c.len == 0 && !c.has_unsent());
+            let idle = st.conns[i].as_ref().is_some_and(|c| {
+                c.len == 0
+                    && !c.has_unsent()
+                    && c.awaiting_first_bytes.is_none_or(|until| now >= until)
+            });
             if idle || now >= until {
                 close(lp, st, i);
             }
@@ -658,6 +670,7 @@ where
                     false => options.idle_timeout,
                 },
             request_started: None,
+            awaiting_first_bytes: Some(now + FIRST_BYTES_GRACE),
             _open: guard,
             logger: &shared.handler,
             proxy: options.proxy_protocol.then(Pending::new),
@@ -803,6 +816,7 @@ where
                 Ok(0) => conn.eof = true,
                 Ok(n) => {
                     conn.len += n;
+                    conn.awaiting_first_bytes = None;
                     // Unless the peer closed: then read on to the end of stream, which no
                     // further event would announce.
                     if n < space && !peer_closed {

@@ -29,6 +29,29 @@ pub struct ServerOptions {
     /// among the event loops of this server) and poller. Defaults to the number of CPUs.
     /// (Called `workers` until now: that name, gunicorn's for worker *processes*, is kept for those.)
     pub threads: usize,
+    /// Worker processes (gunicorn's `workers`). `0`, the default, serves in this process, as
+    /// Python's server does. `N ≥ 1` makes [`serve_forever`](super::WsgiServer::serve_forever)
+    /// a supervisor of `N` processes that each re-run this program and serve the one listening
+    /// socket bound here (each with [`threads`](Self::threads) event loops); it restarts a
+    /// worker that dies and replaces them all without dropping a connection on SIGHUP. See
+    /// [`process`](crate::process) for the design and the signals.
+    ///
+    /// `1` is not the same as `0`: one supervised worker still gets restarts and SIGHUP.
+    /// The event loops already use every CPU within one process, so more processes are for
+    /// isolation, not speed: a crash that takes a whole process down (an abort, a fault in
+    /// C code, running out of memory) then takes only part of the capacity, and an
+    /// application serialised by a process-wide lock gets one lock per process.
+    ///
+    /// ```no_run
+    /// use wsgiref_std::server::{demo_app, make_server_with, ServerOptions, WsgiRequestHandler};
+    ///
+    /// let options = ServerOptions { workers: 4, ..ServerOptions::default() };
+    /// let server = make_server_with("127.0.0.1", 8000, demo_app, WsgiRequestHandler, options)?;
+    /// server.shutdown_handle().on_termination_signals()?;
+    /// server.serve_forever()?; // supervises four worker processes until SIGTERM
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub workers: usize,
     /// Pin each event loop to a CPU of its own (Linux only; ignored elsewhere): loop `n` to the
     /// `n`-th CPU the thread calling [`serve_forever`](super::WsgiServer::serve_forever) may
     /// run on, when there are at least as many such CPUs as event loops (otherwise nothing is
@@ -145,6 +168,7 @@ impl Default for ServerOptions {
         ServerOptions {
             config: ServerConfig::default(),
             threads: std::thread::available_parallelism().map_or(1, usize::from),
+            workers: 0,
             pin_threads: true,
             steer_connections: true,
             max_connections: 10_000,

@@ -155,6 +155,9 @@ pub struct WsgiServer<A, H = super::WsgiRequestHandler> {
     pub(crate) address: SocketAddr,
     /// `serve_forever` is running (a second concurrent call is refused).
     running: AtomicBool,
+    /// Who handed the listener over at `exec` (systemd, or our supervisor: then this process
+    /// is a worker); `None` when it was bound here.
+    origin: Option<crate::process::Origin>,
 }
 
 impl<A, H> WsgiServer<A, H>
@@ -171,6 +174,28 @@ where
         handler: H,
         options: ServerOptions,
     ) -> io::Result<Self> {
+        if let Some((listener, origin)) = crate::process::take_inherited()? {
+            let crate::process::InheritedListener::Tcp(listener) = listener else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the inherited socket (descriptor 3) is a Unix socket: the HTTP server \
+                     listens on TCP only",
+                ));
+            };
+            let mut options = options;
+            if let crate::process::Origin::Supervisor(_) = origin {
+                // Other processes run the same application at the same time (PEP 3333).
+                options.config.handler.multiprocess = true;
+            }
+            let mut server = Self::from_listener(listener, host, app, handler, options)?;
+            log::info!(
+                target: "wsgiref::server",
+                "serving the inherited socket {} instead of binding {host:?} port {port}",
+                server.address
+            );
+            server.origin = Some(origin);
+            return Ok(server);
+        }
         let addresses = resolve(host, port)?;
         let mut last_error = None;
         for address in addresses {
@@ -215,6 +240,7 @@ where
             listener,
             address,
             running: AtomicBool::new(false),
+            origin: None,
         })
     }
 
@@ -270,8 +296,41 @@ where
         if self.running.swap(true, Ordering::AcqRel) {
             return Err(io::Error::other("serve_forever is already running"));
         }
-        let result = self.accept_loop();
+        let result = match &self.origin {
+            Some(crate::process::Origin::Supervisor(link)) => {
+                // A worker: SIGTERM from the supervisor drains it; so does the supervisor's
+                // death.
+                let result = self
+                    .shutdown_handle()
+                    .on_termination_signals()
+                    .and_then(|()| {
+                        let stop = self.shutdown_handle();
+                        link.watch_supervisor(move || stop.shutdown());
+                        self.accept_loop()
+                    });
+                if let Err(e) = &result {
+                    log::error!(target: "wsgiref::process", "{}: {e}", link.describe());
+                }
+                result
+            }
+            _ if self.shared.options.workers > 0 => self.supervise(),
+            _ => self.accept_loop(),
+        };
         self.running.store(false, Ordering::Release);
+        result
+    }
+
+    /// Run as the supervisor of `options.workers` processes (see [`crate::process`]).
+    fn supervise(&self) -> io::Result<()> {
+        use std::os::fd::AsFd as _;
+        let plan = crate::process::Plan {
+            workers: self.shared.options.workers,
+            grace: self.shared.options.shutdown_grace,
+        };
+        let stop = &self.shared.stop;
+        let result =
+            crate::process::supervise(self.listener.as_fd(), plan, &|| stop.is_requested());
+        stop.reset();
         result
     }
 
@@ -280,9 +339,15 @@ where
         shared.stopping.store(false, Ordering::Relaxed);
         let workers = shared.options.threads.max(1);
         let mut listeners = vec![self.listener.try_clone()?];
-        // Every worker has a socket of its own (not a clone of another worker's).
-        let mut own_listeners = true;
+        // Every worker has a socket of its own (not a clone of another worker's), except on
+        // an inherited socket: sockets of our own there would be outside the supervisor's or
+        // systemd's (and would reset the connections queued on them when this process stops).
+        let mut own_listeners = self.origin.is_none();
         for _ in 1..workers {
+            if !own_listeners {
+                listeners.push(self.listener.try_clone()?);
+                continue;
+            }
             // Each worker gets a listener of its own so the kernel spreads connections over
             // them (SO_REUSEPORT); where that is refused, workers share the first one.
             let extra = super::listener::bind_shared(self.address).or_else(|_| {
@@ -309,6 +374,9 @@ where
             .map(|listener| super::event_loop::Loop::new(self, listener))
             .collect::<io::Result<Vec<_>>>()?;
         let crew = super::handover::Crew::new(self, loops, placement);
+        if let Some(crate::process::Origin::Supervisor(link)) = &self.origin {
+            link.announce_ready();
+        }
         let crew = &crew;
         std::thread::scope(|scope| {
             for n in 0..workers {

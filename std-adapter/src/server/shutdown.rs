@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 pub(crate) struct Shutdown {
     requested: AtomicBool,
     wakers: Mutex<Vec<Arc<mio::Waker>>>,
+    /// A SIGINT/SIGTERM watcher stops this server already (installed at most once).
+    watched: AtomicBool,
 }
 
 impl Shutdown {
@@ -74,25 +76,46 @@ impl ShutdownHandle {
     /// them), saying on stderr that a second one exits at once; a second signal while stopping
     /// does exit the process at once (status 128 + the signal), as impatient users expect of
     /// Ctrl-C.
+    ///
+    /// Calling it again for the same server does nothing (a worker process installs it
+    /// itself, whether or not `main` did too).
     pub fn on_termination_signals(&self) -> io::Result<()> {
         use signal_hook::consts::{SIGINT, SIGTERM};
-        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+        if self.0.watched.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let mut signals =
+            signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).inspect_err(|_| {
+                self.0.watched.store(false, Ordering::Release);
+            })?;
         let stop = self.0.clone();
         std::thread::Builder::new()
             .name("wsgiref-signals".into())
             .spawn(move || {
                 let mut seen = 0;
+                // A worker process is stopped by its supervisor, not a user: a repeated
+                // SIGTERM (systemd's KillMode=control-group signals every process of the
+                // service, and the supervisor signals its workers too) must not cut its
+                // requests short; the supervisor's SIGKILL after the grace period does that.
+                let worker = std::env::var_os(crate::process::WORKER_ENV).is_some();
                 for signal in signals.forever() {
                     seen += 1;
                     if seen > 1 {
+                        if worker {
+                            continue;
+                        }
+                        // A supervisor's workers go with it.
+                        crate::process::kill_workers_now();
                         std::process::exit(128 + signal);
                     }
                     log::info!(target: "wsgiref::server", "signal {signal}: shutting down");
                     // Printed whatever the log level: the user at the terminal needs it.
-                    eprintln!(
-                        "Shutting down: finishing requests in flight \
+                    if !worker {
+                        eprintln!(
+                            "Shutting down: finishing requests in flight \
                          (press Ctrl-C again to exit at once)"
-                    );
+                        );
+                    }
                     stop.request();
                 }
             })?;

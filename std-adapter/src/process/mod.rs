@@ -1,0 +1,63 @@
+//! Worker processes and inherited sockets: what `ServerOptions::workers` turns on, and what
+//! lets systemd hand the server its socket.
+//!
+//! # Design
+//!
+//! With `workers = N ≥ 1`, the process that calls `serve_forever` becomes a **supervisor**:
+//! it serves no request itself, and keeps `N` worker processes running on the one listening
+//! socket it bound (or inherited from systemd) before any worker started. The kernel queues
+//! connections on that socket and whichever worker accepts first serves them, so a worker
+//! that stops accepting (it died, it is draining) costs no connection: the others, or its
+//! successor, take them from the same queue. That is why it is one shared socket, not one
+//! `SO_REUSEPORT` socket per worker: a closing `SO_REUSEPORT` socket resets the connections
+//! the kernel had already queued on it.
+//!
+//! Workers are started by **re-executing this program** (`current_exe`, same arguments),
+//! not by `fork` alone:
+//! * `fork` in a process with threads (the logger, a signal thread, the application's own)
+//!   copies one thread and whatever locks the others held; only async-signal-safe calls are
+//!   safe in the child until it `exec`s.
+//! * A forked worker runs the old code for ever; a re-executed one runs the binary on disk, so
+//!   a restart (SIGHUP) is also how a new version is deployed, without a second mechanism.
+//!
+//! The worker runs the user's `main` again, unchanged: `WsgiServer::bind` (or
+//! `make_server`) notices the `WSGIREF_WORKER` variable (`SUPERVISOR_PID:SLOT:GENERATION`),
+//! adopts the listener the supervisor mapped to descriptor 3 instead of binding, and
+//! `serve_forever` serves in-process, sharing that one socket among its event loops. The
+//! descriptors are mapped with `command-fds` (a `dup2` between `fork` and `exec`, done by
+//! a small well-kept crate so that this crate has no `pre_exec` of its own); taking
+//! ownership of descriptor 3 is the one `unsafe` call here, guarded so that it
+//! happens once per process and only for a descriptor the protocol says is ours.
+//!
+//! A worker tells the supervisor it serves by writing a byte to a pipe mapped to descriptor
+//! 4, and stops (gracefully) when its supervisor is no longer its parent, checked each
+//! second. It runs in a process group of its own, so that Ctrl-C at a terminal reaches the
+//! supervisor alone, which stops the workers once, gracefully.
+//!
+//! # Signals (to the supervisor)
+//!
+//! | signal | effect |
+//! |---|---|
+//! | SIGTERM, SIGINT | graceful stop: each worker stops accepting, finishes its requests within `shutdown_grace`, exits; then `serve_forever` returns. A second one: SIGKILL to every worker, return at once. |
+//! | SIGQUIT | immediate stop (SIGKILL to every worker). |
+//! | SIGHUP | zero-downtime restart: `N` new workers (the binary on disk, re-executed), and once every one of them is ready, a graceful stop of the old ones. A new worker that dies first, or that is not ready within 60 s, abandons the restart: the old workers serve on. |
+//! | SIGUSR2 | the same as SIGHUP (gunicorn re-executes its master on USR2; since every worker here is already a fresh `exec` of the binary on disk, replacing the supervisor itself would only change the supervisor's few hundred lines, at the price of a second process tree to hand the socket over to). |
+//! | SIGTTIN, SIGTTOU | one worker more, one fewer (never fewer than one). |
+//!
+//! A worker that dies is started again (a log line gives its exit status or signal), at
+//! most once a second per slot.
+//!
+//! # systemd
+//!
+//! When `LISTEN_PID` is this process and `LISTEN_FDS ≥ 1`, `bind` adopts descriptor 3 (a TCP
+//! listener; the gateway server also takes Unix ones) instead of binding, and removes the
+//! variables so that no child misreads them. With workers, the supervisor passes that socket
+//! on to them, so socket activation and workers combine.
+
+pub(crate) mod inherit;
+pub(crate) mod supervisor;
+pub(crate) mod worker;
+
+pub use inherit::InheritedListener;
+pub(crate) use inherit::{take_inherited, Origin, WORKER_ENV};
+pub(crate) use supervisor::{kill_workers_now, supervise, Plan};
