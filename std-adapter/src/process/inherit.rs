@@ -146,8 +146,6 @@ fn listener_from(fd: OwnedFd) -> io::Result<InheritedListener> {
     if !sockopt::socket_acceptconn(&fd)? {
         return Err(what("is a socket that is not listening"));
     }
-    // Ours now: children the application starts must not inherit it.
-    rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
     let family = rustix::net::getsockname(&fd)?.address_family();
     if family == AddressFamily::INET || family == AddressFamily::INET6 {
         Ok(InheritedListener::Tcp(TcpListener::from(fd)))
@@ -185,6 +183,8 @@ fn take(fd: RawFd) -> io::Result<Option<OwnedFd>> {
     })?;
     // SAFETY: as above; open, and owned by nothing else.
     let owned = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    // Ours now: programs the application starts must not inherit it.
+    rustix::io::fcntl_setfd(&owned, rustix::io::FdFlags::CLOEXEC)?;
     Ok(Some(owned))
 }
 

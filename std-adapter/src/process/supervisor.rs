@@ -470,6 +470,12 @@ impl<'l> Supervisor<'l> {
         if self.stopping || target == 0 {
             return;
         }
+        if self.restart.is_some() {
+            // The new generation is being started with the old count; changing it now would
+            // leave that generation a worker short of ready.
+            log::warn!(target: "wsgiref::process", "restart in progress; SIGTTIN/SIGTTOU ignored");
+            return;
+        }
         log::info!(target: "wsgiref::process", "workers: {} → {target}", self.target);
         let deadline = Instant::now() + self.grace + KILL_MARGIN;
         for worker in self.workers.iter_mut().filter(|w| w.slot >= target) {
