@@ -673,3 +673,101 @@ fn a_socket_activated_unix_socket_is_refused_with_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// One keep-alive client, as a browser or a proxy's upstream pool behaves: requests one after
+/// another on one connection, a new connection when a response says `Connection: close`.
+/// Returns (answered, failures): a failure is a request sent and not answered.
+fn keep_alive_client(address: SocketAddr, stop: &AtomicBool) -> (usize, Vec<String>) {
+    let mut answered = 0;
+    let mut failures = Vec::new();
+    let mut connection: Option<BufReader<TcpStream>> = None;
+    for _ in 0..100_000 {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let reader = match &mut connection {
+            Some(reader) => reader,
+            None => {
+                let stream = TcpStream::connect_timeout(&address, PATIENCE).expect("connect");
+                stream.set_read_timeout(Some(PATIENCE)).unwrap();
+                connection.insert(BufReader::new(stream))
+            }
+        };
+        let sent = reader
+            .get_mut()
+            .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        let answer = sent.map_err(|e| e.to_string()).and_then(|()| {
+            let mut head = String::new();
+            let mut length = None;
+            let mut close = false;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                    return Err(format!("end of stream after {head:?}"));
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(n) = lower.strip_prefix("content-length:") {
+                    length = n.trim().parse::<usize>().ok();
+                }
+                close |= lower.starts_with("connection:") && lower.contains("close");
+                head.push_str(&line);
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length.ok_or("no Content-Length")?];
+            reader.read_exact(&mut body).map_err(|e| e.to_string())?;
+            if !head.starts_with("HTTP/1.1 200 ") {
+                return Err(head);
+            }
+            Ok(close)
+        });
+        match answer {
+            Ok(close) => {
+                answered += 1;
+                if close {
+                    connection = None;
+                }
+            }
+            Err(e) => {
+                failures.push(e);
+                connection = None;
+            }
+        }
+    }
+    (answered, failures)
+}
+
+#[test]
+fn sighup_fails_no_request_of_keep_alive_clients() {
+    let server = Server::supervised(2, "hup-keepalive");
+    let old = server.started(2);
+    server.worker_pids(2);
+    let address = server.address();
+    let stop = AtomicBool::new(false);
+    let (answered, failures) = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| keep_alive_client(address, &stop)))
+            .collect();
+        server.signal("HUP");
+        wait_until_gone(&old, || server.log());
+        // Some more requests on the new workers, then stop.
+        server.worker_pids(2);
+        stop.store(true, Ordering::Relaxed);
+        clients.into_iter().map(|c| c.join().unwrap()).fold(
+            (0, Vec::new()),
+            |(n, mut f), (a, e)| {
+                f.extend(e);
+                (n + a, f)
+            },
+        )
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {} keep-alive requests failed: {:?}; log:\n{}",
+        failures.len(),
+        answered + failures.len(),
+        &failures[..failures.len().min(5)],
+        server.log()
+    );
+}
