@@ -288,6 +288,8 @@ fn workers_serve_from_distinct_processes() {
     );
     let body = fetch(server.address(), "/").unwrap();
     assert!(body.contains("wsgi.multiprocess true"), "{body:?}");
+    // Removed once read: programs the application starts do not think they are workers.
+    assert!(body.contains("WSGIREF_WORKER unset"), "{body:?}");
 }
 
 #[test]

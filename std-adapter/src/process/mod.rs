@@ -74,5 +74,5 @@ pub(crate) mod supervisor;
 pub(crate) mod worker;
 
 pub use inherit::InheritedListener;
-pub(crate) use inherit::{take_inherited, Origin, WORKER_ENV};
+pub(crate) use inherit::{is_worker, take_inherited, Origin};
 pub(crate) use supervisor::{kill_workers_now, supervise, Plan};

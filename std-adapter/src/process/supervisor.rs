@@ -250,14 +250,19 @@ impl<'l> Supervisor<'l> {
         let pid = child.id();
         let events = self.events.clone();
         let mut ready_read = std::fs::File::from(ready_read);
-        std::thread::Builder::new()
+        let reader = std::thread::Builder::new()
             .name("wsgiref-ready".into())
             .spawn(move || {
                 let mut byte = [0u8; 1];
                 if let Ok(1) = ready_read.read(&mut byte) {
                     let _ = events.send(Event::Ready(pid));
                 }
-            })?;
+            });
+        if let Err(e) = reader {
+            // The worker runs and is supervised; only its readiness goes unnoticed (a restart
+            // waiting for it is abandoned after READY_TIMEOUT).
+            log::error!(target: "wsgiref::process", "worker {slot}: cannot watch readiness: {e}");
+        }
         log::info!(
             target: "wsgiref::process",
             "worker {slot} (generation {generation}): started, pid {pid}"
