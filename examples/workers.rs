@@ -27,8 +27,14 @@ fn which_worker(
     }
     start_response.start("200 OK", &[("Content-Type", "text/plain; charset=utf-8")])?;
     let multiprocess = environ.wsgi.is_some_and(|w| w.multiprocess);
+    // The supervisor's variable is for the worker alone, not for programs it starts.
+    let variable = if std::env::var_os("WSGIREF_WORKER").is_some() {
+        "set"
+    } else {
+        "unset"
+    };
     Ok(format!(
-        "pid {}\nwsgi.multiprocess {multiprocess}\n",
+        "pid {}\nwsgi.multiprocess {multiprocess}\nWSGIREF_WORKER {variable}\n",
         std::process::id()
     )
     .into_bytes())

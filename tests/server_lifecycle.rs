@@ -293,8 +293,9 @@ fn echo_with_a_request_in_flight() -> (harden_support::Server, TcpStream, TcpStr
     (server, busy, idle)
 }
 
-/// On SIGTERM, idle keep-alive connections close at once: the idle client sees its end of
-/// stream while the server is still serving a request in flight, which then completes.
+/// On SIGTERM, idle keep-alive connections close (within a second: a request arriving
+/// meanwhile would still be answered): the idle client sees its end of stream while the server
+/// is still serving a request in flight, which then completes.
 #[test]
 fn a_termination_signal_closes_idle_connections_at_once() {
     let (mut server, mut busy, mut idle) = echo_with_a_request_in_flight();

@@ -139,20 +139,61 @@ impl Server {
         read(&self.log)
     }
 
-    /// The pids that answer, sampled over up to `tries` requests until `want` distinct ones
-    /// were seen.
-    fn worker_pids(&self, want: usize, tries: usize) -> BTreeSet<i32> {
-        let mut seen = BTreeSet::new();
-        for _ in 0..tries {
-            seen.insert(
-                get(self.address(), "/")
-                    .unwrap_or_else(|e| panic!("request failed: {e}; log:\n{}", self.log())),
-            );
-            if seen.len() >= want {
-                break;
+    /// The pids that answer, sampled until `want` distinct ones were seen (or for at most
+    /// [`PATIENCE`]). Eight clients at once: the workers' event loops all wait on the one
+    /// socket and the kernel wakes them all, so a lone sequential client may well be served
+    /// by one worker every time, while concurrent ones find the others free.
+    fn worker_pids(&self, want: usize) -> BTreeSet<i32> {
+        let address = self.address();
+        let seen = Mutex::new(BTreeSet::new());
+        let deadline = Instant::now() + PATIENCE;
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    while seen.lock().unwrap().len() < want && Instant::now() < deadline {
+                        let pid = get(address, "/").unwrap_or_else(|e| {
+                            panic!("request failed: {e}; log:\n{}", self.log())
+                        });
+                        seen.lock().unwrap().insert(pid);
+                    }
+                });
             }
+        });
+        seen.into_inner().unwrap()
+    }
+
+    /// Wait until a worker has started serving `/slow` (the workers example says so on
+    /// stderr), so that the request is in flight, not queued, when the test goes on.
+    fn wait_for_slow_request(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        while !self.log().contains("slow request started") {
+            assert!(
+                Instant::now() < deadline,
+                "the slow request never started; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
         }
-        seen
+    }
+
+    /// The pids of the workers the supervisor says it started, once there are at least `n`.
+    fn started(&self, n: usize) -> BTreeSet<i32> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let log = self.log();
+            let pids: BTreeSet<i32> = log
+                .lines()
+                .filter_map(|line| line.split_once("): started, pid ")?.1.trim().parse().ok())
+                .collect();
+            if pids.len() >= n {
+                return pids;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "fewer than {n} workers started; log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -239,7 +280,7 @@ fn wait_until_gone(pids: &BTreeSet<i32>, log: impl Fn() -> String) {
 #[test]
 fn workers_serve_from_distinct_processes() {
     let server = Server::supervised(2, "distinct");
-    let pids = server.worker_pids(2, 500);
+    let pids = server.worker_pids(2);
     assert_eq!(pids.len(), 2, "two workers answer: {pids:?}");
     assert!(
         !pids.contains(&server.pid()),
@@ -247,13 +288,14 @@ fn workers_serve_from_distinct_processes() {
     );
     let body = fetch(server.address(), "/").unwrap();
     assert!(body.contains("wsgi.multiprocess true"), "{body:?}");
+    // Removed once read: programs the application starts do not think they are workers.
+    assert!(body.contains("WSGIREF_WORKER unset"), "{body:?}");
 }
 
 #[test]
 fn a_killed_worker_is_replaced_and_requests_keep_succeeding() {
     let server = Server::supervised(2, "kill-worker");
-    let before = server.worker_pids(2, 500);
-    assert_eq!(before.len(), 2, "{before:?}");
+    let before = server.started(2);
     let victim = *before.iter().next().unwrap();
     let status = Command::new("kill")
         .args(["-KILL", &victim.to_string()])
@@ -261,24 +303,26 @@ fn a_killed_worker_is_replaced_and_requests_keep_succeeding() {
         .unwrap();
     assert!(status.success());
     wait_until_gone(&BTreeSet::from([victim]), || server.log());
-    // Every request after the worker died is answered, and a new worker joins in.
-    // (The supervisor starts a slot at most once a second, so this may take a while.)
-    let mut newcomer = None;
-    let deadline = Instant::now() + PATIENCE;
-    while Instant::now() < deadline {
+    // Every request after the worker died is answered (by the other worker at first).
+    for _ in 0..50 {
         let pid = get(server.address(), "/")
             .unwrap_or_else(|e| panic!("request failed: {e}; log:\n{}", server.log()));
         assert_ne!(pid, victim);
-        if !before.contains(&pid) {
-            newcomer = Some(pid);
-            break;
-        }
     }
-    assert!(
-        newcomer.is_some(),
-        "no replacement worker answered; log:\n{}",
-        server.log()
-    );
+    // The supervisor starts another (at most once a second per slot), which answers too.
+    let newcomer = *server
+        .started(3)
+        .difference(&before)
+        .next()
+        .expect("a third pid");
+    let deadline = Instant::now() + PATIENCE;
+    while !server.worker_pids(2).contains(&newcomer) {
+        assert!(
+            Instant::now() < deadline,
+            "the replacement {newcomer} never answered; log:\n{}",
+            server.log()
+        );
+    }
     let log = server.log();
     assert!(
         log.contains(&format!("pid {victim}): exited (signal: 9")),
@@ -289,8 +333,7 @@ fn a_killed_worker_is_replaced_and_requests_keep_succeeding() {
 #[test]
 fn sighup_replaces_every_worker_without_a_failed_request() {
     let server = Server::supervised(2, "hup");
-    let old = server.worker_pids(2, 500);
-    assert_eq!(old.len(), 2, "{old:?}");
+    let old = server.started(2);
     let address = server.address();
     let stop = Arc::new(AtomicBool::new(false));
     let answered = Arc::new(AtomicUsize::new(0));
@@ -322,23 +365,11 @@ fn sighup_replaces_every_worker_without_a_failed_request() {
     };
     // A request in flight on an old worker while it is replaced: it must be answered.
     let slow = std::thread::spawn(move || get(address, "/slow"));
-    std::thread::sleep(Duration::from_millis(100));
+    server.wait_for_slow_request();
     server.signal("HUP");
     // Wait until only new workers answer, and the old ones have exited.
     wait_until_gone(&old, || server.log());
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let new = seen.lock().unwrap().difference(&old).count();
-        if new >= 2 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "new workers never answered; log:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert_eq!(server.started(4).len(), 4, "two new workers");
     // Some more requests, all to the new generation.
     let after = answered.load(Ordering::Relaxed);
     let deadline = Instant::now() + PATIENCE;
@@ -359,22 +390,26 @@ fn sighup_replaces_every_worker_without_a_failed_request() {
     );
     let slow = slow.expect("the request in flight during the restart is answered");
     assert!(old.contains(&slow), "an old worker served the slow request");
-    let now = server.worker_pids(2, 500);
+    let now = server.worker_pids(2);
+    assert_eq!(now.len(), 2, "{now:?}");
     assert!(
         now.is_disjoint(&old),
         "every worker was replaced: {old:?} → {now:?}"
+    );
+    assert!(
+        seen.lock().unwrap().iter().any(|pid| !old.contains(pid)),
+        "the client loop was served by the new workers"
     );
 }
 
 #[test]
 fn sigterm_stops_the_supervisor_and_every_worker() {
     let mut server = Server::supervised(2, "term");
-    let workers = server.worker_pids(2, 500);
-    assert_eq!(workers.len(), 2, "{workers:?}");
+    let workers = server.started(2);
     // A request in flight when the stop begins is still answered.
     let address = server.address();
     let slow = std::thread::spawn(move || get(address, "/slow"));
-    std::thread::sleep(Duration::from_millis(100));
+    server.wait_for_slow_request();
     server.signal("TERM");
     assert_eq!(server.wait(), Some(0), "log:\n{}", server.log());
     assert!(
@@ -393,8 +428,7 @@ fn sigterm_stops_the_supervisor_and_every_worker() {
 #[test]
 fn workers_stop_when_the_supervisor_is_killed() {
     let mut server = Server::supervised(2, "orphans");
-    let workers = server.worker_pids(2, 500);
-    assert_eq!(workers.len(), 2, "{workers:?}");
+    let workers = server.started(2);
     server.signal("KILL");
     assert_eq!(server.wait(), None, "killed by a signal");
     wait_until_gone(&workers, || server.log());
@@ -449,7 +483,7 @@ fn socket_activated(workers: usize, tag: &str) -> Server {
 fn socket_activation_serves_the_given_socket() {
     let server = socket_activated(0, "activate");
     // systemd-socket-activate execs the server in its own process: that process answers.
-    let pids = server.worker_pids(1, 10);
+    let pids = server.worker_pids(1);
     assert_eq!(
         pids,
         BTreeSet::from([server.pid()]),
@@ -463,7 +497,7 @@ fn socket_activation_serves_the_given_socket() {
 #[test]
 fn socket_activation_with_workers_hands_the_socket_on() {
     let server = socket_activated(2, "activate-workers");
-    let pids = server.worker_pids(2, 500);
+    let pids = server.worker_pids(2);
     assert_eq!(pids.len(), 2, "two workers answer: {pids:?}");
     assert!(!pids.contains(&server.pid()), "{}", server.log());
 }
@@ -471,19 +505,12 @@ fn socket_activation_with_workers_hands_the_socket_on() {
 #[test]
 fn sigttin_adds_a_worker_and_sigttou_removes_one() {
     let server = Server::supervised(1, "ttin");
-    let first = server.worker_pids(1, 10);
+    server.started(1);
     server.signal("TTIN");
-    // A second worker joins: two distinct pids answer (sampled until seen, bounded).
-    let deadline = Instant::now() + PATIENCE;
-    let mut seen = first.clone();
-    while seen.len() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "no second worker; log:\n{}",
-            server.log()
-        );
-        seen.extend(server.worker_pids(2, 50));
-    }
+    // A second worker starts, and both answer.
+    server.started(2);
+    let pids = server.worker_pids(2);
+    assert_eq!(pids.len(), 2, "{pids:?}; log:\n{}", server.log());
     server.signal("TTOU");
     let deadline = Instant::now() + PATIENCE;
     while !server.log().contains("): stopped (exit status: 0)") {
@@ -500,7 +527,7 @@ fn sigttin_adds_a_worker_and_sigttou_removes_one() {
         "{log}"
     );
     // The one left still answers.
-    assert_eq!(server.worker_pids(1, 10).len(), 1);
+    assert_eq!(server.worker_pids(1).len(), 1);
 }
 
 #[test]
@@ -508,14 +535,11 @@ fn a_worker_signalled_twice_still_finishes_its_request() {
     // systemd's default KillMode=control-group sends SIGTERM to every process of the service,
     // so a worker may get one from systemd and one from its supervisor.
     let server = Server::supervised(1, "twice");
-    let worker = *server.worker_pids(1, 10).iter().next().unwrap();
+    let worker = *server.started(1).iter().next().unwrap();
     let address = server.address();
     let slow = std::thread::spawn(move || get(address, "/slow"));
     // Both signals only once the request is being served (it sleeps 500 ms).
-    let deadline = Instant::now() + PATIENCE;
-    while !server.log().contains("slow request started") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    server.wait_for_slow_request();
     for _ in 0..2 {
         let status = Command::new("kill")
             .args(["-TERM", &worker.to_string()])
@@ -649,5 +673,103 @@ fn a_socket_activated_unix_socket_is_refused_with_a_clear_error() {
     assert!(
         stderr.contains("is a Unix socket: the HTTP server listens on TCP only"),
         "{stderr}"
+    );
+}
+
+/// One keep-alive client, as a browser or a proxy's upstream pool behaves: requests one after
+/// another on one connection, a new connection when a response says `Connection: close`.
+/// Returns (answered, failures): a failure is a request sent and not answered.
+fn keep_alive_client(address: SocketAddr, stop: &AtomicBool) -> (usize, Vec<String>) {
+    let mut answered = 0;
+    let mut failures = Vec::new();
+    let mut connection: Option<BufReader<TcpStream>> = None;
+    for _ in 0..100_000 {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let reader = match &mut connection {
+            Some(reader) => reader,
+            None => {
+                let stream = TcpStream::connect_timeout(&address, PATIENCE).expect("connect");
+                stream.set_read_timeout(Some(PATIENCE)).unwrap();
+                connection.insert(BufReader::new(stream))
+            }
+        };
+        let sent = reader
+            .get_mut()
+            .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        let answer = sent.map_err(|e| e.to_string()).and_then(|()| {
+            let mut head = String::new();
+            let mut length = None;
+            let mut close = false;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                    return Err(format!("end of stream after {head:?}"));
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(n) = lower.strip_prefix("content-length:") {
+                    length = n.trim().parse::<usize>().ok();
+                }
+                close |= lower.starts_with("connection:") && lower.contains("close");
+                head.push_str(&line);
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length.ok_or("no Content-Length")?];
+            reader.read_exact(&mut body).map_err(|e| e.to_string())?;
+            if !head.starts_with("HTTP/1.1 200 ") {
+                return Err(head);
+            }
+            Ok(close)
+        });
+        match answer {
+            Ok(close) => {
+                answered += 1;
+                if close {
+                    connection = None;
+                }
+            }
+            Err(e) => {
+                failures.push(e);
+                connection = None;
+            }
+        }
+    }
+    (answered, failures)
+}
+
+#[test]
+fn sighup_fails_no_request_of_keep_alive_clients() {
+    let server = Server::supervised(2, "hup-keepalive");
+    let old = server.started(2);
+    server.worker_pids(2);
+    let address = server.address();
+    let stop = AtomicBool::new(false);
+    let (answered, failures) = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| keep_alive_client(address, &stop)))
+            .collect();
+        server.signal("HUP");
+        wait_until_gone(&old, || server.log());
+        // Some more requests on the new workers, then stop.
+        server.worker_pids(2);
+        stop.store(true, Ordering::Relaxed);
+        clients.into_iter().map(|c| c.join().unwrap()).fold(
+            (0, Vec::new()),
+            |(n, mut f), (a, e)| {
+                f.extend(e);
+                (n + a, f)
+            },
+        )
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {} keep-alive requests failed: {:?}; log:\n{}",
+        failures.len(),
+        answered + failures.len(),
+        &failures[..failures.len().min(5)],
+        server.log()
     );
 }

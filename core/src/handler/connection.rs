@@ -28,6 +28,12 @@ pub struct ServerConfig {
     /// Unread request body bytes the server reads and discards after the application returns,
     /// to keep the connection usable; a larger rest closes the connection instead.
     pub max_drain: u64,
+    /// Whether a connection may stay open for another request (on by default). A server that
+    /// is stopping turns it off: each connection's next response then says
+    /// `Connection: close` and the connection closes after it, so a keep-alive client opens a
+    /// new connection (to a server that is not stopping) instead of losing a request sent just
+    /// as its idle connection was closed.
+    pub keep_alive: bool,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +43,7 @@ impl Default for ServerConfig {
             underscore: UnderscorePolicy::default(),
             handler: HandlerConfig::SERVER,
             max_drain: 64 * 1024,
+            keep_alive: true,
         }
     }
 }

@@ -429,7 +429,7 @@ pub(crate) fn run_request<
     let exchange = Exchange {
         request_version: head.version,
         head_request: head.method == b"HEAD",
-        persistent: Some(head.keep_alive),
+        persistent: Some(head.keep_alive && config.keep_alive),
     };
     // The base is always written out (built with `set`); `empty` only satisfies the type.
     let empty = Table::fixed(&mut [], &mut []);

@@ -506,6 +506,32 @@ mod tests {
         });
     }
 
+    #[test]
+    fn keep_alive_off_answers_with_connection_close_and_ends_the_session() {
+        let two = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        for keep_alive in [true, false] {
+            let mut rx = [0u8; 512];
+            let mut memory: MemoryBuf = MemoryBuf::new();
+            let mut base_buf = EnvironBuf::<256, 8>::new();
+            let base = base_buf.environ();
+            let config = ServerConfig {
+                keep_alive,
+                ..ServerConfig::default()
+            };
+            let mut session: Session<'_> = Session::new(&mut rx, memory.memory(), config);
+            session.feed(two);
+            let mut out = heapless::Vec::<u8, 1024>::new();
+            let step = session.process(&echo(), &base, None, &mut out);
+            assert!(matches!(step, Step::Answered(_)));
+            let closes = out.windows(19).any(|w| w == b"Connection: close\r\n");
+            assert_eq!(closes, !keep_alive, "{:?}", core::str::from_utf8(&out));
+            assert_eq!(session.is_closed(), !keep_alive);
+            // The second request is answered only on a connection that stays open.
+            let second = session.process(&echo(), &base, None, &mut out);
+            assert_eq!(matches!(second, Step::Answered(_)), keep_alive);
+        }
+    }
+
     /// Run `test` on a session (512-byte receive buffer, default memory and config, an empty
     /// base environ) that has been fed `input`.
     fn with_session(input: &[u8], test: impl FnOnce(&mut Session<'_>, &Environ<'_>)) {

@@ -7,7 +7,7 @@ use std::io;
 use std::net::TcpListener;
 use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use rustix::net::{sockopt, AddressFamily, SocketType};
 
@@ -68,6 +68,9 @@ pub(crate) fn take_inherited() -> io::Result<Option<(InheritedListener, Origin)>
         };
         let listener = listener_from(listener)?;
         let ready = take(READY_FD)?.map(File::from);
+        WORKER.store(true, Ordering::Release);
+        // Programs the application starts are not our workers.
+        std::env::remove_var(WORKER_ENV);
         let link = WorkerLink::new(supervisor, slot, generation, ready);
         return Ok(Some((listener, Origin::Supervisor(link))));
     }
@@ -146,8 +149,6 @@ fn listener_from(fd: OwnedFd) -> io::Result<InheritedListener> {
     if !sockopt::socket_acceptconn(&fd)? {
         return Err(what("is a socket that is not listening"));
     }
-    // Ours now: children the application starts must not inherit it.
-    rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
     let family = rustix::net::getsockname(&fd)?.address_family();
     if family == AddressFamily::INET || family == AddressFamily::INET6 {
         Ok(InheritedListener::Tcp(TcpListener::from(fd)))
@@ -156,6 +157,14 @@ fn listener_from(fd: OwnedFd) -> io::Result<InheritedListener> {
     } else {
         Err(what("is neither a TCP nor a Unix socket"))
     }
+}
+
+/// This process adopted its socket from our supervisor: it is a worker.
+static WORKER: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process is a supervisor's worker (it adopted the supervisor's socket).
+pub(crate) fn is_worker() -> bool {
+    WORKER.load(Ordering::Acquire)
 }
 
 /// Descriptors 3 and 4 already taken by [`take`] (bit `fd - 3`).
@@ -185,6 +194,8 @@ fn take(fd: RawFd) -> io::Result<Option<OwnedFd>> {
     })?;
     // SAFETY: as above; open, and owned by nothing else.
     let owned = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    // Ours now: programs the application starts must not inherit it.
+    rustix::io::fcntl_setfd(&owned, rustix::io::FdFlags::CLOEXEC)?;
     Ok(Some(owned))
 }
 

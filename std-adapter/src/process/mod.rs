@@ -54,10 +54,25 @@
 //! variables so that no child misreads them. With workers, the supervisor passes that socket
 //! on to them, so socket activation and workers combine.
 
+//!
+//! # For another server type (the gateway server)
+//!
+//! Nothing here knows the HTTP server; a server that listens on a socket uses three hooks, as
+//! `WsgiServer` does (`server/server.rs`):
+//! 1. **bind**: call `take_inherited()` first; on `Some((listener, origin))` serve that
+//!    [`InheritedListener`] (TCP or Unix) instead of binding, and keep `origin`.
+//! 2. **serve_forever**: with `Origin::Supervisor(link)`, this process is a worker: install
+//!    the SIGTERM watcher, `link.watch_supervisor(stop)`, and `link.announce_ready()` once
+//!    the accept loops exist; otherwise, with `workers ≥ 1`, call
+//!    `supervise(listener.as_fd(), Plan { workers, grace }, &stop_requested)` instead of
+//!    serving (it returns when the workers have stopped).
+//! 3. **accept threads** of an inherited socket share it (`try_clone`), never bind sockets
+//!    of their own next to it.
+
 pub(crate) mod inherit;
 pub(crate) mod supervisor;
 pub(crate) mod worker;
 
 pub use inherit::InheritedListener;
-pub(crate) use inherit::{take_inherited, Origin, WORKER_ENV};
+pub(crate) use inherit::{is_worker, take_inherited, Origin};
 pub(crate) use supervisor::{kill_workers_now, supervise, Plan};

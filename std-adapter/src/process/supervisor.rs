@@ -250,14 +250,19 @@ impl<'l> Supervisor<'l> {
         let pid = child.id();
         let events = self.events.clone();
         let mut ready_read = std::fs::File::from(ready_read);
-        std::thread::Builder::new()
+        let reader = std::thread::Builder::new()
             .name("wsgiref-ready".into())
             .spawn(move || {
                 let mut byte = [0u8; 1];
                 if let Ok(1) = ready_read.read(&mut byte) {
                     let _ = events.send(Event::Ready(pid));
                 }
-            })?;
+            });
+        if let Err(e) = reader {
+            // The worker runs and is supervised; only its readiness goes unnoticed (a restart
+            // waiting for it is abandoned after READY_TIMEOUT).
+            log::error!(target: "wsgiref::process", "worker {slot}: cannot watch readiness: {e}");
+        }
         log::info!(
             target: "wsgiref::process",
             "worker {slot} (generation {generation}): started, pid {pid}"
@@ -468,6 +473,12 @@ impl<'l> Supervisor<'l> {
     /// SIGTTIN/SIGTTOU: one worker more or fewer (at least one).
     fn resize(&mut self, target: usize) {
         if self.stopping || target == 0 {
+            return;
+        }
+        if self.restart.is_some() {
+            // The new generation is being started with the old count; changing it now would
+            // leave that generation a worker short of ready.
+            log::warn!(target: "wsgiref::process", "restart in progress; SIGTTIN/SIGTTOU ignored");
             return;
         }
         log::info!(target: "wsgiref::process", "workers: {} → {target}", self.target);

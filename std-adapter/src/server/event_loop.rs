@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream as MioStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 use wsgiref_core::app::{FileRegion, FileSink};
-use wsgiref_core::handler::{OwnedMemory, RequestLog, Session, Step};
+use wsgiref_core::handler::{OwnedMemory, RequestLog, ServerConfig, Session, Step};
 use wsgiref_core::proto::HttpDate;
 use wsgiref_core::{Application, Environ};
 
@@ -90,9 +90,6 @@ pub(crate) struct Conn<'s> {
     deadline: Instant,
     /// When the partial request at the front of `rx` started arriving.
     request_started: Option<Instant>,
-    /// Until its first bytes arrive, a just-accepted connection is not idle for a graceful
-    /// stop before this instant (see [`FIRST_BYTES_GRACE`]).
-    awaiting_first_bytes: Option<Instant>,
     _open: OpenGuard<'s>,
     /// The handler's access log, for responses logged after the loop's turn (file bodies).
     logger: &'s dyn AccessLog,
@@ -236,6 +233,8 @@ pub(crate) struct LoopState<'s> {
     again: Vec<usize>,
     next_sweep: Instant,
     stop_deadline: Option<Instant>,
+    /// Until then, a stopping loop keeps idle connections open ([`STOP_LINGER`]).
+    stop_linger_until: Option<Instant>,
     clock: LoopClock,
     turn: Turn,
     /// The loop has ended (shutdown done, or a fatal error).
@@ -276,6 +275,7 @@ impl<'s> Loop<'s> {
                 again: Vec::new(),
                 next_sweep: now + SWEEP,
                 stop_deadline: None,
+                stop_linger_until: None,
                 clock,
                 turn: Turn {
                     now,
@@ -450,12 +450,14 @@ fn settle<'s>(lp: &Loop<'s>, st: &mut LoopState<'s>, i: usize, mut conn: Conn<'s
     }
 }
 
-/// How long a graceful stop waits for the first request of a connection accepted just
-/// before it. Such a client has sent nothing yet only because it has had no time to: closing
-/// it would fail a request that a worker replaced by a zero-downtime restart accepted a moment
-/// before it stopped (seen as "broken pipe" by a client sending GETs in a loop). A client
-/// that connects and sends nothing delays the stop by this much at most.
-const FIRST_BYTES_GRACE: Duration = Duration::from_secs(1);
+/// How long a graceful stop keeps connections without a request open: a request that
+/// arrives meanwhile is answered with `Connection: close` (`ServerConfig::keep_alive` off
+/// while stopping). Closing them at once fails the request a client was sending just then:
+/// a connection accepted a moment before the stop whose request is still on its way, or a
+/// keep-alive client's next request (during a zero-downtime restart: "broken pipe" for a
+/// client sending GETs on fresh connections, read errors for wrk's keep-alive ones). An idle
+/// client delays a stop by this much at most.
+const STOP_LINGER: Duration = Duration::from_secs(1);
 
 /// Start a turn: shutdown bookkeeping, wait for events, take back given-back connections,
 /// check deadlines. Fills `st.tokens`.
@@ -473,6 +475,7 @@ where
     let mut now = st.turn.now;
     if shared.stop.is_requested() && st.stop_deadline.is_none() {
         st.stop_deadline = Some(now + options.shutdown_grace);
+        st.stop_linger_until = Some(now + STOP_LINGER);
         if st.listening {
             let st = &mut *st;
             let _ = st.poll.registry().deregister(&mut st.listener);
@@ -480,14 +483,14 @@ where
         }
     }
     if let Some(until) = st.stop_deadline {
-        // Close idle connections; the loop ends when none is left (or time is up).
+        // Close idle connections once they had `STOP_LINGER` to send one more request; the
+        // loop ends when none is left (or time is up).
+        let lingered = now >= st.stop_linger_until.unwrap_or(now);
         for i in 0..st.conns.len() {
-            let idle = st.conns[i].as_ref().is_some_and(|c| {
-                c.len == 0
-                    && !c.has_unsent()
-                    && c.awaiting_first_bytes.is_none_or(|until| now >= until)
-            });
-            if idle || now >= until {
+            let idle = st.conns[i]
+                .as_ref()
+                .is_some_and(|c| c.len == 0 && !c.has_unsent());
+            if (idle && lingered) || now >= until {
                 close(lp, st, i);
             }
         }
@@ -670,7 +673,6 @@ where
                     false => options.idle_timeout,
                 },
             request_started: None,
-            awaiting_first_bytes: Some(now + FIRST_BYTES_GRACE),
             _open: guard,
             logger: &shared.handler,
             proxy: options.proxy_protocol.then(Pending::new),
@@ -816,7 +818,6 @@ where
                 Ok(0) => conn.eof = true,
                 Ok(n) => {
                     conn.len += n;
-                    conn.awaiting_first_bytes = None;
                     // Unless the peer closed: then read on to the end of stream, which no
                     // further event would announce.
                     if n < space && !peer_closed {
@@ -838,11 +839,16 @@ where
                 }
             }
         }
+        // While stopping, each response says `Connection: close` (see `STOP_LINGER`).
+        let config = ServerConfig {
+            keep_alive: options.config.keep_alive && !shared.stop.is_requested(),
+            ..options.config
+        };
         // The session stops at a request it cannot buffer (a body larger than the buffer, or
         // a client waiting for `100 Continue`) instead of refusing it; such a connection goes
         // to a blocking thread below.
         let mut session: Session<'_> =
-            Session::new(&mut conn.rx, memory.memory(), options.config).handing_off_large_bodies();
+            Session::new(&mut conn.rx, memory.memory(), config).handing_off_large_bodies();
         session.received(conn.len);
         let end = conn.len;
         if conn.eof {

@@ -97,7 +97,7 @@ impl ShutdownHandle {
                 // SIGTERM (systemd's KillMode=control-group signals every process of the
                 // service, and the supervisor signals its workers too) must not cut its
                 // requests short; the supervisor's SIGKILL after the grace period does that.
-                let worker = std::env::var_os(crate::process::WORKER_ENV).is_some();
+                let worker = crate::process::is_worker();
                 for signal in signals.forever() {
                     seen += 1;
                     if seen > 1 {
