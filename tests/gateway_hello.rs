@@ -263,3 +263,119 @@ fn serve_speaks_scgi() {
     assert!(answer.ends_with("\r\n\r\na file\n"), "{answer}");
     assert!(status.is_some_and(|s| s.success()), "{status:?}\n{log}");
 }
+
+/// One FastCGI request on a fresh connection without keep-conn: `Ok(stdout)` once the
+/// response ended, `Err` if the connection failed or ended early.
+fn fastcgi_get(address: std::net::SocketAddr, path: &str) -> Result<String, String> {
+    let mut stream = TcpStream::connect(address).map_err(|e| format!("connect: {e}"))?;
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    stream
+        .write_all(&get_request(1, false, path))
+        .map_err(|e| format!("write: {e}"))?;
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("read: {e}"))?;
+    let mut stdout = Vec::new();
+    let mut rest = &raw[..];
+    while rest.len() >= 8 {
+        let length = usize::from(u16::from_be_bytes([rest[4], rest[5]]));
+        let total = 8 + length + usize::from(rest[6]);
+        if rest.len() < total {
+            break;
+        }
+        match rest[1] {
+            6 => stdout.extend_from_slice(&rest[8..8 + length]),
+            3 => return Ok(String::from_utf8_lossy(&stdout).into_owned()),
+            _ => {}
+        }
+        rest = &rest[total..];
+    }
+    Err(format!("no FCGI_END_REQUEST in {} bytes", raw.len()))
+}
+
+#[test]
+fn hello_runs_fastcgi_worker_processes_and_replaces_them_on_sighup() {
+    let server = Server::start(
+        "hello",
+        &[
+            "--protocol",
+            "fastcgi",
+            "--workers",
+            "2",
+            "-b",
+            "127.0.0.1",
+            "0",
+        ],
+    );
+    let address = server.addr();
+    // Both workers of the first generation say they serve the inherited socket.
+    let started = |n: usize| {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let log = server.log();
+            if log.matches("serving the inherited socket").count() >= n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{n} workers did not start:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    started(2);
+    for _ in 0..20 {
+        let stdout = fastcgi_get(address, "/").unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+        assert!(stdout.ends_with("Hello World!"), "{stdout}");
+    }
+    // Requests on fresh connections all through a zero-downtime restart.
+    let mut failures = Vec::new();
+    let mut answered = 0;
+    server.signal("HUP");
+    let deadline = Instant::now() + LIMIT;
+    while server.log().matches("serving the inherited socket").count() < 4 || answered < 200 {
+        assert!(
+            Instant::now() < deadline,
+            "no second generation:\n{}",
+            server.log()
+        );
+        match fastcgi_get(address, "/") {
+            Ok(_) => answered += 1,
+            Err(e) => failures.push(e),
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?}\n{}", server.log());
+    let (status, log) = server.terminate(LIMIT);
+    assert!(status.is_some_and(|s| s.success()), "{status:?}\n{log}");
+}
+
+#[test]
+fn a_gateway_server_refuses_http_only_proxy_options() {
+    let mut child = Command::new(harden_support::example_binary("hello"))
+        .args([
+            "--protocol",
+            "scgi",
+            "--proxy-protocol",
+            "-b",
+            "127.0.0.1",
+            "0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!child.wait().unwrap().success());
+    assert!(
+        stderr.contains("proxy_protocol is an HTTP server option"),
+        "{stderr}"
+    );
+}

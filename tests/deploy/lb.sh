@@ -30,10 +30,10 @@ LB_HTTP=${LB_HTTP:-1}
 LB_FASTCGI=${LB_FASTCGI:-1}
 # HAProxy phase: `hello --proxy-protocol` (branch wt-proxies).
 LB_PROXY_PROTOCOL=${LB_PROXY_PROTOCOL:-1}
-# Worker processes: HTTP instances run `--workers 2` and the rolling restart is a SIGHUP to
-# each supervisor (branch wt-procs). The FastCGI server has no worker processes yet: its
-# instances run one process each and restart by SIGTERM (graceful stop) and a new start,
-# relying on nginx's retry while the instance is away.
+# Worker processes: every instance (HTTP, FastCGI, behind HAProxy) runs `--workers 2` and the
+# rolling restart is a SIGHUP to each supervisor. LB_WORKERS=0 runs one process per instance,
+# restarted by SIGTERM (graceful stop) and a new start, relying on the front end's retry while
+# the instance is away.
 LB_WORKERS=${LB_WORKERS:-1}
 # Three instances share this machine's CPUs, so their event-loop threads are left to the
 # scheduler (WSGIREF_PLACEMENT=none, see examples/hello.rs) instead of each instance pinning
@@ -404,8 +404,7 @@ else
     not_run HTTP "LB_HTTP=0"
 fi
 if [ "$LB_FASTCGI" = 1 ]; then
-    # One process per instance: the FastCGI server has no worker processes (yet).
-    run_phase FastCGI start_nginx tests/deploy/nginx-fastcgi.conf term --protocol fastcgi
+    run_phase FastCGI start_nginx tests/deploy/nginx-fastcgi.conf "$restart" --protocol fastcgi "${workers[@]}"
 else
     not_run FastCGI "switched off (LB_FASTCGI=0)"
 fi
@@ -416,6 +415,6 @@ else
 fi
 
 echo
-echo "=== load-balanced deployment: 3 instances, kill -9 + restart of one, rolling restart of all (HTTP instances: $([ "$LB_WORKERS" = 1 ] && echo "--workers 2, SIGHUP" || echo "one process each, SIGTERM + start"); FastCGI: one process each, SIGTERM + start)"
+echo "=== load-balanced deployment: 3 instances, kill -9 + restart of one, rolling restart of all (instances: $([ "$LB_WORKERS" = 1 ] && echo "--workers 2, SIGHUP" || echo "one process each, SIGTERM + start"))"
 printf '%s\n' "${SUMMARY[@]}"
 exit $FAILED

@@ -19,6 +19,12 @@ use crate::server::access_log::{LogTime, ACCESS_TARGET};
 /// Log target of the gateway server's own messages (protocol errors, refusals, timeouts).
 pub(crate) const TARGET: &str = "wsgiref::gateway";
 
+/// How long a connection accepted just before a shutdown may take to send its first request:
+/// a zero-downtime restart stops the old workers while the kernel still hands them connections
+/// whose requests are on their way, and closing those would fail a request (the HTTP server
+/// waits the same second).
+const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
+
 /// Longest single wait of an idle read, so a connection notices a shutdown this often.
 const IDLE_SLICE: Duration = Duration::from_millis(200);
 
@@ -128,8 +134,12 @@ pub(crate) fn serve<A: Application>(stream: Stream, inner: &Inner<A>) {
         stream: &stream,
         buf: Vec::with_capacity(WRITE_BUF),
     };
+    let accepted = Instant::now();
+    // Whether a request was answered on this connection (it is then a kept one, which a
+    // shutdown may close between requests).
+    let mut answered_any = false;
     let mut phase = Phase::Idle {
-        deadline: Instant::now() + options.idle_timeout,
+        deadline: accepted + options.idle_timeout,
     };
     loop {
         // Read what the front end sent, within the phase's deadline.
@@ -138,7 +148,10 @@ pub(crate) fn serve<A: Application>(stream: Stream, inner: &Inner<A>) {
         };
         let now = Instant::now();
         let idle = matches!(phase, Phase::Idle { .. });
-        if idle && inner.stopping() {
+        if idle
+            && inner.stopping()
+            && (answered_any || now.duration_since(accepted) >= FIRST_REQUEST_GRACE)
+        {
             log::debug!(target: TARGET, "{peer}: idle connection closed for shutdown");
             return linger(&stream, 0, options.body_timeout);
         }
@@ -215,6 +228,7 @@ pub(crate) fn serve<A: Application>(stream: Stream, inner: &Inner<A>) {
                 Step::Answered(report) => {
                     let seen = app.seen.take();
                     log_answer(&peer, protocol, &seen, &report);
+                    answered_any = true;
                     phase = Phase::Idle {
                         deadline: Instant::now() + options.idle_timeout,
                     };

@@ -135,6 +135,26 @@ pub fn make_gateway_server_with<A>(
 where
     A: Application + Send + Sync + 'static,
 {
+    if let Some((listener, origin)) = crate::process::take_inherited()? {
+        // A worker of our supervisor, or a socket systemd handed over: serve that socket.
+        let listener = match listener {
+            crate::process::InheritedListener::Tcp(l) => Listener::Tcp(l),
+            crate::process::InheritedListener::Unix(l) => Listener::Unix(l),
+        };
+        let mut options = options;
+        if let crate::process::Origin::Supervisor(_) = origin {
+            // Other processes run the same application at the same time (PEP 3333).
+            options.config.handler.multiprocess = true;
+        }
+        let mut server = GatewayServer::from_listener(protocol, listener, app, options)?;
+        log::info!(
+            target: "wsgiref::gateway",
+            "serving the inherited socket {} instead of binding {address}",
+            server.local_address()
+        );
+        server.origin = Some(origin);
+        return Ok(server);
+    }
     let listener = Listener::bind(address)?;
     Ok(GatewayServer::from_listener(protocol, listener, app, options)?.owning_socket())
 }

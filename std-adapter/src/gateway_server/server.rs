@@ -62,6 +62,9 @@ pub struct GatewayServer<A> {
     /// The Unix socket file this server created, removed when it is dropped.
     owned_socket: Option<PathBuf>,
     running: AtomicBool,
+    /// Who handed the listener over at `exec` (systemd, or our supervisor: then this process
+    /// is a worker); `None` when it was bound or given here.
+    pub(crate) origin: Option<crate::process::Origin>,
 }
 
 impl<A> GatewayServer<A>
@@ -75,8 +78,14 @@ where
     /// Of `options`, the gateway server uses `max_connections`, `idle_timeout`,
     /// `header_timeout` (until a request's params are complete), `body_timeout` (each body
     /// read and response write), `receive_buffer` and `shutdown_grace`; `config.handler`'s
-    /// `proxy_header` and `error_status` apply. `threads` and the event-loop settings do not
-    /// (a thread per connection: see the [module docs](super)).
+    /// `proxy_header` and `error_status` apply, and `workers` (worker processes under a
+    /// supervisor, as for the HTTP server: [`crate::process`]). `threads` and the event-loop
+    /// settings do not (a thread per connection: see the [module docs](super)).
+    ///
+    /// `proxy_protocol` and `forwarded_allow_ips` are refused (`InvalidInput`): a front end
+    /// speaking a gateway protocol passes the client's address as `REMOTE_ADDR` and its scheme
+    /// as `HTTPS`/`REQUEST_SCHEME` itself, and trusting forwarding headers on top of that is
+    /// the front end's business (nginx's `real_ip` module, Apache's `mod_remoteip`).
     ///
     /// ```no_run
     /// use wsgiref_core::gateway::Protocol;
@@ -95,10 +104,27 @@ where
         app: A,
         options: ServerOptions,
     ) -> io::Result<Self> {
+        if options.proxy_protocol {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "proxy_protocol is an HTTP server option: a gateway front end passes the \
+                 client's address in REMOTE_ADDR",
+            ));
+        }
+        let trusted = &options.forwarded_allow_ips.policy().trusted;
+        if trusted.trusts_everyone() || !trusted.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "forwarded_allow_ips is an HTTP server option: a gateway front end passes the \
+                 client's address in REMOTE_ADDR",
+            ));
+        }
         let address = listener.local_address()?;
         let mut config = GatewayConfig::new(protocol);
         config.handler.proxy_header = options.config.handler.proxy_header;
         config.handler.error_status = options.config.handler.error_status;
+        // True in a worker process (set by `make_gateway_server_with`), as PEP 3333 asks.
+        config.handler.multiprocess = options.config.handler.multiprocess;
         let base = vec![
             ("GATEWAY_INTERFACE".to_string(), b"CGI/1.1".to_vec()),
             ("SCRIPT_NAME".to_string(), Vec::new()),
@@ -117,6 +143,7 @@ where
             address,
             owned_socket: None,
             running: AtomicBool::new(false),
+            origin: None,
         })
     }
 
@@ -138,7 +165,31 @@ where
         if self.running.swap(true, Ordering::AcqRel) {
             return Err(io::Error::other("serve_forever is already running"));
         }
-        let result = self.accept_loop();
+        let result = match &self.origin {
+            Some(crate::process::Origin::Supervisor(link)) => {
+                // A worker: SIGTERM from the supervisor drains it; so does the supervisor's
+                // death.
+                let result = self
+                    .shutdown_handle()
+                    .on_termination_signals()
+                    .and_then(|()| {
+                        let stop = self.shutdown_handle();
+                        link.watch_supervisor(move || stop.shutdown());
+                        self.accept_loop()
+                    });
+                if let Err(e) = &result {
+                    log::error!(target: "wsgiref::process", "{}: {e}", link.describe());
+                }
+                result
+            }
+            _ if self.inner.options.workers > 0 => {
+                let result = self.supervise();
+                self.inner.stop.0.reset();
+                self.running.store(false, Ordering::Release);
+                return result;
+            }
+            _ => self.accept_loop(),
+        };
         let until = Instant::now() + self.inner.options.shutdown_grace;
         while self.open_connections() > 0 && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(5));
@@ -153,6 +204,21 @@ where
         self.inner.stop.0.reset();
         self.running.store(false, Ordering::Release);
         result
+    }
+
+    /// Run as the supervisor of `options.workers` processes (see [`crate::process`]).
+    fn supervise(&self) -> io::Result<()> {
+        use std::os::fd::AsFd as _;
+        let plan = crate::process::Plan {
+            workers: self.inner.options.workers,
+            grace: self.inner.options.shutdown_grace,
+        };
+        let stop = &self.inner.stop.0;
+        let fd = match &self.listener {
+            Listener::Tcp(l) => l.as_fd(),
+            Listener::Unix(l) => l.as_fd(),
+        };
+        crate::process::supervise(fd, plan, &|| stop.is_requested())
     }
 
     fn accept_loop(&self) -> io::Result<()> {
@@ -182,6 +248,9 @@ where
             }
         }
         let mut events = mio::Events::with_capacity(8);
+        if let Some(crate::process::Origin::Supervisor(link)) = &self.origin {
+            link.announce_ready();
+        }
         log::debug!(
             target: TARGET,
             "serving {} on {}",
