@@ -1,6 +1,7 @@
 //! Stopping a server: a flag plus the wakers of every poller that must notice it at once.
 
 use std::io;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -108,15 +109,18 @@ impl ShutdownHandle {
                         crate::process::kill_workers_now();
                         std::process::exit(128 + signal);
                     }
+                    // First: nothing below may keep the server from stopping.
+                    stop.request();
                     log::info!(target: "wsgiref::server", "signal {signal}: shutting down");
-                    // Printed whatever the log level: the user at the terminal needs it.
+                    // Printed whatever the log level: the user at the terminal needs it. Not
+                    // `eprintln!`, which panics when stderr is a closed pipe (`| head -1`).
                     if !worker {
-                        eprintln!(
+                        let _ = writeln!(
+                            std::io::stderr(),
                             "Shutting down: finishing requests in flight \
-                         (press Ctrl-C again to exit at once)"
+                             (press Ctrl-C again to exit at once)"
                         );
                     }
-                    stop.request();
                 }
             })?;
         Ok(())
