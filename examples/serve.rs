@@ -34,7 +34,7 @@ mod serve;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use wsgiref::gateway_server::{make_gateway_server, ListenAddress};
+use wsgiref::gateway_server::{make_gateway_server_with, ListenAddress};
 use wsgiref::simple_server::{
     init_stderr_logger, make_server_with, ServerOptions, WsgiRequestHandler,
 };
@@ -70,15 +70,16 @@ fn main() -> ExitCode {
     };
     let root = app.root().to_path_buf();
     init_stderr_logger();
-    if let Some(protocol) = options.protocol {
-        return serve_gateway(protocol, &options.gateway_address(), app, &root);
-    }
     let server_options = ServerOptions {
         proxy_protocol: options.proxy_protocol,
         forwarded_allow_ips: options.forwarded_allow_ips.clone(),
         workers: options.workers,
         ..ServerOptions::default()
     };
+    if let Some(protocol) = options.protocol {
+        let address = options.gateway_address();
+        return serve_gateway(protocol, &address, app, server_options, &root);
+    }
     let server = match make_server_with(
         &options.bind,
         options.port,
@@ -111,7 +112,12 @@ fn main() -> ExitCode {
     );
     // On stderr with the access log: stdout holds the one line scripts wait for.
     eprintln!("Directory: {}", root.display());
-    match server.serve_forever() {
+    exit_code(server.serve_forever())
+}
+
+/// What `serve_forever` returned, as the process's exit status.
+fn exit_code(served: std::io::Result<()>) -> ExitCode {
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("serve: {e}");
@@ -125,10 +131,11 @@ fn serve_gateway(
     protocol: wsgiref::gateway::Protocol,
     address: &str,
     app: StaticFiles,
+    options: ServerOptions,
     root: &std::path::Path,
 ) -> ExitCode {
     let name = cli::protocol_name(protocol);
-    let server = match make_gateway_server(protocol, address, app) {
+    let server = match make_gateway_server_with(protocol, address, app, options) {
         Ok(server) => server,
         Err(e) => {
             eprintln!("serve: cannot listen on {address}: {e}");
@@ -149,11 +156,5 @@ fn serve_gateway(
         unix => writeln!(std::io::stdout(), "Serving {name} on {unix} ..."),
     };
     eprintln!("Directory: {}", root.display());
-    match server.serve_forever() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("serve: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(server.serve_forever())
 }

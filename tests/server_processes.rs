@@ -429,6 +429,9 @@ fn sigterm_stops_the_supervisor_and_every_worker() {
 fn workers_stop_when_the_supervisor_is_killed() {
     let mut server = Server::supervised(2, "orphans");
     let workers = server.started(2);
+    // Both serve, so both watch their supervisor (a worker killed before that exits on its
+    // own check at start-up, with another message).
+    assert_eq!(server.worker_pids(2), workers);
     server.signal("KILL");
     assert_eq!(server.wait(), None, "killed by a signal");
     wait_until_gone(&workers, || server.log());

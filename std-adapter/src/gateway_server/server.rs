@@ -1,6 +1,7 @@
 //! [`GatewayServer`]: accept gateway connections and serve each on a thread of its own.
 
 use std::io;
+use std::os::fd::AsFd as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -165,31 +166,19 @@ where
         if self.running.swap(true, Ordering::AcqRel) {
             return Err(io::Error::other("serve_forever is already running"));
         }
-        let result = match &self.origin {
-            Some(crate::process::Origin::Supervisor(link)) => {
-                // A worker: SIGTERM from the supervisor drains it; so does the supervisor's
-                // death.
-                let result = self
-                    .shutdown_handle()
-                    .on_termination_signals()
-                    .and_then(|()| {
-                        let stop = self.shutdown_handle();
-                        link.watch_supervisor(move || stop.shutdown());
-                        self.accept_loop()
-                    });
-                if let Err(e) = &result {
-                    log::error!(target: "wsgiref::process", "{}: {e}", link.describe());
-                }
-                result
-            }
-            _ if self.inner.options.workers > 0 => {
-                let result = self.supervise();
-                self.inner.stop.0.reset();
-                self.running.store(false, Ordering::Release);
-                return result;
-            }
-            _ => self.accept_loop(),
+        let fd = match &self.listener {
+            Listener::Tcp(l) => l.as_fd(),
+            Listener::Unix(l) => l.as_fd(),
         };
+        // Serve here, as a worker of our supervisor, or supervise workers (`crate::process`);
+        // a supervisor has no connections of its own, so the wait below is then over at once.
+        let result = crate::process::serve_forever(
+            self.origin.as_ref(),
+            &self.inner.options,
+            fd,
+            &self.shutdown_handle(),
+            || self.accept_loop(),
+        );
         let until = Instant::now() + self.inner.options.shutdown_grace;
         while self.open_connections() > 0 && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(5));
@@ -204,21 +193,6 @@ where
         self.inner.stop.0.reset();
         self.running.store(false, Ordering::Release);
         result
-    }
-
-    /// Run as the supervisor of `options.workers` processes (see [`crate::process`]).
-    fn supervise(&self) -> io::Result<()> {
-        use std::os::fd::AsFd as _;
-        let plan = crate::process::Plan {
-            workers: self.inner.options.workers,
-            grace: self.inner.options.shutdown_grace,
-        };
-        let stop = &self.inner.stop.0;
-        let fd = match &self.listener {
-            Listener::Tcp(l) => l.as_fd(),
-            Listener::Unix(l) => l.as_fd(),
-        };
-        crate::process::supervise(fd, plan, &|| stop.is_requested())
     }
 
     fn accept_loop(&self) -> io::Result<()> {

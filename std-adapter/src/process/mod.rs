@@ -73,6 +73,51 @@ pub(crate) mod inherit;
 pub(crate) mod supervisor;
 pub(crate) mod worker;
 
+use std::io;
+use std::os::fd::BorrowedFd;
+
+use crate::server::{ServerOptions, ShutdownHandle};
+
 pub use inherit::InheritedListener;
 pub(crate) use inherit::{is_worker, take_inherited, Origin};
 pub(crate) use supervisor::{kill_workers_now, supervise, Plan};
+
+/// What a server's `serve_forever` does, by where its socket came from; both servers (HTTP
+/// and gateway) call this with their own `serve` (the accept loop):
+/// * a worker of our supervisor: SIGTERM (from the supervisor) and the supervisor's death
+///   drain it; it serves;
+/// * else, with `options.workers ≥ 1`: supervise that many workers on `listener` until a
+///   stop is requested (the handle's `shutdown`, or SIGTERM/SIGINT to this process);
+/// * else: serve in this process.
+pub(crate) fn serve_forever(
+    origin: Option<&Origin>,
+    options: &ServerOptions,
+    listener: BorrowedFd<'_>,
+    stop: &ShutdownHandle,
+    serve: impl FnOnce() -> io::Result<()>,
+) -> io::Result<()> {
+    match origin {
+        Some(Origin::Supervisor(link)) => {
+            let result = stop.on_termination_signals().and_then(|()| {
+                let stop = stop.clone();
+                link.watch_supervisor(move || stop.shutdown());
+                serve()
+            });
+            if let Err(e) = &result {
+                log::error!(target: "wsgiref::process", "{}: {e}", link.describe());
+            }
+            result
+        }
+        _ if options.workers > 0 => {
+            let plan = Plan {
+                workers: options.workers,
+                grace: options.shutdown_grace,
+            };
+            let result = supervise(listener, plan, &|| stop.0.is_requested());
+            // The next serve_forever starts afresh.
+            stop.0.reset();
+            result
+        }
+        _ => serve(),
+    }
+}

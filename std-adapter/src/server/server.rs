@@ -296,41 +296,15 @@ where
         if self.running.swap(true, Ordering::AcqRel) {
             return Err(io::Error::other("serve_forever is already running"));
         }
-        let result = match &self.origin {
-            Some(crate::process::Origin::Supervisor(link)) => {
-                // A worker: SIGTERM from the supervisor drains it; so does the supervisor's
-                // death.
-                let result = self
-                    .shutdown_handle()
-                    .on_termination_signals()
-                    .and_then(|()| {
-                        let stop = self.shutdown_handle();
-                        link.watch_supervisor(move || stop.shutdown());
-                        self.accept_loop()
-                    });
-                if let Err(e) = &result {
-                    log::error!(target: "wsgiref::process", "{}: {e}", link.describe());
-                }
-                result
-            }
-            _ if self.shared.options.workers > 0 => self.supervise(),
-            _ => self.accept_loop(),
-        };
-        self.running.store(false, Ordering::Release);
-        result
-    }
-
-    /// Run as the supervisor of `options.workers` processes (see [`crate::process`]).
-    fn supervise(&self) -> io::Result<()> {
         use std::os::fd::AsFd as _;
-        let plan = crate::process::Plan {
-            workers: self.shared.options.workers,
-            grace: self.shared.options.shutdown_grace,
-        };
-        let stop = &self.shared.stop;
-        let result =
-            crate::process::supervise(self.listener.as_fd(), plan, &|| stop.is_requested());
-        stop.reset();
+        let result = crate::process::serve_forever(
+            self.origin.as_ref(),
+            &self.shared.options,
+            self.listener.as_fd(),
+            &self.shutdown_handle(),
+            || self.accept_loop(),
+        );
+        self.running.store(false, Ordering::Release);
         result
     }
 
