@@ -73,6 +73,7 @@
 
 mod connection;
 mod listener;
+mod pool;
 mod server;
 
 use std::io;
