@@ -287,6 +287,16 @@ fn serve<A: Application>(
                             Outcome::Disconnected => return,
                             _ => seen.content_length,
                         };
+                        if unread == 0
+                            && protocol != Protocol::FastCgi
+                            && !stream.has_pending_input()
+                        {
+                            // An SCGI or uwsgi request without a body was all the front
+                            // end sends, and it was read whole: closing now sends a FIN,
+                            // not a reset, and frees the thread without waiting for the
+                            // front end's close (a blocking read and a wake-up per request).
+                            return;
+                        }
                         return linger(&stream, unread, options.body_timeout);
                     }
                 }

@@ -356,3 +356,36 @@ fn idle_connection_threads_exit_when_serve_forever_returns() {
         Arc::strong_count(&server) == 1
     });
 }
+
+#[test]
+fn a_bodyless_scgi_request_frees_its_thread_before_the_front_end_closes() {
+    let mut options = options();
+    // A lingering close would drain the client below for longer than the test waits.
+    options.body_timeout = LIMIT * 3;
+    let serving = serve(Protocol::Scgi, hello, options);
+    let mut client = connect(&serving.0);
+    client.write_all(&scgi_request("/")).unwrap();
+    assert!(read_all(&mut client).ends_with(b"hello"));
+    // The client has the whole response, keeps its side open and goes on sending a byte now
+    // and then (until the server is gone): a lingering close would read them for
+    // body_timeout. The server is done with the connection anyway.
+    let done = Arc::new(AtomicBool::new(false));
+    let trickle = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            for _ in 0..1000 {
+                if done.load(Ordering::SeqCst) || client.write_all(b"x").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    eventually("the connection is counted closed", || {
+        serving.0.open_connections() == 0
+    });
+    eventually("its thread is idle", || serving.0.idle_threads() == 1);
+    done.store(true, Ordering::SeqCst);
+    trickle.join().unwrap();
+    stop(serving);
+}
