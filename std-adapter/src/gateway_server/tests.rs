@@ -343,7 +343,15 @@ fn a_connection_thread_serves_the_next_connection_and_more_threads_start_when_ne
 
 #[test]
 fn idle_connection_threads_exit_when_serve_forever_returns() {
-    let serving = serve(Protocol::Scgi, hello, options());
+    // The application holds `marker`: once the server and every connection thread are gone,
+    // so is the application, and only the test's reference is left.
+    let marker = Arc::new(());
+    let held = Arc::clone(&marker);
+    let app = app_fn(move |env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+        let _held = &held;
+        hello(env, sr)
+    });
+    let serving = serve(Protocol::Scgi, app, options());
     let mut client = connect(&serving.0);
     client.write_all(&scgi_request("/")).unwrap();
     assert!(read_all(&mut client).ends_with(b"hello"));
@@ -351,9 +359,9 @@ fn idle_connection_threads_exit_when_serve_forever_returns() {
     let server = Arc::clone(&serving.0);
     stop(serving);
     eventually("the idle thread is gone", || server.idle_threads() == 0);
-    // It held the server's state: only the test's reference is left once it exited.
-    eventually("the thread dropped its reference", || {
-        Arc::strong_count(&server) == 1
+    drop(server);
+    eventually("the idle thread dropped the application", || {
+        Arc::strong_count(&marker) == 1
     });
 }
 
