@@ -14,7 +14,6 @@ mod gateway_support;
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::Ordering;
 
 use gateway_support::*;
 use wsgiref::gateway::Protocol;
@@ -71,81 +70,16 @@ fn start_lighttpd(fcgi: u16, scgi: u16) -> FrontEnd {
     FrontEnd::start("lighttpd", command, port, log, dir)
 }
 
-/// The URL prefix of each protocol's location, in both configs.
-fn prefix(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::FastCgi => "fcgi",
-        Protocol::Scgi => "scgi",
-        _ => unreachable!("Apache and lighttpd are tested with FastCGI and SCGI"),
-    }
-}
-
 /// Everything but keep-conn, through one front end and one protocol. Returns the report of
 /// `GET /P/app/extra/path?a=1&b=%20x`.
 fn exercise(front: &FrontEnd, protocol: Protocol, backend: &Backend) -> String {
     let p = prefix(protocol);
     let who = format!("{} {protocol:?}", front.name);
-    let r = report(front, &format!("/{p}/app/extra/path?a=1&b=%20x"), None);
-    let ctx = format!("{who}:\n{r}");
-    assert_eq!(field(&r, "env REQUEST_METHOD"), Some("GET"), "{ctx}");
-    assert_eq!(
-        field(&r, "env SCRIPT_NAME"),
-        Some(format!("/{p}/app").as_str()),
-        "{ctx}"
-    );
-    assert_eq!(field(&r, "env PATH_INFO"), Some("/extra/path"), "{ctx}");
-    assert_eq!(field(&r, "env QUERY_STRING"), Some("a=1&b=%20x"), "{ctx}");
-    assert_eq!(field(&r, "env HTTP_X_TEST"), Some("hello"), "{ctx}");
-    assert_eq!(field(&r, "env SERVER_PROTOCOL"), Some("HTTP/1.1"), "{ctx}");
-    assert!(
-        r.contains("wsgi url_scheme=http multithread=true multiprocess=false run_once=false\n"),
-        "{ctx}"
-    );
-    assert_eq!(field(&r, "body_len"), Some("0"), "{ctx}");
-
-    // A 1 MiB upload, read by the application through wsgi.input.
-    let upload = pattern(UPLOAD);
-    let upload_path = front.dir.0.join("upload.bin");
-    std::fs::write(&upload_path, &upload).unwrap();
-    let u = report(front, &format!("/{p}/app/upload"), Some(&upload_path));
-    let ctx = format!("{who}:\n{u}");
-    assert_eq!(field(&u, "env REQUEST_METHOD"), Some("POST"), "{ctx}");
-    assert_eq!(field(&u, "env CONTENT_LENGTH"), Some("1048576"), "{ctx}");
-    assert_eq!(field(&u, "body_len"), Some("1048576"), "{ctx}");
-    let hash = format!("{:x}", fnv(FNV_START, &upload));
-    assert_eq!(field(&u, "body_hash"), Some(hash.as_str()), "{ctx}");
-
-    // A streamed response of no announced length arrives whole.
-    let (status, body) = curl(front, &format!("/{p}/app/big"), None);
-    assert_eq!(status, 200, "{who}");
-    assert!(
-        body == pattern(BIG),
-        "{who}: {} bytes, not the pattern",
-        body.len()
-    );
-
-    // An application error is the server's error page, passed on by the front end.
-    let (status, body) = curl(front, &format!("/{p}/app/fail"), None);
-    assert_eq!(status, 500, "{who}");
-    assert_eq!(
-        body,
-        wsgiref::handlers::HandlerConfig::ERROR_BODY,
-        "{who}: {}",
-        String::from_utf8_lossy(&body)
-    );
+    let r = exercise_common(front, p, &who);
 
     // A client that hangs up mid-response: the front end drops the backend connection, the
     // server stops the response and closes the body (close() ran, short of the cap)...
-    let closes = backend.state.endless_closes.load(Ordering::SeqCst);
-    disconnect_mid_response(front, &format!("/{p}/app/endless"));
-    wait_until(&format!("{who}: the endless body closed"), || {
-        backend.state.endless_closes.load(Ordering::SeqCst) == closes + 1
-    });
-    let sent = backend.state.endless_sent.load(Ordering::SeqCst);
-    assert!(
-        sent < ENDLESS_CAP,
-        "{who}: the endless body ran to its end ({sent} bytes): the disconnect went unnoticed"
-    );
+    hang_up_mid_response(front, backend, &format!("/{p}/app/endless"), &who);
     // ... and serves on.
     let again = report(front, &format!("/{p}/app/again"), None);
     assert_eq!(field(&again, "env PATH_INFO"), Some("/again"), "{who}");

@@ -1,5 +1,5 @@
-//! Shared by the front-end tests of the gateway protocols (tests/gateway_fronts.rs): the
-//! reporting application, the real gateway server it runs in, a front end run as a child
+//! Shared by the front-end tests of the gateway protocols (tests/gateway_fronts.rs,
+//! tests/gateway_nginx.rs): the reporting application, the real gateway server it runs in, a front end run as a child
 //! process in a temporary directory of its own, curl as the client, and a look at the
 //! backend's TCP connections (for keep-conn reuse).
 //!
@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wsgiref::app::{Body, Either, Once};
+use wsgiref::app::{Body, Chunks, Either};
 use wsgiref::gateway::Protocol;
-use wsgiref::gateway_server::{make_gateway_server_with, GatewayServer, ListenAddress};
+use wsgiref::gateway_server::{make_gateway_server_with, GatewayServer};
 use wsgiref::simple_server::ServerOptions;
 use wsgiref::{AppError, Application, Environ, StartResponse};
 
@@ -24,6 +24,8 @@ use wsgiref::{AppError, Application, Environ, StartResponse};
 pub const WAIT: Duration = Duration::from_secs(30);
 /// Size of the upload read through `wsgi.input`.
 pub const UPLOAD: usize = 1 << 20;
+/// The application's read size: the upload arrives in many reads.
+pub const READ_SIZE: usize = 8192;
 /// Size of the streamed response (no announced length).
 pub const BIG: usize = 300_000;
 /// The endless response stops here if nobody cuts it short: far more than any front end
@@ -99,8 +101,10 @@ impl Body for Streamed {
 /// - `/big`: [`BIG`] bytes of [`pattern`], streamed in chunks, no `Content-Length`;
 /// - `/fail`: an application error (the server's 500 page);
 /// - `/endless`: [`Endless`], for the client that disconnects;
+/// - `/ignore`: a short answer without reading the body (for the lingering close);
 /// - anything else: a report, one `env NAME=value` line per variable, the `wsgi` group, and
-///   `body_len`/`body_hash` of what it read through `wsgi.input`.
+///   `body_len`/`body_hash`/`body_reads` of what it read through `wsgi.input` (reads of
+///   [`READ_SIZE`]).
 pub struct ReportApp {
     pub state: Arc<AppState>,
 }
@@ -133,16 +137,21 @@ impl Application for ReportApp {
                     sent: 0,
                 })));
             }
+            b"/ignore" => {
+                sr.start("200 OK", &[("Content-Type", "text/plain")])?;
+                return Ok(one_chunk(b"ignored the body\n".to_vec()));
+            }
             _ => {}
         }
-        let (mut len, mut hash) = (0usize, FNV_START);
-        let mut buf = vec![0u8; 8192];
+        let (mut len, mut hash, mut reads) = (0usize, FNV_START, 0usize);
+        let mut buf = vec![0u8; READ_SIZE];
         loop {
             let n = env.input().read(&mut buf)?;
             if n == 0 {
                 break;
             }
             len += n;
+            reads += 1;
             hash = fnv(hash, &buf[..n]);
         }
         let mut text = String::new();
@@ -154,9 +163,18 @@ impl Application for ReportApp {
             "wsgi url_scheme={} multithread={} multiprocess={} run_once={}\n",
             w.url_scheme, w.multithread, w.multiprocess, w.run_once
         );
-        text += &format!("body_len={len}\nbody_hash={hash:x}\n");
+        text += &format!("body_len={len}\nbody_hash={hash:x}\nbody_reads={reads}\n");
         sr.start("200 OK", &[("Content-Type", "text/plain")])?;
-        Ok(Either::Right(Once::new(text.into_bytes())))
+        Ok(one_chunk(text.into_bytes()))
+    }
+}
+
+/// The URL prefix of each protocol's location in the front ends' configs.
+pub fn prefix(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::FastCgi => "fcgi",
+        Protocol::Scgi => "scgi",
+        Protocol::Uwsgi => "uwsgi",
     }
 }
 
@@ -164,36 +182,53 @@ impl Application for ReportApp {
 // The backend.
 // ---------------------------------------------------------------------------------------
 
-/// The real gateway server (`wsgiref::gateway_server`) serving [`report_app`] over one
-/// protocol on an ephemeral port of 127.0.0.1, on a thread of its own; shut down on drop.
+/// The real gateway server (`wsgiref::gateway_server`) serving [`ReportApp`] over one
+/// protocol, on a thread of its own; shut down on drop (which removes a Unix socket file).
 pub struct Backend {
+    /// The TCP port (0 for a Unix socket).
     pub port: u16,
     pub state: Arc<AppState>,
-    server: Arc<GatewayServer<ReportApp>>,
+    pub server: Arc<GatewayServer<ReportApp>>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
-/// The body type of [`ReportApp`].
-pub type ReportBody = Either<Either<Streamed, Endless>, Once<Vec<u8>>>;
+/// The body type of [`ReportApp`]. Reports are of no announced length (as the output of a
+/// streaming application): nginx then reads a FastCGI response up to `FCGI_END_REQUEST`.
+/// With a `Content-Length`, nginx may take the response as complete when the body is in,
+/// before the `FCGI_END_REQUEST` the server sends in a second write, and close (reset) the
+/// kept connection instead of reusing it: the keep-conn checks would depend on that race.
+pub type ReportBody = Either<Either<Streamed, Endless>, Chunks<std::option::IntoIter<Vec<u8>>>>;
 
-pub fn start_backend(protocol: Protocol) -> Backend {
-    let state = Arc::new(AppState::default());
-    let app = ReportApp {
-        state: Arc::clone(&state),
-    };
-    let options = ServerOptions {
+/// A report or short answer: one chunk of no announced length.
+fn one_chunk(bytes: Vec<u8>) -> ReportBody {
+    Either::Right(Chunks::new(Some(bytes).into_iter()))
+}
+
+/// The options of every backend: generous timeouts, only to stop a hung test.
+pub fn backend_options() -> ServerOptions {
+    ServerOptions {
         idle_timeout: WAIT,
         header_timeout: WAIT,
         body_timeout: WAIT,
         shutdown_grace: WAIT,
         ..ServerOptions::default()
+    }
+}
+
+/// A backend on an ephemeral port of 127.0.0.1.
+pub fn start_backend(protocol: Protocol) -> Backend {
+    start_backend_at(protocol, "127.0.0.1:0")
+}
+
+/// A backend on `address` (`HOST:PORT` or `unix:/path`).
+pub fn start_backend_at(protocol: Protocol, address: &str) -> Backend {
+    let state = Arc::new(AppState::default());
+    let app = ReportApp {
+        state: Arc::clone(&state),
     };
-    let server = make_gateway_server_with(protocol, "127.0.0.1:0", app, options)
-        .unwrap_or_else(|e| panic!("{protocol:?} server on 127.0.0.1:0: {e}"));
-    let port = match server.local_address() {
-        ListenAddress::Tcp(address) => address.port(),
-        other => panic!("{protocol:?} server on {other}, not TCP"),
-    };
+    let server = make_gateway_server_with(protocol, address, app, backend_options())
+        .unwrap_or_else(|e| panic!("{protocol:?} server on {address}: {e}"));
+    let port = server.local_address().port().unwrap_or(0);
     let server = Arc::new(server);
     let serving = Arc::clone(&server);
     let thread = std::thread::spawn(move || serving.serve_forever());
@@ -202,6 +237,13 @@ pub fn start_backend(protocol: Protocol) -> Backend {
         state,
         server,
         thread: Some(thread),
+    }
+}
+
+impl Backend {
+    /// The address as a front end's `*_pass` takes it: `127.0.0.1:PORT` or `unix:/path`.
+    pub fn upstream(&self) -> String {
+        self.server.local_address().to_string()
     }
 }
 
@@ -435,6 +477,81 @@ pub fn disconnect_mid_response(front: &FrontEnd, path: &str) {
     }
     // Reset rather than close politely, as a client that crashed or was killed.
     drop(stream);
+}
+
+/// The checks every front end and protocol must pass alike, at location `/{p}/app`:
+///
+/// - `GET /P/app/extra/path?a=1&b=%20x` (with `X-Test: hello`): the CGI variables a WSGI
+///   application relies on and the `wsgi` group; its report is returned;
+/// - a 1 MiB upload, read by the application through `wsgi.input` in many reads;
+/// - a streamed response of no announced length arrives whole (FastCGI: several 65,535-byte
+///   STDOUT records);
+/// - an application error is the server's error page, passed on by the front end.
+pub fn exercise_common(front: &FrontEnd, p: &str, who: &str) -> String {
+    let r = report(front, &format!("/{p}/app/extra/path?a=1&b=%20x"), None);
+    let ctx = format!("{who}:\n{r}");
+    assert_eq!(field(&r, "env REQUEST_METHOD"), Some("GET"), "{ctx}");
+    assert_eq!(
+        field(&r, "env SCRIPT_NAME"),
+        Some(format!("/{p}/app").as_str()),
+        "{ctx}"
+    );
+    assert_eq!(field(&r, "env PATH_INFO"), Some("/extra/path"), "{ctx}");
+    assert_eq!(field(&r, "env QUERY_STRING"), Some("a=1&b=%20x"), "{ctx}");
+    assert_eq!(field(&r, "env HTTP_X_TEST"), Some("hello"), "{ctx}");
+    assert_eq!(field(&r, "env SERVER_PROTOCOL"), Some("HTTP/1.1"), "{ctx}");
+    assert!(
+        r.contains("wsgi url_scheme=http multithread=true multiprocess=false run_once=false\n"),
+        "{ctx}"
+    );
+    assert_eq!(field(&r, "body_len"), Some("0"), "{ctx}");
+
+    let upload = pattern(UPLOAD);
+    let upload_path = front.dir.0.join("upload.bin");
+    std::fs::write(&upload_path, &upload).unwrap();
+    let u = report(front, &format!("/{p}/app/upload"), Some(&upload_path));
+    let ctx = format!("{who}:\n{u}");
+    assert_eq!(field(&u, "env REQUEST_METHOD"), Some("POST"), "{ctx}");
+    assert_eq!(field(&u, "env CONTENT_LENGTH"), Some("1048576"), "{ctx}");
+    assert_eq!(field(&u, "body_len"), Some("1048576"), "{ctx}");
+    let hash = format!("{:x}", fnv(FNV_START, &upload));
+    assert_eq!(field(&u, "body_hash"), Some(hash.as_str()), "{ctx}");
+    let reads: usize = field(&u, "body_reads").unwrap().parse().unwrap();
+    assert!(reads >= UPLOAD / READ_SIZE, "{ctx}");
+
+    let (status, body) = curl(front, &format!("/{p}/app/big"), None);
+    assert_eq!(status, 200, "{who}");
+    assert!(
+        body == pattern(BIG),
+        "{who}: {} bytes, not the pattern",
+        body.len()
+    );
+
+    let (status, body) = curl(front, &format!("/{p}/app/fail"), None);
+    assert_eq!(status, 500, "{who}");
+    assert_eq!(
+        body,
+        wsgiref::handlers::HandlerConfig::ERROR_BODY,
+        "{who}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    r
+}
+
+/// A client that hangs up during `/endless` at `path` ([`disconnect_mid_response`]): the
+/// front end must drop the backend connection, and the server stop the response and close
+/// the body (its `close()` ran, short of [`ENDLESS_CAP`]).
+pub fn hang_up_mid_response(front: &FrontEnd, backend: &Backend, path: &str, who: &str) {
+    let closes = backend.state.endless_closes.load(Ordering::SeqCst);
+    disconnect_mid_response(front, path);
+    wait_until(&format!("{who}: the endless body closed"), || {
+        backend.state.endless_closes.load(Ordering::SeqCst) == closes + 1
+    });
+    let sent = backend.state.endless_sent.load(Ordering::SeqCst);
+    assert!(
+        sent < ENDLESS_CAP,
+        "{who}: the endless body ran to its end ({sent} bytes): the disconnect went unnoticed"
+    );
 }
 
 /// Wait (bounded by [`WAIT`]) until `done()` holds.

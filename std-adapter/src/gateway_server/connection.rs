@@ -15,6 +15,7 @@ use super::server::Inner;
 use crate::clock::{http_date_now, unix_now};
 use crate::io::{kind_of, StdIo};
 use crate::server::access_log::{LogTime, ACCESS_TARGET};
+use crate::server::CatchPanic;
 
 /// Log target of the gateway server's own messages (protocol errors, refusals, timeouts).
 pub(crate) const TARGET: &str = "wsgiref::gateway";
@@ -103,8 +104,77 @@ enum Phase {
     Params { deadline: Instant },
 }
 
+/// A connection thread's state kept from one connection to the next: the session's buffers,
+/// the base environ, the observing application and the write buffer. Allocating and zeroing
+/// them (about 100 KiB with the default limits) for each connection was a visible part of a
+/// per-connection request's cost (SCGI, uwsgi).
+pub(crate) struct Worker<'i, A> {
+    inner: &'i Inner<A>,
+    rx: Vec<u8>,
+    params: Vec<u8>,
+    memory: OwnedMemory,
+    base: Environ<'i>,
+    app: Observed<'i, CatchPanic<A>>,
+    out: Vec<u8>,
+}
+
+impl<'i, A: Application> Worker<'i, A> {
+    pub(crate) fn new(inner: &'i Inner<A>) -> Self {
+        let mut base = Environ::new();
+        for (k, v) in &inner.base {
+            // Cannot fail: the names are valid environ keys.
+            let _ = base.set(k, v.as_slice());
+        }
+        base.set_errors(&crate::errors::Stderr);
+        Worker {
+            inner,
+            rx: vec![0u8; inner.options.receive_buffer.max(1024)],
+            params: vec![0u8; inner.config.limits.max_params_bytes],
+            memory: OwnedMemory::default(),
+            base,
+            app: Observed {
+                app: &inner.app,
+                seen: RefCell::new(Seen::default()),
+            },
+            out: Vec::with_capacity(WRITE_BUF),
+        }
+    }
+
+    /// Serve one accepted connection until it closes.
+    pub(crate) fn serve(&mut self, stream: Stream) {
+        self.out.clear();
+        self.app.seen.take();
+        serve(
+            stream,
+            self.inner,
+            Buffers {
+                rx: &mut self.rx,
+                params: &mut self.params,
+                memory: &mut self.memory,
+                out: &mut self.out,
+            },
+            &self.base,
+            &self.app,
+        );
+    }
+}
+
+/// The kept buffers [`serve`] borrows for one connection.
+struct Buffers<'b> {
+    rx: &'b mut [u8],
+    params: &'b mut [u8],
+    memory: &'b mut OwnedMemory,
+    out: &'b mut Vec<u8>,
+}
+
 /// Serve one accepted connection until it closes.
-pub(crate) fn serve<A: Application>(stream: Stream, inner: &Inner<A>) {
+fn serve<A: Application>(
+    stream: Stream,
+    inner: &Inner<A>,
+    buffers: Buffers<'_>,
+    base: &Environ<'_>,
+    app: &Observed<'_, CatchPanic<A>>,
+) {
     let peer = stream.peer();
     let protocol = inner.protocol;
     let options = &inner.options;
@@ -116,23 +186,16 @@ pub(crate) fn serve<A: Application>(stream: Stream, inner: &Inner<A>) {
         return;
     }
     let config: GatewayConfig = inner.config;
-    let mut rx = vec![0u8; options.receive_buffer.max(1024)];
-    let mut params = vec![0u8; config.limits.max_params_bytes];
-    let mut memory = OwnedMemory::default();
-    let mut session = Session::new(protocol, &mut rx, &mut params, memory.memory(), config);
-    let mut base = Environ::new();
-    for (k, v) in &inner.base {
-        // Cannot fail: the names are valid environ keys.
-        let _ = base.set(k, v.as_slice());
-    }
-    base.set_errors(&crate::errors::Stderr);
-    let app = Observed {
-        app: &inner.app,
-        seen: RefCell::new(Seen::default()),
-    };
+    let Buffers {
+        rx,
+        params,
+        memory,
+        out,
+    } = buffers;
+    let mut session = Session::new(protocol, rx, params, memory.memory(), config);
     let mut out = Coalesce {
         stream: &stream,
-        buf: Vec::with_capacity(WRITE_BUF),
+        buf: out,
     };
     let accepted = Instant::now();
     // Whether a request was answered on this connection (it is then a kept one, which a
@@ -213,7 +276,7 @@ pub(crate) fn serve<A: Application>(stream: Stream, inner: &Inner<A>) {
         }
         loop {
             let date = (protocol == Protocol::Uwsgi).then(http_date_now);
-            let step = session.process(&app, &base, date, StdIo(&stream), &mut out);
+            let step = session.process(app, base, date, StdIo(&stream), &mut out);
             // The session flushes at each response's end; anything left is a management
             // answer (FCGI_GET_VALUES, a refusal) that must go out now too.
             let flushed = out.flush_out();
@@ -238,6 +301,16 @@ pub(crate) fn serve<A: Application>(stream: Stream, inner: &Inner<A>) {
                             Outcome::Disconnected => return,
                             _ => seen.content_length,
                         };
+                        if unread == 0
+                            && protocol != Protocol::FastCgi
+                            && !stream.has_pending_input()
+                        {
+                            // An SCGI or uwsgi request without a body was all the front
+                            // end sends, and it was read whole: closing now sends a FIN,
+                            // not a reset, and frees the thread without waiting for the
+                            // front end's close (a blocking read and a wake-up per request).
+                            return;
+                        }
                         return linger(&stream, unread, options.body_timeout);
                     }
                 }
@@ -321,7 +394,7 @@ fn linger(stream: &Stream, unread: u64, body_timeout: Duration) {
 /// after each chunk of a streamed body).
 struct Coalesce<'s> {
     stream: &'s Stream,
-    buf: Vec<u8>,
+    buf: &'s mut Vec<u8>,
 }
 
 impl Coalesce<'_> {
@@ -329,7 +402,7 @@ impl Coalesce<'_> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let result = (&*self.stream).write_all(&self.buf);
+        let result = (&*self.stream).write_all(self.buf);
         self.buf.clear();
         result
     }

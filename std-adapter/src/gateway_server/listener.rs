@@ -236,6 +236,18 @@ impl Stream {
         }
     }
 
+    /// Whether the front end sent bytes not read yet, or closed its side: a peek that never
+    /// waits. An error counts as nothing pending (the connection is broken: close it).
+    pub(crate) fn has_pending_input(&self) -> bool {
+        let mut byte = [0u8; 1];
+        let flags = rustix::net::RecvFlags::PEEK | rustix::net::RecvFlags::DONTWAIT;
+        let peeked = match self {
+            Stream::Tcp(s) => rustix::net::recv(s, &mut byte, flags),
+            Stream::Unix(s) => rustix::net::recv(s, &mut byte, flags),
+        };
+        matches!(peeked, Ok((n, _)) if n > 0)
+    }
+
     /// The peer, for log lines: `127.0.0.1:51234`, or `unix` for a Unix socket client.
     pub(crate) fn peer(&self) -> String {
         match self {

@@ -1,4 +1,5 @@
-//! [`GatewayServer`]: accept gateway connections and serve each on a thread of its own.
+//! [`GatewayServer`]: accept gateway connections and serve each on a thread of its own, taken
+//! from the idle connection threads when one waits ([`Pool`]).
 
 use std::io;
 use std::os::fd::AsFd as _;
@@ -10,8 +11,9 @@ use std::time::{Duration, Instant};
 use wsgiref_core::gateway::{GatewayConfig, Protocol};
 use wsgiref_core::Application;
 
-use super::connection::{self, name, TARGET};
+use super::connection::{name, Worker, TARGET};
 use super::listener::{ListenAddress, Listener, Stream};
+use super::pool::Pool;
 use crate::server::{CatchPanic, ServerOptions, ShutdownHandle};
 
 /// What every connection thread of one server shares.
@@ -23,8 +25,10 @@ pub(crate) struct Inner<A> {
     /// The base environ under the front end's variables.
     pub(crate) base: Vec<(String, Vec<u8>)>,
     stop: ShutdownHandle,
-    /// Connections open now.
+    /// Connections open now (served, or handed to an idle thread).
     open: AtomicUsize,
+    /// The connection threads waiting for their next connection.
+    pool: Pool,
 }
 
 impl<A> Inner<A> {
@@ -34,10 +38,10 @@ impl<A> Inner<A> {
     }
 }
 
-/// Counts a connection as open until dropped.
-struct OpenGuard<A>(Arc<Inner<A>>);
+/// Counts a connection as open until dropped (also if serving it panicked).
+struct OpenGuard<'i, A>(&'i Inner<A>);
 
-impl<A> Drop for OpenGuard<A> {
+impl<A> Drop for OpenGuard<'_, A> {
     fn drop(&mut self) {
         self.0.open.fetch_sub(1, Ordering::AcqRel);
     }
@@ -139,6 +143,7 @@ where
                 base,
                 stop: ShutdownHandle(Arc::default()),
                 open: AtomicUsize::new(0),
+                pool: Pool::default(),
             }),
             listener,
             address,
@@ -166,6 +171,7 @@ where
         if self.running.swap(true, Ordering::AcqRel) {
             return Err(io::Error::other("serve_forever is already running"));
         }
+        self.inner.pool.open();
         let fd = match &self.listener {
             Listener::Tcp(l) => l.as_fd(),
             Listener::Unix(l) => l.as_fd(),
@@ -190,6 +196,8 @@ where
                 "shutdown_grace over with {left} connection(s) still open; returning"
             );
         }
+        // Idle connection threads exit; busy ones (past shutdown_grace) once they are done.
+        self.inner.pool.close();
         self.inner.stop.0.reset();
         self.running.store(false, Ordering::Release);
         result
@@ -272,15 +280,34 @@ where
             );
             return;
         }
-        let guard = OpenGuard(Arc::clone(inner));
+        // An idle connection thread takes it; else a new thread starts with it.
+        let Err(stream) = inner.pool.hand(stream) else {
+            return;
+        };
+        let inner = Arc::clone(inner);
         let spawned = std::thread::Builder::new()
             .name("wsgiref-gateway".into())
-            .spawn(move || {
-                let guard = guard;
-                connection::serve(stream, &guard.0);
-            });
+            .spawn(move || connection_thread(&inner, stream));
         if let Err(e) = spawned {
+            self.inner.open.fetch_sub(1, Ordering::AcqRel);
             log::error!(target: TARGET, "no thread for a new connection: {e}; closed");
+        }
+    }
+}
+
+/// The body of a connection thread: serve `first`, then the connections the accept loop
+/// hands over while this thread is idle, with the same buffers, until the pool lets it go.
+fn connection_thread<A: Application>(inner: &Inner<A>, first: Stream) {
+    let mut worker = Worker::new(inner);
+    let mut stream = first;
+    loop {
+        {
+            let _open = OpenGuard(inner);
+            worker.serve(stream);
+        }
+        match inner.pool.next() {
+            Some(next) => stream = next,
+            None => return,
         }
     }
 }
@@ -347,7 +374,8 @@ impl<A> GatewayServer<A> {
         self.inner.stop.clone()
     }
 
-    /// Connections open right now (each has a thread): for a status page or a test.
+    /// Connections open right now (each has a thread of its own): for a status page or a
+    /// test.
     ///
     /// ```no_run
     /// use wsgiref_core::gateway::Protocol;
@@ -360,6 +388,24 @@ impl<A> GatewayServer<A> {
     /// ```
     pub fn open_connections(&self) -> usize {
         self.inner.open.load(Ordering::Acquire)
+    }
+
+    /// Connection threads idle right now, each waiting (with its buffers) for the next
+    /// connection the server accepts: for a status page or a test. A few stay however long
+    /// they wait; more exit after about ten seconds without work, and all of them when
+    /// [`serve_forever`](Self::serve_forever) returns (see the [module docs](super)).
+    ///
+    /// ```no_run
+    /// use wsgiref_core::gateway::Protocol;
+    /// use wsgiref_std::gateway_server::make_gateway_server;
+    /// use wsgiref_std::server::demo_app;
+    ///
+    /// let server = make_gateway_server(Protocol::Scgi, "127.0.0.1:0", demo_app)?;
+    /// assert_eq!(server.idle_threads(), 0); // threads start with the first connections
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn idle_threads(&self) -> usize {
+        self.inner.pool.idle()
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wsgiref_core::app::{app_fn, StartResponse};
+use wsgiref_core::app::{app_fn, Once, StartResponse};
 use wsgiref_core::gateway::Protocol;
 use wsgiref_core::{AppError, Application, Environ};
 
@@ -246,4 +246,154 @@ fn shutdown_finishes_the_request_in_flight_closes_idle_connections_and_returns()
     assert_eq!(read_all(&mut busy), b"");
     eventually("serve_forever returns", || serving.1.is_finished());
     serving.1.join().unwrap().unwrap();
+}
+
+/// Answers with the id of the thread that served the request; requests to `/hold` wait until
+/// `holding` of them have arrived, so that they are served at the same time.
+struct ThreadIds {
+    holding: usize,
+    arrived: Mutex<usize>,
+    all_in: std::sync::Condvar,
+}
+
+impl Application for ThreadIds {
+    type Body = Once<Vec<u8>>;
+
+    fn call(
+        &self,
+        env: &mut Environ<'_>,
+        sr: &mut StartResponse<'_>,
+    ) -> Result<Self::Body, AppError> {
+        if env.get("PATH_INFO") == Some(b"/hold") {
+            let mut arrived = self.arrived.lock().unwrap();
+            *arrived += 1;
+            self.all_in.notify_all();
+            let (arrived, _) = self
+                .all_in
+                .wait_timeout_while(arrived, LIMIT, |n| *n < self.holding)
+                .unwrap();
+            assert!(
+                *arrived >= self.holding,
+                "the held requests were not served at once"
+            );
+        }
+        sr.start("200 OK", &[])?;
+        Ok(Once::new(
+            format!("{:?}", std::thread::current().id()).into_bytes(),
+        ))
+    }
+}
+
+/// The body of an SCGI answer: the serving thread's id.
+fn thread_of(answer: &[u8]) -> String {
+    let at = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    String::from_utf8(answer[at + 4..].to_vec()).unwrap()
+}
+
+#[test]
+fn a_connection_thread_serves_the_next_connection_and_more_threads_start_when_needed() {
+    let app = ThreadIds {
+        holding: 3,
+        arrived: Mutex::new(0),
+        all_in: std::sync::Condvar::new(),
+    };
+    let serving = serve(Protocol::Scgi, app, options());
+    assert_eq!(serving.0.idle_threads(), 0);
+    let ask = |path: &str| {
+        let mut client = connect(&serving.0);
+        client.write_all(&scgi_request(path)).unwrap();
+        thread_of(&read_all(&mut client))
+    };
+    // One connection after the other: the same thread, idle in between.
+    let first = ask("/");
+    eventually("the thread waits for the next connection", || {
+        serving.0.idle_threads() == 1
+    });
+    assert_eq!(
+        ask("/"),
+        first,
+        "the idle thread serves the next connection"
+    );
+    eventually("idle again", || serving.0.idle_threads() == 1);
+    // Three at once, with one idle thread: two more threads start and all three are served
+    // together (each request waits for the other two).
+    let held: Vec<_> = (0..3)
+        .map(|_| {
+            let mut client = connect(&serving.0);
+            client.write_all(&scgi_request("/hold")).unwrap();
+            client
+        })
+        .collect();
+    let mut threads: Vec<String> = held
+        .into_iter()
+        .map(|mut client| thread_of(&read_all(&mut client)))
+        .collect();
+    threads.sort();
+    threads.dedup();
+    assert_eq!(threads.len(), 3, "three threads: {threads:?}");
+    assert!(
+        threads.contains(&first),
+        "the idle one among them: {threads:?}"
+    );
+    eventually("all three wait for connections", || {
+        serving.0.idle_threads() == 3
+    });
+    stop(serving);
+}
+
+#[test]
+fn idle_connection_threads_exit_when_serve_forever_returns() {
+    // The application holds `marker`: once the server and every connection thread are gone,
+    // so is the application, and only the test's reference is left.
+    let marker = Arc::new(());
+    let held = Arc::clone(&marker);
+    let app = app_fn(move |env: &mut Environ<'_>, sr: &mut StartResponse<'_>| {
+        let _held = &held;
+        hello(env, sr)
+    });
+    let serving = serve(Protocol::Scgi, app, options());
+    let mut client = connect(&serving.0);
+    client.write_all(&scgi_request("/")).unwrap();
+    assert!(read_all(&mut client).ends_with(b"hello"));
+    eventually("the thread is idle", || serving.0.idle_threads() == 1);
+    let server = Arc::clone(&serving.0);
+    stop(serving);
+    eventually("the idle thread is gone", || server.idle_threads() == 0);
+    drop(server);
+    eventually("the idle thread dropped the application", || {
+        Arc::strong_count(&marker) == 1
+    });
+}
+
+#[test]
+fn a_bodyless_scgi_request_frees_its_thread_before_the_front_end_closes() {
+    let mut options = options();
+    // A lingering close would drain the client below for longer than the test waits.
+    options.body_timeout = LIMIT * 3;
+    let serving = serve(Protocol::Scgi, hello, options);
+    let mut client = connect(&serving.0);
+    client.write_all(&scgi_request("/")).unwrap();
+    assert!(read_all(&mut client).ends_with(b"hello"));
+    // The client has the whole response, keeps its side open and goes on sending a byte now
+    // and then (until the server is gone): a lingering close would read them for
+    // body_timeout. The server is done with the connection anyway.
+    let done = Arc::new(AtomicBool::new(false));
+    let trickle = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            for _ in 0..1000 {
+                if done.load(Ordering::SeqCst) || client.write_all(b"x").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    eventually("the connection is counted closed", || {
+        serving.0.open_connections() == 0
+    });
+    eventually("its thread is idle", || serving.0.idle_threads() == 1);
+    done.store(true, Ordering::SeqCst);
+    trickle.join().unwrap();
+    stop(serving);
 }
