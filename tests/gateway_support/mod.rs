@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wsgiref::app::{Body, Chunks, Either};
+use wsgiref::app::{Body, Either, Once};
 use wsgiref::gateway::Protocol;
 use wsgiref::gateway_server::{make_gateway_server_with, GatewayServer};
 use wsgiref::simple_server::ServerOptions;
@@ -192,16 +192,16 @@ pub struct Backend {
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
-/// The body type of [`ReportApp`]. Reports are of no announced length (as the output of a
-/// streaming application): nginx then reads a FastCGI response up to `FCGI_END_REQUEST`.
-/// With a `Content-Length`, nginx may take the response as complete when the body is in,
-/// before the `FCGI_END_REQUEST` the server sends in a second write, and close (reset) the
-/// kept connection instead of reusing it: the keep-conn checks would depend on that race.
-pub type ReportBody = Either<Either<Streamed, Endless>, Chunks<std::option::IntoIter<Vec<u8>>>>;
+/// The body type of [`ReportApp`]. Reports are one chunk of known length (`Content-Length`):
+/// nginx then takes a FastCGI response as complete when the body is in, and keeps the
+/// connection only if `FCGI_END_REQUEST` came with it; the keep-conn checks below would fail
+/// if the server sent the end record in a later segment (it did, before the core's
+/// `Response::flush_at_finish`).
+pub type ReportBody = Either<Either<Streamed, Endless>, Once<Vec<u8>>>;
 
-/// A report or short answer: one chunk of no announced length.
+/// A report or short answer: one chunk of known length.
 fn one_chunk(bytes: Vec<u8>) -> ReportBody {
-    Either::Right(Chunks::new(Some(bytes).into_iter()))
+    Either::Right(Once::new(bytes))
 }
 
 /// The options of every backend: generous timeouts, only to stop a hung test.

@@ -460,6 +460,8 @@ impl<'s> Session<'s> {
                     exchange,
                     date,
                     failure,
+                    // The session flushes once FCGI_END_REQUEST follows the body (below).
+                    false,
                 )
             }
             Protocol::Scgi | Protocol::Uwsgi => run(
@@ -471,6 +473,7 @@ impl<'s> Session<'s> {
                 exchange,
                 date,
                 failure,
+                true,
             ),
         };
         let failed = input.failed.get();
@@ -507,6 +510,7 @@ impl<'s> Session<'s> {
                 self.closed = true;
             }
         } else {
+            let _ = sink.flush();
             self.closed = true;
         }
         Step::Answered(report)
@@ -525,9 +529,11 @@ fn run<A: Application, W: Write>(
     exchange: Exchange,
     date: Option<HttpDate>,
     failure: Option<AppError>,
+    flush_at_finish: bool,
 ) -> RunReport {
     let out = Output::new(sink, output);
     let mut response = Response::new(&config.handler, exchange, date, out, None);
+    response.flush_at_finish = flush_at_finish;
     let head = exchange.head_request;
     match failure {
         None => run_app(app, environ, &mut response, &config.handler, head),
@@ -838,6 +844,64 @@ mod tests {
             }
         }
         Run { out: out.0, steps }
+    }
+
+    /// A sink that records where the transport was flushed.
+    #[derive(Default)]
+    struct Flushes {
+        out: Vec<u8>,
+        at: Vec<usize>,
+    }
+
+    impl ErrorType for Flushes {
+        type Error = core::convert::Infallible;
+    }
+
+    impl Write for Flushes {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+            self.out.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> Result<(), Self::Error> {
+            self.at.push(self.out.len());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn fastcgi_flushes_a_known_length_body_together_with_its_end_request() {
+        // nginx keeps a FastCGI connection only when FCGI_END_REQUEST arrives with the end of
+        // a body whose length it knows; a flush between the two (a segment of its own) made it
+        // drop kept connections.
+        let (mut rx, mut params) = ([0u8; 256], [0u8; 1024]);
+        let mut memory: MemoryBuf = MemoryBuf::new();
+        let config = GatewayConfig::new(Protocol::FastCgi);
+        let mut session = Session::new(
+            Protocol::FastCgi,
+            &mut rx,
+            &mut params,
+            memory.memory(),
+            config,
+        );
+        let mut base_buf = EnvironBuf::<128, 4>::new();
+        let base = base_buf.environ();
+        let wire = fcgi_request(1, true, &[("REQUEST_METHOD", "GET")], b"");
+        assert_eq!(session.feed(&wire), wire.len());
+        let mut sink = Flushes::default();
+        let step = session.process(&echo(), &base, None, &b""[..], &mut sink);
+        assert!(matches!(step, Step::Answered(_)), "{step:?}");
+        let (stdout, others) = unframe(&sink.out);
+        assert!(stdout.ends_with(b"GET "), "{stdout:?}");
+        assert_eq!(
+            others.last().map(|r| r.0),
+            Some(3),
+            "ends with FCGI_END_REQUEST"
+        );
+        assert_eq!(
+            sink.at,
+            [sink.out.len()],
+            "one flush, after FCGI_END_REQUEST"
+        );
     }
 
     #[test]

@@ -80,6 +80,11 @@ pub(crate) struct Response<'h, 'o, W: Write> {
     request_body: Option<&'h dyn RequestBody>,
     /// The driver's way of sending a file body without reading it (`BaseHandler.sendfile`).
     pub(crate) sendfile: Option<SendFile<W>>,
+    /// `finish` flushes the transport (true), or only writes out what is staged, for a driver
+    /// that writes more after the response and flushes then (FastCGI's `FCGI_END_REQUEST`:
+    /// nginx drops a kept connection whose end record comes in a later segment than the
+    /// body it completes).
+    pub(crate) flush_at_finish: bool,
 }
 
 impl<'h, 'o, W: Write> Response<'h, 'o, W> {
@@ -106,6 +111,7 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
             must_close: exchange.persistent != Some(true),
             request_body,
             sendfile: None,
+            flush_at_finish: true,
         }
     }
 
@@ -287,7 +293,11 @@ impl<'h, 'o, W: Write> Response<'h, 'o, W> {
             }
             _ => {}
         }
-        Ok(self.out.flush()?)
+        if self.flush_at_finish {
+            Ok(self.out.flush()?)
+        } else {
+            Ok(self.out.flush_buffer()?)
+        }
     }
 
     /// Push out what is staged (the head and body so far), keeping the connection usable.
