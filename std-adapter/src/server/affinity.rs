@@ -125,28 +125,6 @@ impl Placement {
 
     #[cfg(not(target_os = "linux"))]
     pub(crate) fn release(&self) {}
-
-    /// Give thread `tid` of this process back the CPUs the workers were placed from: the
-    /// monitor unpins a loop thread that cannot get its own CPU (see
-    /// [`super::starvation`]). False when the kernel refused (the thread has exited, say).
-    #[cfg(target_os = "linux")]
-    pub(crate) fn release_thread(&self, tid: i32) -> bool {
-        let Some(pid) = rustix::process::Pid::from_raw(tid) else {
-            return false;
-        };
-        match sched_setaffinity(Some(pid), &self.inherited) {
-            Ok(()) => true,
-            Err(e) => {
-                log::debug!(target: "wsgiref::server", "cannot widen thread {tid}'s CPU affinity: {e}");
-                false
-            }
-        }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    pub(crate) fn release_thread(&self, _tid: i32) -> bool {
-        false
-    }
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -181,28 +159,5 @@ mod tests {
         })
         .join()
         .unwrap();
-    }
-
-    #[test]
-    fn another_thread_can_be_unpinned() {
-        use std::sync::mpsc;
-        let before = std::thread::spawn(own_cpus).join().unwrap();
-        let plan = Placement::plan(before.len()).expect("as many workers as CPUs");
-        let (tid_tx, tid_rx) = mpsc::channel();
-        let (go_tx, go_rx) = mpsc::channel::<()>();
-        let pinned = std::thread::spawn(move || {
-            plan.pin(0);
-            tid_tx
-                .send((rustix::thread::gettid().as_raw_nonzero().get(), own_cpus()))
-                .unwrap();
-            go_rx.recv().unwrap();
-            own_cpus()
-        });
-        let (tid, cpus) = tid_rx.recv().unwrap();
-        assert_eq!(cpus, [before[0]]);
-        assert!(plan.release_thread(tid));
-        go_tx.send(()).unwrap();
-        assert_eq!(pinned.join().unwrap(), before);
-        assert!(!plan.release_thread(0), "no thread 0");
     }
 }

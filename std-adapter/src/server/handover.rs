@@ -29,40 +29,14 @@ use super::affinity::Placement;
 use super::event_loop::{self, Conn, Exit, Loop, Turn};
 use super::request_handler::RequestHandler;
 use super::server::WsgiServer;
-use super::starvation::{self, Watch};
 
 /// The owner's call mark of one loop: a sequence number shifted left, with the low bit set
-/// while a call runs; the owner's thread id, so the monitor can tell a thread that waits
-/// from one that computes (or was only preempted); and the id of the owner while it is
-/// pinned to a CPU (0 when not), which the monitor watches for starvation
-/// ([`super::starvation`]).
+/// while a call runs; and the owner's thread id, so the monitor can tell a thread that waits
+/// from one that computes (or was only preempted).
 #[derive(Debug, Default)]
-pub(crate) struct Calls(AtomicU64, AtomicI32, AtomicI32);
-
-/// The calling thread's id (0 where there is none to be had).
-fn current_tid() -> i32 {
-    #[cfg(target_os = "linux")]
-    {
-        rustix::thread::gettid().as_raw_nonzero().get()
-    }
-    #[cfg(not(target_os = "linux"))]
-    0
-}
+pub(crate) struct Calls(AtomicU64, AtomicI32);
 
 impl Calls {
-    /// Record the calling thread, pinned to a CPU, as the loop's pinned owner.
-    fn pinned_here(&self) {
-        self.2.store(current_tid(), Ordering::Relaxed);
-    }
-
-    /// Thread `tid` is no longer the loop's pinned owner (it lost the loop, or was unpinned):
-    /// true when it was.
-    fn unpinned(&self, tid: i32) -> bool {
-        self.2
-            .compare_exchange(tid, 0, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-    }
-
     /// Record the calling thread as the loop's owner (when it starts running the loop).
     pub(crate) fn owned_here(&self) {
         #[cfg(target_os = "linux")]
@@ -208,11 +182,7 @@ where
         while let Some(work) = job {
             match work {
                 Job::Loop(n) => {
-                    if pinned {
-                        self.loops[n].calls.pinned_here();
-                    }
                     if let Exit::Replaced = self.run_loop(n, &mut memory) {
-                        self.loops[n].calls.unpinned(current_tid());
                         self.stuck.fetch_sub(1, Ordering::AcqRel);
                         // A pinned worker thread turned spare may serve any loop: unpin it.
                         if let (true, Some(placement)) = (pinned, &self.placement) {
@@ -351,7 +321,6 @@ where
         let max = self.server.shared.options.max_blocking;
         // Per loop: the call mark last seen, and when it was first seen.
         let mut seen = vec![(0u64, Instant::now()); self.loops.len()];
-        let mut watches: Vec<Watch> = self.loops.iter().map(|_| Watch::default()).collect();
         let mut period = SLOW;
         let mut last_hand_over: Option<Instant> = None;
         while !self.spares().done {
@@ -359,7 +328,6 @@ where
             let mut handed = false;
             let now = Instant::now();
             for (n, lp) in self.loops.iter().enumerate() {
-                self.unpin_if_starved(n, &mut watches[n], now);
                 let mark = lp.calls.0.load(Ordering::Acquire);
                 if mark != seen[n].0 {
                     seen[n] = (mark, now);
@@ -402,38 +370,6 @@ where
                 Some(at) if now.duration_since(at) < STAY_FAST => FAST,
                 _ => (period * 2).min(SLOW),
             };
-        }
-    }
-}
-
-impl<A, H> Crew<'_, A, H> {
-    /// Unpin loop `n`'s owner when it is pinned and has spent most of the last
-    /// [`starvation::WINDOW`] waiting for its CPU: it may then run on any CPU of the
-    /// process's, and stays unpinned (see [`super::starvation`]).
-    fn unpin_if_starved(&self, n: usize, watch: &mut Watch, now: Instant) {
-        let Some(placement) = &self.placement else {
-            return;
-        };
-        let tid = self.loops[n].calls.2.load(Ordering::Relaxed);
-        if tid == 0 {
-            watch.reset();
-            return;
-        }
-        if !watch.due(now) {
-            return;
-        }
-        let Some(reading) = starvation::read(tid) else {
-            return;
-        };
-        if watch.starved(tid, now, reading)
-            && self.loops[n].calls.unpinned(tid)
-            && placement.release_thread(tid)
-        {
-            log::info!(
-                target: "wsgiref::server",
-                "event loop {n}: its thread was starved of its CPU for the last {} ms or more; unpinned",
-                starvation::WINDOW.as_millis()
-            );
         }
     }
 }

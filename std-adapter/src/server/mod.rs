@@ -91,7 +91,6 @@ mod request_handler;
 #[allow(clippy::module_inception)] // `server::server` holds WsgiServer; the module is the API
 mod server;
 mod shutdown;
-mod starvation;
 mod timed_stream;
 
 use std::io;
