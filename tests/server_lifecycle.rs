@@ -361,3 +361,75 @@ fn an_error_page_says_that_the_connection_closes() {
     );
     running.stop().unwrap();
 }
+
+/// Once a server is stopping, a client that connects is refused at once, not accepted by the
+/// kernel into a queue nobody reads and reset when the process exits (seen behind nginx as
+/// requests stalled for seconds at each instance's SIGTERM, then 502: `docs/deploy.md`). A
+/// front end then tries another instance at once.
+#[test]
+fn a_stopping_server_refuses_new_connections_instead_of_queueing_them() {
+    let mut options = short_options();
+    // Long enough that the server is still in its grace when the test gives up.
+    options.header_timeout = Duration::from_secs(60);
+    options.shutdown_grace = Duration::from_secs(60);
+    let server = make_server_with("127.0.0.1", 0, demo_app, WsgiRequestHandler, options).unwrap();
+    let server = std::sync::Arc::new(server);
+    let address = server.server_address();
+    let runner = server.clone();
+    let thread = std::thread::spawn(move || runner.serve_forever());
+    // A request half sent may keep the server in its shutdown grace (whether it does is not
+    // what is tested); the answer to a first one proves the connection was accepted.
+    let mut held = connect(address);
+    send(&mut held, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(read_response(&mut held).starts_with("HTTP/1.1 200 OK"));
+    send(&mut held, b"GET / HTTP/1.1\r\nHost: x\r\n");
+    server.shutdown();
+    // Connections made before the stop took effect may still be accepted; once it has, every
+    // attempt is refused. Only a hung test stops at the limit.
+    let limit = std::time::Instant::now() + Duration::from_secs(20);
+    let refused = loop {
+        // Taken, or left unanswered (the kernel's queue is full): not refused yet.
+        match TcpStream::connect_timeout(&address, Duration::from_secs(1)) {
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => break true,
+            Ok(_) | Err(_) if std::time::Instant::now() >= limit => break false,
+            Ok(_) | Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    };
+    assert!(
+        refused,
+        "a stopping server still takes connections 20 s after shutdown()"
+    );
+    // Once the last client has gone, the server stops.
+    drop(held);
+    thread.join().unwrap().unwrap();
+}
+
+/// A server stopped and run again listens again on its socket, which its stop shut down.
+#[test]
+fn a_server_stopped_and_run_again_listens_again() {
+    let mut options = short_options();
+    // One event loop: it serves the server's own socket (more loops add sockets of their own).
+    options.threads = 1;
+    let server = make_server_with("127.0.0.1", 0, demo_app, WsgiRequestHandler, options).unwrap();
+    let server = std::sync::Arc::new(server);
+    let address = server.server_address();
+    for _ in 0..2 {
+        let runner = server.clone();
+        let thread = std::thread::spawn(move || runner.serve_forever());
+        // From when `serve_forever` has started: a stopped server refuses until then.
+        let limit = std::time::Instant::now() + Duration::from_secs(20);
+        let mut client = loop {
+            match TcpStream::connect(address) {
+                Ok(client) => break client,
+                Err(e) if std::time::Instant::now() >= limit => panic!("not listening: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        };
+        client.set_read_timeout(Some(IO_LIMIT)).unwrap();
+        send(&mut client, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(read_response(&mut client).starts_with("HTTP/1.1 200 OK"));
+        drop(client);
+        server.shutdown();
+        thread.join().unwrap().unwrap();
+    }
+}

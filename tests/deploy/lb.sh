@@ -46,6 +46,10 @@ if [ "$LB_PLACEMENT" = default ]; then unset WSGIREF_PLACEMENT; else export WSGI
 # its own. With LB_PLACEMENT=default that is the combination that stalled requests for
 # seconds on a busy machine (docs/deploy.md, "How many workers and threads").
 LB_SETSID=${LB_SETSID:-0}
+# LB_THREADS=1 samples the instances' threads every 50 ms during each phase (what each ran and
+# waited for a CPU: tests/deploy/threads.py); keep the file with LB_KEEP=DIR (DIR/threads.txt).
+LB_THREADS=${LB_THREADS:-0}
+SAMPLER_PID=""
 
 # wrk: 2 threads, 16 connections; read timeout 5 s (a request nobody answers counts as failed).
 WRK_ARGS=(-t 2 -c 16 --timeout 5s)
@@ -78,6 +82,7 @@ WRK_PID=""
 cleanup() {
     local pid
     [ -n "$WRK_PID" ] && kill -9 "$WRK_PID" 2>/dev/null || true
+    [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null || true
     [ -n "$FRONT_PID" ] && kill -TERM "$FRONT_PID" 2>/dev/null || true
     for pid in "${INSTANCE_PIDS[@]}"; do
         # An instance and its worker processes (each in a process group of its own).
@@ -307,6 +312,10 @@ run_phase() {
     timeout -s INT 60 wrk "${WRK_ARGS[@]}" -d 60s -s tests/deploy/count.lua \
         "http://127.0.0.1:$FRONT_PORT/" >"$DIR/wrk.out" 2>&1 &
     WRK_PID=$!
+    if [ "$LB_THREADS" = 1 ]; then
+        python3 tests/deploy/threads.py record 60 "$DIR/threads.txt" &
+        SAMPLER_PID=$!
+    fi
     sleep 1
 
     echo "$(date +%s.%N | cut -c1-14) $name: kill -9 instance 1 (127.0.0.3) under load"
@@ -333,6 +342,13 @@ run_phase() {
     kill -INT "$WRK_PID" 2>/dev/null || fail "$name: wrk ended before the events did (it is bounded to 60 s)"
     wait "$WRK_PID" || true
     WRK_PID=""
+    if [ -n "$SAMPLER_PID" ]; then
+        kill "$SAMPLER_PID" 2>/dev/null || true
+        wait "$SAMPLER_PID" 2>/dev/null || true
+        SAMPLER_PID=""
+        echo "$name: longest CPU waits of the instances' threads (tests/deploy/threads.py):"
+        python3 tests/deploy/threads.py worst "$DIR/threads.txt" 3 | sed 's/^/  /'
+    fi
     [ -n "${LB_KEEP:-}" ] && cp -r "$DIR" "$LB_KEEP"
     stop_front
     stop_all_instances

@@ -220,6 +220,9 @@ pub(crate) struct LoopState<'s> {
     poll: Poll,
     listener: mio::net::TcpListener,
     listening: bool,
+    /// The listening socket is this server's own (not inherited from a supervisor or
+    /// systemd, whose socket other processes go on serving): a stop shuts it down.
+    own_listener: bool,
     events: Events,
     conns: Vec<Option<Conn<'s>>>,
     free: Vec<usize>,
@@ -245,8 +248,13 @@ pub(crate) struct LoopState<'s> {
 }
 
 impl<'s> Loop<'s> {
-    /// A loop serving `listener` (this worker's own non-blocking socket).
-    pub(crate) fn new<A, H>(server: &WsgiServer<A, H>, listener: TcpListener) -> io::Result<Self>
+    /// A loop serving `listener` (this worker's non-blocking socket); `own_listener`: the
+    /// socket is the server's own, not inherited (see [`LoopState`]).
+    pub(crate) fn new<A, H>(
+        server: &WsgiServer<A, H>,
+        listener: TcpListener,
+        own_listener: bool,
+    ) -> io::Result<Self>
     where
         A: Application + Send + Sync + 'static,
         H: RequestHandler,
@@ -266,6 +274,7 @@ impl<'s> Loop<'s> {
                 poll,
                 listener,
                 listening: true,
+                own_listener,
                 events: Events::with_capacity(1024),
                 conns: Vec::new(),
                 free: Vec::new(),
@@ -480,6 +489,9 @@ where
             let st = &mut *st;
             let _ = st.poll.registry().deregister(&mut st.listener);
             st.listening = false;
+            if st.own_listener {
+                stop_listening(server, lp, st);
+            }
         }
     }
     if let Some(until) = st.stop_deadline {
@@ -578,6 +590,22 @@ where
         }
     }
     Ok(())
+}
+
+/// Stop taking connections on a stopping loop's own listening socket: accept those queued
+/// already (they are served within the shutdown grace), then shut the socket down, so that
+/// the kernel refuses new ones at once instead of queueing them until the process exits and
+/// resetting them then; a front end retries a refused connection on another instance at
+/// once. [`WsgiServer::serve_forever`] listens on the socket again when it is called again.
+fn stop_listening<'s, A, H>(server: &'s WsgiServer<A, H>, lp: &Loop<'s>, st: &mut LoopState<'s>)
+where
+    A: Application + Send + Sync + 'static,
+    H: RequestHandler,
+{
+    accept_all(server, lp, st);
+    if let Err(e) = rustix::net::shutdown(&st.listener, rustix::net::Shutdown::Read) {
+        log::debug!(target: "wsgiref::server", "cannot shut the listening socket down: {e}");
+    }
 }
 
 fn accept_all<'s, A, H>(server: &'s WsgiServer<A, H>, lp: &Loop<'s>, st: &mut LoopState<'s>)

@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpListener};
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// Pending connections the kernel queues before `accept` (Linux caps it at `somaxconn`).
-const BACKLOG: i32 = 1024;
+pub(crate) const BACKLOG: i32 = 1024;
 
 /// A non-blocking listener on `address` for the first worker, with `SO_REUSEADDR` (restart
 /// without waiting for TIME_WAIT), `SO_REUSEPORT` (so the other workers can bind listeners of

@@ -30,7 +30,10 @@
 //! * Beyond `max_connections` open connections a client gets `503` and is closed at once.
 //! * [`WsgiServer::shutdown`] (or SIGINT/SIGTERM through
 //!   [`ShutdownHandle::on_termination_signals`]) stops accepting, lets requests in flight
-//!   finish, closes idle connections, and `serve_forever` returns.
+//!   finish, closes idle connections, and `serve_forever` returns. The server's own
+//!   listening socket is shut down meanwhile, so clients are refused at once instead of
+//!   queued unanswered (Python's server leaves them queued until `server_close`); the next
+//!   `serve_forever` or `handle_request` listens again on a new socket at the same address.
 //! * A panicking application is answered `500`, logged to `wsgi.errors`, and the server
 //!   serves on. Clients that disconnect are logged only at `debug` level.
 //! * The access log goes through the [`log`] crate in wsgiref's format ([`access_log`]).

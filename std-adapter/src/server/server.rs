@@ -151,7 +151,9 @@ pub(crate) fn refuse_busy(mut stream: TcpStream, client: &SocketAddr) {
 /// `A` is the application, `H` the request handler (Python's `handler_class`).
 pub struct WsgiServer<A, H = super::WsgiRequestHandler> {
     pub(crate) shared: Arc<Shared<A, H>>,
-    pub(crate) listener: TcpListener,
+    /// The server's socket. A stop shuts it down (if it is the server's own, see
+    /// [`WsgiServer::shutdown`]); the next run replaces it with a new one on the same address.
+    pub(crate) listener: Mutex<TcpListener>,
     pub(crate) address: SocketAddr,
     /// `serve_forever` is running (a second concurrent call is refused).
     running: AtomicBool,
@@ -237,7 +239,7 @@ where
                 open: AtomicUsize::new(0),
                 spare_fd: Arc::new(Mutex::new(super::event_loop::spare_descriptor())),
             }),
-            listener,
+            listener: Mutex::new(listener),
             address,
             running: AtomicBool::new(false),
             origin: None,
@@ -281,6 +283,15 @@ where
 
     /// Stop [`serve_forever`](Self::serve_forever): it stops accepting, finishes requests in
     /// flight and returns. Callable from any thread; returns without waiting.
+    ///
+    /// The server's own listening socket is shut down as it stops accepting, so that a client
+    /// connecting meanwhile is refused at once (a front end then tries another server) rather
+    /// than queued by the kernel, unanswered, until the process exits. Python's server leaves
+    /// such clients queued until `server_close`. The next `serve_forever` or
+    /// [`handle_request`](Self::handle_request) listens again, on a new socket bound to the
+    /// same address (a socket shut down cannot listen again); until then, clients are
+    /// refused. A socket inherited from a supervisor or systemd is left open for the
+    /// processes that share it.
     pub fn shutdown(&self) {
         self.shared.stop.request();
     }
@@ -297,13 +308,19 @@ where
             return Err(io::Error::other("serve_forever is already running"));
         }
         use std::os::fd::AsFd as _;
-        let result = crate::process::serve_forever(
-            self.origin.as_ref(),
-            &self.shared.options,
-            self.listener.as_fd(),
-            &self.shutdown_handle(),
-            || self.accept_loop(),
-        );
+        // A duplicate of the socket's descriptor for the supervisor, so that the lock is not
+        // held while `accept_loop` may replace a socket a previous stop shut down.
+        // (In a statement of its own: the guard must be gone before the closure runs.)
+        let listener = self.listener().try_clone();
+        let result = listener.and_then(|listener| {
+            crate::process::serve_forever(
+                self.origin.as_ref(),
+                &self.shared.options,
+                listener.as_fd(),
+                &self.shutdown_handle(),
+                || self.accept_loop(),
+            )
+        });
         self.running.store(false, Ordering::Release);
         result
     }
@@ -311,22 +328,23 @@ where
     fn accept_loop(&self) -> io::Result<()> {
         let shared = &self.shared;
         shared.stopping.store(false, Ordering::Relaxed);
+        self.listen_again()?;
         let workers = shared.options.threads.max(1);
-        let mut listeners = vec![self.listener.try_clone()?];
+        let mut listeners = vec![self.listener().try_clone()?];
         // Every worker has a socket of its own (not a clone of another worker's), except on
         // an inherited socket: sockets of our own there would be outside the supervisor's or
         // systemd's (and would reset the connections queued on them when this process stops).
         let mut own_listeners = self.origin.is_none();
         for _ in 1..workers {
             if !own_listeners {
-                listeners.push(self.listener.try_clone()?);
+                listeners.push(self.listener().try_clone()?);
                 continue;
             }
             // Each worker gets a listener of its own so the kernel spreads connections over
             // them (SO_REUSEPORT); where that is refused, workers share the first one.
             let extra = super::listener::bind_shared(self.address).or_else(|_| {
                 own_listeners = false;
-                self.listener.try_clone()
+                self.listener().try_clone()
             })?;
             listeners.push(extra);
         }
@@ -345,7 +363,7 @@ where
         }
         let loops = listeners
             .into_iter()
-            .map(|listener| super::event_loop::Loop::new(self, listener))
+            .map(|listener| super::event_loop::Loop::new(self, listener, self.origin.is_none()))
             .collect::<io::Result<Vec<_>>>()?;
         let crew = super::handover::Crew::new(self, loops, placement);
         if let Some(crate::process::Origin::Supervisor(link)) = &self.origin {
@@ -388,6 +406,25 @@ where
         result
     }
 
+    fn listener(&self) -> std::sync::MutexGuard<'_, TcpListener> {
+        self.listener.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Listen on the server's address again when a stop shut its own socket down (so that
+    /// clients were refused, not queued) and the server is run again: a socket shut down
+    /// cannot listen again, so a new one is bound to the same address. An inherited socket is
+    /// never shut down.
+    fn listen_again(&self) -> io::Result<()> {
+        let mut listener = self.listener();
+        if self.origin.is_some() || socket2::SockRef::from(&*listener).is_listener()? {
+            return Ok(());
+        }
+        let fresh = super::listener::bind(self.address)?;
+        fresh.set_nonblocking(true)?;
+        *listener = fresh;
+        Ok(())
+    }
+
     /// Wait until every connection has closed, or the grace period ran out.
     fn wait_for_connections(&self) {
         let until = Instant::now() + self.shared.options.shutdown_grace;
@@ -399,8 +436,9 @@ where
     /// Python's `handle_request`: wait for one connection (until `timeout`, or for ever with
     /// `None`) and serve it on this thread until it closes. Returns whether one was served.
     pub fn handle_request(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        self.listen_again()?;
         let mut poll = mio::Poll::new()?;
-        let mut listener = mio::net::TcpListener::from_std(self.listener.try_clone()?);
+        let mut listener = mio::net::TcpListener::from_std(self.listener().try_clone()?);
         poll.registry()
             .register(&mut listener, LISTENER, mio::Interest::READABLE)?;
         let mut events = mio::Events::with_capacity(4);
