@@ -22,6 +22,9 @@
 #   gunicorn-sync     gunicorn, sync workers, (2 x cores) + 1 = 5 (its docs' rule), via
 #                     proxy_pass as ours-http; bench/apps/app.py
 #   gunicorn-gthread  gunicorn -k gthread --workers 2 --threads 4, via proxy_pass as ours-http
+#   floor-uwsgi       bench/floor/uwsgi_canned.c (2 threads): reads a uwsgi packet, writes a
+#                     constant response, closes; via uwsgi_pass. The floor for any uwsgi (or
+#                     SCGI: the same connection per request) backend behind this nginx.
 #
 # Ours runs with its defaults (a thread per gateway connection; the HTTP server's event loop
 # with its default threads). Worker counts for the Python servers follow their docs for a
@@ -62,7 +65,7 @@ else
     SCENARIOS=${SCENARIOS:-"c64 c8"}
     WARMUP=${WARMUP:-1}
 fi
-ALL_ROWS="static ours-http ours-fastcgi ours-scgi ours-uwsgi uwsgi gunicorn-sync gunicorn-gthread"
+ALL_ROWS="static ours-http ours-fastcgi ours-scgi ours-uwsgi uwsgi gunicorn-sync gunicorn-gthread floor-uwsgi"
 ROWS=${ROWS:-$ALL_ROWS}
 THREADS=${THREADS:-2}
 NGINX_WORKERS=${NGINX_WORKERS:-2}
@@ -129,6 +132,11 @@ if has ours-http || has ours-fastcgi || has ours-scgi || has ours-uwsgi; then
     CARGO_TARGET_DIR=$TARGET cargo build --release -q --example hello
 fi
 HELLO=$TARGET/release/examples/hello
+if has floor-uwsgi; then
+    echo "== building bench/floor/uwsgi_canned.c"
+    cc -O2 -pthread -o "$WORK/uwsgi-canned" "$ROOT/bench/floor/uwsgi_canned.c" ||
+        fail "cc could not build bench/floor/uwsgi_canned.c"
+fi
 
 # --- backends ------------------------------------------------------------------------------
 # start NAME COMMAND...: run a backend in a process group of its own. For ours the port is
@@ -177,6 +185,10 @@ for name in ours-http ours-fastcgi ours-scgi ours-uwsgi; do
     fi
     wait_port_line "$name"
 done
+if has floor-uwsgi; then
+    start floor-uwsgi "$WORK/uwsgi-canned" 2
+    wait_port_line floor-uwsgi
+fi
 APP_DIR=$ROOT/bench/apps
 if has uwsgi; then
     PORT[uwsgi]=$(free_port)
@@ -253,7 +265,7 @@ server_block() {
             printf '            scgi_pass %s;\n            scgi_param SCGI 1;\n' "$upstream"
             gateway_params scgi
             ;;
-        ours-uwsgi | uwsgi)
+        ours-uwsgi | uwsgi | floor-uwsgi)
             printf '            uwsgi_pass %s;\n' "$upstream"
             gateway_params uwsgi
             ;;

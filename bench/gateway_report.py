@@ -21,6 +21,7 @@ ROWS = [
     ("uwsgi", "uWSGI (2 proc x 2 thr), uwsgi_pass"),
     ("gunicorn-sync", "gunicorn sync (5 workers)"),
     ("gunicorn-gthread", "gunicorn gthread (2 x 4)"),
+    ("floor-uwsgi", "floor: canned uwsgi responder (C)"),
 ]
 OURS = ["ours-http", "ours-fastcgi", "ours-scgi", "ours-uwsgi"]
 
@@ -89,6 +90,11 @@ def main():
             ratio = best / static
             print(f"  {scenario} best of ours: {ratio:.2f}x static "
                   f"({'met' if ratio >= 0.6 else 'NOT met'}, goal 0.6x)")
+        floor = m("floor-uwsgi")
+        if floor:
+            parts = [f"{floor / v:.2f}x {what}" for what, v in (("gunicorn", gunicorn), ("uWSGI", uwsgi)) if v]
+            print(f"  {scenario} floor-uwsgi (no application at all): " + "; ".join(parts)
+                  + ": the most any SCGI or uwsgi backend reaches behind this nginx")
 
 
 if __name__ == "__main__":
