@@ -1,21 +1,5 @@
-//! [`Resolved::apply`]: what a trusted proxy said, written into the request's environ.
-//!
-//! Which variables change, and why:
-//!
-//! | resolved | environ |
-//! |---|---|
-//! | `client` | `REMOTE_ADDR` (its `Display`); `REMOTE_PORT` when the header gave a port, removed otherwise (the socket's port is the proxy's, and pairing it with the client's address would name a connection that never existed); the peer's own `REMOTE_ADDR` kept in [`PEER_KEY`] |
-//! | `scheme` | `wsgi.url_scheme` ([`Environ::set_url_scheme`]) |
-//! | `host` | `HTTP_HOST`, and `SERVER_NAME`/`SERVER_PORT` split from it, the port defaulting to the effective scheme's (`443` for `https`) |
-//!
-//! Werkzeug's `ProxyFix` changes the same variables, and keeps every original in a dict under
-//! `werkzeug.proxy_fix.orig`. Only the peer's address is kept here: it is the one value an
-//! application cannot work out again (the scheme and host the proxy was reached by are in the
-//! request line and `Host` the proxy sent on, and nobody audits them), and one short string
-//! fits an environ that never allocates. `ProxyFix` leaves `SERVER_PORT` alone when the host
-//! has no port; here it follows the scheme, so that a URL rebuilt from `SERVER_NAME` and
-//! `SERVER_PORT` (as `wsgiref.util.request_uri` does without `HTTP_HOST`) names the host the
-//! client asked for, not the backend's port.
+//! [`Resolved::apply`]: what a trusted proxy said, written into the request's environ (the
+//! method's docs say which variables change, and why).
 
 use core::fmt::{self, Write as _};
 
@@ -82,8 +66,25 @@ impl Resolved<'_> {
         self.client.is_some() || self.scheme.is_some() || self.host.is_some()
     }
 
-    /// Write what the trusted proxy said into `environ` (see the table in the
-    /// [module docs](self)), as Werkzeug's `ProxyFix` does to a WSGI environ.
+    /// Write what the trusted proxy said into `environ`, as Werkzeug's `ProxyFix` does to a
+    /// WSGI environ.
+    ///
+    /// Which variables change, and why:
+    ///
+    /// | resolved | environ |
+    /// |---|---|
+    /// | `client` | `REMOTE_ADDR` (its `Display`); `REMOTE_PORT` when the header gave a port, removed otherwise (the socket's port is the proxy's, and pairing it with the client's address would name a connection that never existed); the peer's own `REMOTE_ADDR` kept in [`PEER_KEY`] |
+    /// | `scheme` | `wsgi.url_scheme` ([`Environ::set_url_scheme`]) |
+    /// | `host` | `HTTP_HOST`, and `SERVER_NAME`/`SERVER_PORT` split from it, the port defaulting to the effective scheme's (`443` for `https`) |
+    ///
+    /// Werkzeug's `ProxyFix` changes the same variables, and keeps every original in a dict under
+    /// `werkzeug.proxy_fix.orig`. Only the peer's address is kept here: it is the one value an
+    /// application cannot work out again (the scheme and host the proxy was reached by are in the
+    /// request line and `Host` the proxy sent on, and nobody audits them), and one short string
+    /// fits an environ that never allocates. `ProxyFix` leaves `SERVER_PORT` alone when the host
+    /// has no port; here it follows the scheme, so that a URL rebuilt from `SERVER_NAME` and
+    /// `SERVER_PORT` (as `wsgiref.util.request_uri` does without `HTTP_HOST`) names the host the
+    /// client asked for, not the backend's port.
     ///
     /// The scheme goes first (it cannot fail), then the client, then the host. Should the
     /// environ's storage run out, the error says so, and each variable not yet written keeps
